@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import type { AttentionArgs, Backend, GemmArgs, Strided } from '../backend.js';
+
+/** What native/addon.cc exports: typed arrays in, nothing out. */
+interface Addon {
+  setThreads(n: number): void;
+  getThreads(): number;
+  gemm(...args: unknown[]): void;
+  [kernel: string]: (...args: any[]) => any;
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('package.json not found above the native binding');
+    dir = parent;
+  }
+  return dir;
+}
+
+/** Path of the compiled addon; it exists only when `npm install` could build it. */
+export function addonPath(): string {
+  return join(packageRoot(), 'build', 'Release', 'peft_native.node');
+}
+
+/** Packs shape and each operand's offset and strides as addon.cc's StridedMeta reads them. */
+function stridedMeta(shape: readonly number[], operands: readonly { offset: number; strides: readonly number[] }[]): Float64Array {
+  const meta = new Float64Array(1 + shape.length + operands.length * (shape.length + 1));
+  meta[0] = shape.length;
+  meta.set(shape, 1);
+  let at = 1 + shape.length;
+  for (const o of operands) { meta[at++] = o.offset; meta.set(o.strides, at); at += shape.length; }
+  return meta;
+}
+
+function attentionMeta(a: AttentionArgs): Float64Array {
+  const strided = (s: Strided | null) => (s ? [s.offset, ...s.strides] : [0, 0, 0, 0, 0]);
+  return Float64Array.from([
+    ...strided(a.q), ...strided(a.k), ...strided(a.v), ...strided(a.mask),
+    a.batch, a.heads, a.kvHeads, a.tq, a.tk, a.headDim, a.scale, a.causal ? 1 : 0,
+  ]);
+}
+
+export function loadNativeBackend(threads?: number): Backend {
+  const addon = createRequire(import.meta.url)(addonPath()) as Addon;
+  if (threads !== undefined) addon.setThreads(threads);
+  const f64 = (xs: readonly number[]) => Float64Array.from(xs);
+  return {
+    name: 'native',
+    get threads() { return addon.getThreads(); },
+    gemm: (g: GemmArgs) => addon.gemm(g.a, g.b, g.c, f64(g.aOffsets), f64(g.bOffsets), f64(g.cOffsets), g.m, g.n, g.k,
+      g.transA, g.transB, g.lda, g.ldb, g.ldc, g.alpha, g.beta),
+    unary: (op, out, x, p0, p1) => addon.unary(op, out, x, p0, p1),
+    unaryBackward: (op, gx, x, y, gy, p0, p1) => addon.unaryBackward(op, gx, x, y, gy, p0, p1),
+    binary: (op, out, a, b, shape) => addon.binary(op, out, a.data, b.data, stridedMeta(shape, [a, b])),
+    where: (out, cond, a, b, shape) => addon.where(out, cond.data, a.data, b.data, stridedMeta(shape, [cond, a, b])),
+    copy: (dst, src, shape) => addon.copy(dst.data, src.data, stridedMeta(shape, [dst, src])),
+    reduce: (op, out, x, outer, size, inner) => addon.reduce(op === 'max', out, x, outer, size, inner),
+    softmax: (out, x, rows, cols, log) => addon.softmax(out, x, rows, cols, log),
+    softmaxBackward: (gx, y, gy, rows, cols, log) => addon.softmaxBackward(gx, y, gy, rows, cols, log),
+    layerNorm: (out, mean, rstd, x, w, b, rows, cols, eps) => addon.layerNorm(out, mean, rstd, x, w, b, rows, cols, eps),
+    layerNormBackward: (gx, gw, gb, x, w, mean, rstd, gy, rows, cols) => addon.layerNormBackward(gx, gw, gb, x, w, mean, rstd, gy, rows, cols),
+    rmsNorm: (out, rstd, x, w, rows, cols, eps) => addon.rmsNorm(out, rstd, x, w, rows, cols, eps),
+    rmsNormBackward: (gx, gw, x, w, rstd, gy, rows, cols) => addon.rmsNormBackward(gx, gw, x, w, rstd, gy, rows, cols),
+    crossEntropy: (loss, lse, logits, targets, rows, cols, ignore) => addon.crossEntropy(loss, lse, logits, targets, rows, cols, ignore),
+    crossEntropyBackward: (gx, logits, lse, targets, scale, rows, cols, ignore) =>
+      addon.crossEntropyBackward(gx, logits, lse, targets, scale, rows, cols, ignore),
+    embedding: (out, weight, ids, dim) => addon.embedding(out, weight, ids, dim),
+    embeddingBackward: (gw, gy, ids, dim) => addon.embeddingBackward(gw, gy, ids, dim),
+    attention: (out, lse, a) => addon.attention(out, lse, a.q.data, a.k.data, a.v.data, a.mask?.data ?? null, attentionMeta(a)),
+    attentionBackward: (gq, gk, gv, gout, out, lse, a) =>
+      addon.attentionBackward(gq, gk, gv, gout, out, lse, a.q.data, a.k.data, a.v.data, a.mask?.data ?? null, attentionMeta(a)),
+    rope: (out, x, cos, sin, batch, heads, t, d, csStride, inverse) => addon.rope(out, x, cos, sin, batch, heads, t, d, csStride, inverse),
+    dropout: (out, x, p, seed) => addon.dropout(out, x, p, seed),
+  };
+}

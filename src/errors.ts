@@ -1,0 +1,43 @@
+/**
+ * Every error peft-ts throws is a PeftTsError: a stable `code` for programs, a message that
+ * starts with the operation in brackets and says what to do, and the underlying `cause`.
+ */
+export class PeftTsError extends Error {
+  readonly code: string;
+  readonly hint?: string;
+  constructor(code: string, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(options.hint ? `${message} ${options.hint}` : message, { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+/** Operand shapes that cannot go together (broadcasting, matmul, concat, ...). */
+export class ShapeError extends PeftTsError {
+  constructor(message: string, hint?: string) { super('E_SHAPE', message, { hint }); }
+}
+
+/** A dtype the operation does not accept. */
+export class DTypeError extends PeftTsError {
+  constructor(message: string, hint?: string) { super('E_DTYPE', message, { hint }); }
+}
+
+/** An argument outside its valid range: an axis, a probability, a size. */
+export class ArgumentError extends PeftTsError {
+  constructor(message: string, hint?: string) { super('E_ARGUMENT', message, { hint }); }
+}
+
+/** Autograd misuse: backward without a gradient, through a freed graph, ... */
+export class AutogradError extends PeftTsError {
+  constructor(message: string, hint?: string) { super('E_AUTOGRAD', message, { hint }); }
+}
+
+/** The requested backend cannot be used here. */
+export class BackendError extends PeftTsError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) { super('E_BACKEND', message, options); }
+}
+
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}

@@ -1,0 +1,12 @@
+export { Tensor, type TensorData, type TensorOptions } from './tensor.js';
+export { backward, isGradEnabled, noGrad } from './autograd.js';
+export { Generator, defaultGenerator, manualSeed } from './random.js';
+export * from './ops/elementwise.js';
+export { sum, mean, max, sumTo } from './ops/reduce.js';
+export { concat, contiguous, expand, narrow, permute, reshape, split, transpose, unsqueeze } from './ops/movement.js';
+export { matmul } from './ops/matmul.js';
+export { softmax, logSoftmax, crossEntropy, type CrossEntropyOptions } from './ops/softmax.js';
+export { layerNorm, rmsNorm } from './ops/norm.js';
+export { embedding } from './ops/embedding.js';
+export { scaledDotProductAttention, rope, type AttentionOptions } from './ops/attention.js';
+export { gradcheck, type GradcheckOptions } from './gradcheck.js';

@@ -1,0 +1,94 @@
+import { getBackend } from '../../backend/index.js';
+import { formatShape, ShapeError } from '../../errors.js';
+import { record } from '../autograd.js';
+import { broadcastShapes, contiguousStrides, sizeOf } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import { requireFloat } from './elementwise.js';
+import { contiguous, reshape, transpose } from './movement.js';
+import { sumTo } from './reduce.js';
+
+/** How GEMM reads a matrix operand: row-major, or transposed (a transpose view costs no copy). */
+interface Operand { t: Tensor; trans: boolean; ld: number }
+
+function asOperand(x: Tensor): Operand {
+  const r = x.ndim - 2, c = x.ndim - 1;
+  const rows = x.shape[r], cols = x.shape[c];
+  if ((x.strides[c] === 1 || cols === 1) && x.strides[r] >= Math.max(cols, 1)) return { t: x, trans: false, ld: Math.max(x.strides[r], 1) };
+  if ((x.strides[r] === 1 || rows === 1) && x.strides[c] >= Math.max(rows, 1)) return { t: x, trans: true, ld: Math.max(x.strides[c], 1) };
+  const y = contiguous(x);
+  return { t: y, trans: false, ld: Math.max(cols, 1) };
+}
+
+/** Offsets of each batch entry (broadcast over `batchShape`) in a tensor's buffer. */
+function batchOffsets(x: Tensor, batchShape: readonly number[]): number[] {
+  const lead = batchShape.length - (x.ndim - 2);
+  const count = sizeOf(batchShape);
+  const offsets = new Array<number>(count);
+  const index = new Array<number>(batchShape.length).fill(0);
+  for (let i = 0; i < count; i++) {
+    let off = x.offset;
+    for (let d = lead; d < batchShape.length; d++) if (x.shape[d - lead] !== 1) off += index[d] * x.strides[d - lead];
+    offsets[i] = off;
+    for (let d = batchShape.length - 1; d >= 0 && ++index[d] === batchShape[d]; d--) index[d] = 0;
+  }
+  return offsets;
+}
+
+/**
+ * Batched matmul without a graph. A batched left operand times a shared right matrix is
+ * folded into one GEMM with M = batch*M, the Linear-layer case that dominates training.
+ */
+function matmulRaw(a: Tensor, b: Tensor): Tensor {
+  const m = a.shape[a.ndim - 2], k = a.shape[a.ndim - 1], n = b.shape[b.ndim - 1];
+  const batchShape = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const outShape = [...batchShape, m, n];
+  const c = new Float32Array(sizeOf(outShape));
+  if (c.length === 0) return new Tensor(c, outShape);
+  if (k === 0) return new Tensor(c, outShape);
+  let A = asOperand(a);
+  const B = asOperand(b);
+  if (b.ndim === 2 && a.ndim > 2) {
+    if (A.trans || !a.isContiguous()) A = { t: contiguous(a), trans: false, ld: k };
+    getBackend().gemm({
+      a: A.t.data as Float32Array, b: B.t.data as Float32Array, c,
+      aOffsets: [A.t.offset], bOffsets: [B.t.offset], cOffsets: [0],
+      m: sizeOf(a.shape.slice(0, -1)), n, k, transA: false, transB: B.trans, lda: k, ldb: B.ld, ldc: n, alpha: 1, beta: 0,
+    });
+    return new Tensor(c, outShape);
+  }
+  const cStrides = contiguousStrides(outShape);
+  getBackend().gemm({
+    a: A.t.data as Float32Array, b: B.t.data as Float32Array, c,
+    aOffsets: batchOffsets(A.t, batchShape), bOffsets: batchOffsets(B.t, batchShape),
+    cOffsets: Array.from({ length: sizeOf(batchShape) }, (_, i) => i * (batchShape.length ? cStrides[batchShape.length - 1] : 0)),
+    m, n, k, transA: A.trans, transB: B.trans, lda: A.ld, ldb: B.ld, ldc: n, alpha: 1, beta: 0,
+  });
+  return new Tensor(c, outShape);
+}
+
+/**
+ * a @ b over the last two dims, batch dims broadcast (NumPy semantics; 1-D operands are not
+ * promoted: use at least 2-D). Transposed views go to GEMM as transpose flags, not copies.
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  requireFloat('matmul', a, b);
+  if (a.ndim < 2 || b.ndim < 2) throw new ShapeError(`[matmul] needs operands with at least 2 dimensions, got ${formatShape(a.shape)} and ${formatShape(b.shape)}.`, 'Unsqueeze vectors to [1, n] or [n, 1].');
+  if (a.shape[a.ndim - 1] !== b.shape[b.ndim - 2]) {
+    throw new ShapeError(`[matmul] shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not align (${a.shape[a.ndim - 1]} vs ${b.shape[b.ndim - 2]}).`,
+      "The first operand's last dimension must equal the second's second-to-last; transpose an operand or check in_features.");
+  }
+  return record(matmulRaw(a, b), 'matmul', [a, b], (g) => {
+    let ga: Tensor | null = null, gb: Tensor | null = null;
+    if (a.requiresGrad) ga = sumTo(matmulRaw(g, transpose(b, -1, -2)), a.shape);
+    if (b.requiresGrad) {
+      if (b.ndim === 2 && a.ndim > 2) {
+        // dW = A^T dC with the batch folded into the contraction: one GEMM, no per-batch sum.
+        const k = a.shape[a.ndim - 1], n = b.shape[1];
+        gb = matmulRaw(transpose(reshape(a, [-1, k]), 0, 1), reshape(g, [-1, n]));
+      } else {
+        gb = sumTo(matmulRaw(transpose(a, -1, -2), g), b.shape);
+      }
+    }
+    return [ga, gb];
+  });
+}
