@@ -24,6 +24,7 @@ function softmaxRows(s: Float64Array, rows: number, cols: number, lse: F32, lseB
   for (let t = 0; t < rows; t++) {
     let max = -Infinity;
     for (let j = 0; j < cols; j++) max = Math.max(max, s[t * cols + j]);
+    if (max === -Infinity) { s.fill(0, t * cols, (t + 1) * cols); lse[lseBase + t] = -Infinity; continue; } // attends to nothing
     let sum = 0;
     for (let j = 0; j < cols; j++) sum += Math.exp(s[t * cols + j] - max);
     const l = max + Math.log(sum);
@@ -61,7 +62,10 @@ export function attentionBackward(gq: F32, gk: F32, gv: F32, gout: F32, out: F32
       const kh = Math.floor(h / (heads / kvHeads));
       scores(a, b, h, p);
       const lseBase = (b * heads + h) * tq;
-      for (let i = 0; i < tq * tk; i++) p[i] = Math.exp(p[i] - lse[lseBase + Math.floor(i / tk)]);
+      for (let i = 0; i < tq * tk; i++) {
+        const l = lse[lseBase + Math.floor(i / tk)];
+        p[i] = l === -Infinity ? 0 : Math.exp(p[i] - l);
+      }
       const vo = (j: number) => v.offset + b * v.strides[0] + kh * v.strides[1] + j * v.strides[2];
       const ko = (j: number) => k.offset + b * k.strides[0] + kh * k.strides[1] + j * k.strides[2];
       const qo = (t: number) => q.offset + b * q.strides[0] + h * q.strides[1] + t * q.strides[2];

@@ -1,3 +1,4 @@
+import { emptyF32 } from '../storage.js';
 import { getBackend, type AttentionArgs, type Strided } from '../../backend/index.js';
 import { formatShape, ShapeError } from '../../errors.js';
 import { record } from '../autograd.js';
@@ -48,12 +49,12 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
     q: strided(q), k: strided(k), v: strided(v), mask,
     batch, heads, kvHeads, tq, tk, headDim, scale: options.scale ?? 1 / Math.sqrt(headDim), causal: options.causal ?? false,
   };
-  const out = new Float32Array(batch * tq * heads * headDim);
-  const lse = new Float32Array(batch * heads * tq);
+  const out = emptyF32(batch * tq * heads * headDim);
+  const lse = emptyF32(batch * heads * tq);
   getBackend().attention(out, lse, args);
   const result = new Tensor(out, q.shape, { strides: [tq * heads * headDim, headDim, heads * headDim, 1] });
   return record(result, 'attention', [q, k, v], (g) => {
-    const gq = new Float32Array(q.size), gk = new Float32Array(k.size), gv = new Float32Array(v.size);
+    const gq = emptyF32(q.size), gk = emptyF32(k.size), gv = emptyF32(v.size);
     const gout = contiguous(transpose(g, 1, 2)).contiguousData();
     getBackend().attentionBackward(gq, gk, gv, gout, out, lse, args);
     return [new Tensor(gq, q.shape), new Tensor(gk, k.shape), new Tensor(gv, v.shape)];
@@ -76,10 +77,10 @@ export function rope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   }
   const xd = x.contiguousData(), cd = cos.contiguousData(), sd = sin.contiguousData();
   const stride = batched ? t * d : 0;
-  const out = new Float32Array(xd.length);
+  const out = emptyF32(xd.length);
   getBackend().rope(out, xd, cd, sd, batch, heads, t, d, stride, false);
   return record(new Tensor(out, x.shape), 'rope', [x], (g) => {
-    const gx = new Float32Array(xd.length);
+    const gx = emptyF32(xd.length);
     getBackend().rope(gx, g.contiguousData(), cd, sd, batch, heads, t, d, stride, true);
     return [new Tensor(gx, x.shape)];
   });

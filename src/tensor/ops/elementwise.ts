@@ -1,3 +1,4 @@
+import { emptyF32 } from '../storage.js';
 import { BinaryOp, getBackend, UnaryOp, type BinaryOpCode, type UnaryOpCode } from '../../backend/index.js';
 import { ArgumentError, DTypeError } from '../../errors.js';
 import { record } from '../autograd.js';
@@ -19,10 +20,10 @@ function asTensor(x: Tensor | number): Tensor {
 function unaryOp(op: string, code: UnaryOpCode, x: Tensor, p0 = 0, p1 = 0): Tensor {
   requireFloat(op, x);
   const xd = x.contiguousData();
-  const out = new Float32Array(xd.length);
+  const out = emptyF32(xd.length);
   getBackend().unary(code, out, xd, p0, p1);
   return record(new Tensor(out, x.shape), op, [x], (g) => {
-    const gx = new Float32Array(xd.length);
+    const gx = emptyF32(xd.length);
     getBackend().unaryBackward(code, gx, xd, out, g.contiguousData(), p0, p1);
     return [new Tensor(gx, x.shape)];
   });
@@ -52,7 +53,7 @@ export function clamp(x: Tensor, min: number, max: number): Tensor {
 function binaryRaw(op: string, code: BinaryOpCode, a: Tensor, b: Tensor): Tensor {
   requireFloat(op, a, b);
   const shape = broadcastShapes(op, a.shape, b.shape);
-  const out = new Float32Array(shape.reduce((x, y) => x * y, 1));
+  const out = emptyF32(shape.reduce((x, y) => x * y, 1));
   const c = collapseDims(shape, [broadcastStrides(a.shape, a.strides, shape), broadcastStrides(b.shape, b.strides, shape)]);
   getBackend().binary(code, out,
     { data: a.data as Float32Array, offset: a.offset, strides: c.strides[0] },
@@ -101,7 +102,7 @@ function whereRaw(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   requireFloat('where', cond, a, b);
   const shape = broadcastShapes('where', cond.shape, a.shape, b.shape);
   const c = collapseDims(shape, [cond, a, b].map((t) => broadcastStrides(t.shape, t.strides, shape)));
-  const out = new Float32Array(shape.reduce((x, y) => x * y, 1));
+  const out = emptyF32(shape.reduce((x, y) => x * y, 1));
   const [cs, as, bs] = c.strides;
   getBackend().where(out,
     { data: cond.data as Float32Array, offset: cond.offset, strides: cs },
@@ -136,10 +137,10 @@ export function dropout(x: Tensor, p: number, options: { training?: boolean; gen
   requireFloat('dropout', x);
   const seed = (options.generator ?? defaultGenerator).nextUint32();
   const xd = x.contiguousData();
-  const out = new Float32Array(xd.length);
+  const out = emptyF32(xd.length);
   getBackend().dropout(out, xd, p, seed);
   return record(new Tensor(out, x.shape), 'dropout', [x], (g) => {
-    const gx = new Float32Array(xd.length);
+    const gx = emptyF32(xd.length);
     getBackend().dropout(gx, g.contiguousData(), p, seed);
     return [new Tensor(gx, x.shape)];
   });

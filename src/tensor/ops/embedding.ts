@@ -1,3 +1,4 @@
+import { emptyF32 } from '../storage.js';
 import { getBackend } from '../../backend/index.js';
 import { ArgumentError, formatShape, ShapeError } from '../../errors.js';
 import { record } from '../autograd.js';
@@ -13,7 +14,7 @@ export function embedding(weight: Tensor, ids: Tensor): Tensor {
   for (let i = 0; i < idx.length; i++) {
     if (idx[i] < 0 || idx[i] >= vocab) throw new ArgumentError(`[embedding] id ${idx[i]} at position ${i} is outside the vocabulary [0, ${vocab}).`, 'Check the tokenizer matches the model, or the padding id.');
   }
-  const out = new Float32Array(idx.length * dim);
+  const out = emptyF32(idx.length * dim);
   getBackend().embedding(out, weight.contiguousData(), idx, dim);
   return record(new Tensor(out, [...ids.shape, dim]), 'embedding', [weight], (g) => {
     const gw = new Float32Array(vocab * dim);

@@ -1,3 +1,4 @@
+import { emptyF32 } from '../storage.js';
 import { getBackend } from '../../backend/index.js';
 import { formatShape, ShapeError } from '../../errors.js';
 import { record } from '../autograd.js';
@@ -42,7 +43,7 @@ function matmulRaw(a: Tensor, b: Tensor): Tensor {
   const m = a.shape[a.ndim - 2], k = a.shape[a.ndim - 1], n = b.shape[b.ndim - 1];
   const batchShape = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   const outShape = [...batchShape, m, n];
-  const c = new Float32Array(sizeOf(outShape));
+  const c = emptyF32(sizeOf(outShape));
   if (c.length === 0) return new Tensor(c, outShape);
   if (k === 0) return new Tensor(c, outShape);
   let A = asOperand(a);

@@ -1,3 +1,4 @@
+import { emptyF32 } from '../storage.js';
 import { getBackend } from '../../backend/index.js';
 import { ArgumentError, formatShape, ShapeError } from '../../errors.js';
 import { record } from '../autograd.js';
@@ -34,7 +35,7 @@ function contiguousInt(x: Tensor): Tensor {
 export function contiguous(x: Tensor): Tensor {
   if (x.isContiguous()) return x;
   if (x.dtype === 'int32') return contiguousInt(x);
-  const out = new Tensor(new Float32Array(x.size), x.shape);
+  const out = new Tensor(emptyF32(x.size), x.shape);
   copyInto(out, x);
   return record(out, 'contiguous', [x], (g) => [g]);
 }

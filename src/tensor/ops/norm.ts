@@ -1,3 +1,4 @@
+import { emptyF32 } from '../storage.js';
 import { getBackend } from '../../backend/index.js';
 import { formatShape, ShapeError } from '../../errors.js';
 import { record } from '../autograd.js';
@@ -19,11 +20,11 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   const cols = x.shape[x.ndim - 1], rows = x.size / cols;
   const xd = x.contiguousData();
   const wd = weight?.contiguousData() ?? null, bd = bias?.contiguousData() ?? null;
-  const out = new Float32Array(xd.length), mean = new Float32Array(rows), rstd = new Float32Array(rows);
+  const out = emptyF32(xd.length), mean = new Float32Array(rows), rstd = new Float32Array(rows);
   getBackend().layerNorm(out, mean, rstd, xd, wd, bd, rows, cols, eps);
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   return record(new Tensor(out, x.shape), 'layerNorm', inputs, (g) => {
-    const gx = new Float32Array(xd.length);
+    const gx = emptyF32(xd.length);
     const gw = weight ? new Float32Array(cols) : null, gb = bias ? new Float32Array(cols) : null;
     getBackend().layerNormBackward(gx, gw, gb, xd, wd, mean, rstd, g.contiguousData(), rows, cols);
     return [new Tensor(gx, x.shape), ...(gw ? [new Tensor(gw, [cols])] : []), ...(gb ? [new Tensor(gb, [cols])] : [])];
@@ -37,10 +38,10 @@ export function rmsNorm(x: Tensor, weight: Tensor | null, eps = 1e-6): Tensor {
   const cols = x.shape[x.ndim - 1], rows = x.size / cols;
   const xd = x.contiguousData();
   const wd = weight?.contiguousData() ?? null;
-  const out = new Float32Array(xd.length), rstd = new Float32Array(rows);
+  const out = emptyF32(xd.length), rstd = new Float32Array(rows);
   getBackend().rmsNorm(out, rstd, xd, wd, rows, cols, eps);
   return record(new Tensor(out, x.shape), 'rmsNorm', weight ? [x, weight] : [x], (g) => {
-    const gx = new Float32Array(xd.length);
+    const gx = emptyF32(xd.length);
     const gw = weight ? new Float32Array(cols) : null;
     getBackend().rmsNormBackward(gx, gw, xd, wd, rstd, g.contiguousData(), rows, cols);
     return [new Tensor(gx, x.shape), ...(gw ? [new Tensor(gw, [cols])] : [])];

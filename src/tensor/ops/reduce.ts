@@ -1,3 +1,4 @@
+import { emptyF32 } from '../storage.js';
 import { getBackend } from '../../backend/index.js';
 import { ShapeError, formatShape } from '../../errors.js';
 import { record } from '../autograd.js';
@@ -35,7 +36,7 @@ function reduceRaw(op: 'sum' | 'max', x: Tensor, axes: number[]): Tensor {
     const outer = sizeOf(shape.slice(0, first));
     const size = sizeOf(shape.slice(first, last + 1));
     const inner = sizeOf(shape.slice(last + 1));
-    const out = new Float32Array(outer * inner);
+    const out = emptyF32(outer * inner);
     getBackend().reduce(op, out, data, outer, size, inner);
     data = out;
     shape = shape.map((d, k) => (k >= first && k <= last ? 1 : d));

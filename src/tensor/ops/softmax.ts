@@ -1,3 +1,4 @@
+import { emptyF32 } from '../storage.js';
 import { getBackend } from '../../backend/index.js';
 import { ArgumentError, formatShape, ShapeError } from '../../errors.js';
 import { record } from '../autograd.js';
@@ -14,10 +15,10 @@ function softmaxImpl(op: string, x: Tensor, axis: number, log: boolean): Tensor 
   const cols = x.shape[ax] ?? 1;
   const rows = x.size / Math.max(cols, 1);
   const xd = x.contiguousData();
-  const y = new Float32Array(xd.length);
+  const y = emptyF32(xd.length);
   getBackend().softmax(y, xd, rows, cols, log);
   return record(new Tensor(y, x.shape), op, [x], (g) => {
-    const gx = new Float32Array(y.length);
+    const gx = emptyF32(y.length);
     getBackend().softmaxBackward(gx, y, g.contiguousData(), rows, cols, log);
     return [new Tensor(gx, x.shape)];
   });
@@ -65,7 +66,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   }
   return record(out, 'crossEntropy', [logits], (g) => {
     const rowScale = reduction === 'none' ? Float32Array.from(g.contiguousData()) : new Float32Array(rows).fill(g.item() / (reduction === 'mean' ? Math.max(counted, 1) : 1));
-    const gx = new Float32Array(xd.length);
+    const gx = emptyF32(xd.length);
     getBackend().crossEntropyBackward(gx, xd, lse, t, rowScale, rows, cols, ignoreIndex);
     return [new Tensor(gx, logits.shape)];
   });

@@ -1,0 +1,13 @@
+/**
+ * `npm run bench`: speed figures, each beside a baseline measured in the same run.
+ * Never asserted in tests; read them, and put the interesting ones in the notes.
+ */
+import { benchAttention, benchGemm, kernelBackends } from './kernels.js';
+import { machineLine } from './util.js';
+
+const backends = kernelBackends();
+console.log(machineLine(backends[0].threads));
+console.log('\n== GEMM: Tensor.matmul against the raw backend GEMM (cblas_sgemm for native) on the same shapes ==');
+console.log(benchGemm(backends));
+console.log('\n== Fused attention ==');
+console.log(benchAttention(backends));

@@ -1,0 +1,24 @@
+import { availableParallelism } from 'node:os';
+
+/** Median wall time of fn in milliseconds, after warm-up runs. */
+export function timeMs(fn: () => void, { warmup = 3, iters = 5 }: { warmup?: number; iters?: number } = {}): number {
+  for (let i = 0; i < warmup; i++) fn();
+  const times: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+export function machineLine(threads: number): string {
+  return `machine: ${availableParallelism()} logical CPUs, backend threads ${threads}, node ${process.version}`;
+}
+
+export function table(rows: (string | number)[][]): string {
+  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? c.toFixed(c >= 100 ? 0 : c >= 10 ? 1 : 2) : c)));
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  return cells.map((r) => r.map((c, i) => c.padStart(widths[i])).join('  ')).join('\n');
+}
