@@ -41,3 +41,13 @@ export class BackendError extends PeftTsError {
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+/** A checkpoint or adapter file that is missing, corrupt, or does not fit the model. */
+export class CheckpointError extends PeftTsError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) { super('E_CHECKPOINT', message, options); }
+}
+
+/** A config (config.json, adapter_config.json, CLI settings) with missing or invalid fields. */
+export class ConfigError extends PeftTsError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) { super('E_CONFIG', message, options); }
+}

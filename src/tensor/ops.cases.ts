@@ -100,6 +100,9 @@ export const opCases: OpCase[] = [
   { name: 'matmul batched broadcast', inputs: (g) => [randn(g, 2, 1, 3, 4), randn(g, 3, 4, 2)], fn: (a, b) => a.matmul(b) },
   { name: 'matmul batched x shared weight^T (linear)', inputs: (g) => [randn(g, 2, 3, 4), randn(g, 5, 4)], fn: (a, w) => a.matmul(w.T) },
   { name: 'matmul shared x batched', inputs: (g) => [randn(g, 3, 4), randn(g, 2, 4, 2)], fn: (a, b) => a.matmul(b) },
+  { name: 'linear with bias', inputs: (g) => [randn(g, 2, 3, 4), randn(g, 5, 4), randn(g, 5)], fn: (x, w, b) => T.linear(x, w, b) },
+  { name: 'linear on a transposed [in, out] weight (Conv1D)', inputs: (g) => [randn(g, 3, 4), randn(g, 4, 5)], fn: (x, w) => T.linear(x, w.T) },
+  { name: 'reshape squeezing a strided view', inputs: (g) => [randn(g, 2, 3, 4)], fn: (x) => x.reshape([2, 3, 2, 2]).permute([2, 0, 1, 3]).narrow(0, 1, 1).reshape([2, 3, 2]) },
   // fused ops
   { name: 'softmax', inputs: (g) => [randn(g, 3, 5)], fn: (a) => a.softmax() },
   { name: 'softmax axis 0', inputs: (g) => [randn(g, 3, 5)], fn: (a) => a.softmax(0) },
@@ -121,6 +124,7 @@ export const opCases: OpCase[] = [
   { name: 'large broadcast add', large: true, inputs: (g) => [randn(g, 300, 257), randn(g, 257)], fn: (a, b) => a.add(b).mul(b) },
   { name: 'large sum over rows', large: true, inputs: (g) => [randn(g, 512, 300)], fn: (a) => a.sum(0) },
   { name: 'large matmul linear', large: true, inputs: (g) => [randn(g, 4, 64, 96), randn(g, 80, 96)], fn: (a, w) => a.matmul(w.T) },
+  { name: 'large linear', large: true, inputs: (g) => [randn(g, 4, 64, 96), randn(g, 80, 96), randn(g, 80)], fn: (x, w, b) => T.linear(x, w, b) },
   { name: 'large softmax', large: true, inputs: (g) => [randn(g, 64, 5000)], fn: (a) => a.softmax() },
   { name: 'large crossEntropy', large: true, inputs: (g) => [randn(g, 64, 5000), ids(g, 5000, 64)], fn: (l, t) => T.crossEntropy(l, t) },
   { name: 'large layerNorm', large: true, inputs: (g) => [randn(g, 256, 768), randn(g, 768), randn(g, 768)], fn: (x, w, b) => T.layerNorm(x, w, b) },

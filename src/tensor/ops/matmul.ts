@@ -6,7 +6,7 @@ import { broadcastShapes, contiguousStrides, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { requireFloat } from './elementwise.js';
 import { contiguous, reshape, transpose } from './movement.js';
-import { sumTo } from './reduce.js';
+import { sum, sumTo } from './reduce.js';
 
 /** How GEMM reads a matrix operand: row-major, or transposed (a transpose view costs no copy). */
 interface Operand { t: Tensor; trans: boolean; ld: number }
@@ -91,5 +91,40 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       }
     }
     return [ga, gb];
+  });
+}
+
+/**
+ * y = x @ weight^T + bias for weight [out, in] (any layout: GPT-2's Conv1D passes its [in, out]
+ * weight as a transposed view). The bias is written into the output first and the GEMM adds
+ * to it (beta = 1), saving a pass over the activations.
+ */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  requireFloat('linear', x, weight);
+  const [outF, inF] = weight.shape;
+  if (weight.ndim !== 2 || x.shape[x.ndim - 1] !== inF) {
+    throw new ShapeError(`[linear] input ${formatShape(x.shape)} does not fit weight ${formatShape(weight.shape)} ([out, in]).`, `The input's last dimension must be in_features = ${inF}.`);
+  }
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF)) throw new ShapeError(`[linear] bias ${formatShape(bias.shape)} does not fit ${outF} outputs.`, `Pass a bias of shape [${outF}].`);
+  const rows = x.size / Math.max(inF, 1);
+  const xc = contiguous(x);
+  const c = emptyF32(rows * outF);
+  if (bias) {
+    const b = bias.contiguousData();
+    for (let r = 0; r < rows; r++) c.set(b, r * outF);
+  }
+  const W = asOperand(transpose(weight, 0, 1)); // [in, out] as GEMM's B
+  getBackend().gemm({
+    a: xc.data as Float32Array, b: W.t.data as Float32Array, c, aOffsets: [xc.offset], bOffsets: [W.t.offset], cOffsets: [0],
+    m: rows, n: outF, k: inF, transA: false, transB: W.trans, lda: inF, ldb: W.ld, ldc: outF, alpha: 1, beta: bias ? 1 : 0,
+  });
+  const out = new Tensor(c, [...x.shape.slice(0, -1), outF]);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(out, 'linear', inputs, (g) => {
+    const g2 = reshape(g, [rows, outF]);
+    const gx = x.requiresGrad ? reshape(matmulRaw(g2, weight), x.shape) : null;
+    const gw = weight.requiresGrad ? matmulRaw(transpose(g2, 0, 1), reshape(xc, [rows, inF])) : null;
+    const gb = bias?.requiresGrad ? sum(g2, 0) : null;
+    return bias ? [gx, gw, gb] : [gx, gw];
   });
 }

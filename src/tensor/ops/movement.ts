@@ -10,8 +10,9 @@ function view(x: Tensor, shape: Shape, strides: readonly number[], offset: numbe
   return new Tensor(x.data, shape, { strides, offset, dtype: x.dtype });
 }
 
-/** Strided copy of src into dst's (shape, strides, offset) window; both float32. */
-function copyInto(dst: Tensor, src: Tensor): void {
+/** Copies src into dst's (shape, strides, offset) window in place, no graph: for caches and views being filled. */
+export function copyInto(dst: Tensor, src: Tensor): void {
+  if (!sameShape(dst.shape, src.shape)) throw new ShapeError(`[copyInto] source ${formatShape(src.shape)} does not fit destination ${formatShape(dst.shape)}.`, 'Copy between equal shapes.');
   const c = collapseDims(src.shape, [dst.strides, src.strides]);
   getBackend().copy(
     { data: dst.data as Float32Array, offset: dst.offset, strides: c.strides[0] },
@@ -50,6 +51,13 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   }
   if (sizeOf(target) !== x.size) {
     throw new ShapeError(`[reshape] cannot reshape ${formatShape(x.shape)} (${x.size} elements) to ${formatShape(shape)} (${sizeOf(target)}).`, 'The element count must stay the same.');
+  }
+  // Adding or dropping size-1 dims never needs a copy, even on a strided view.
+  const kept = x.shape.map((d, i) => [d, x.strides[i]]).filter(([d]) => d !== 1);
+  if (!x.isContiguous() && sameShape(kept.map(([d]) => d), target.filter((d) => d !== 1))) {
+    let k = 0;
+    const strides = target.map((d) => (d === 1 ? 0 : kept[k++][1]));
+    return record(view(x, target, strides, x.offset), 'reshape', [x], (g) => [reshape(g, x.shape)]);
   }
   const base = contiguous(x);
   return record(view(base, target, contiguousStrides(target), base.offset), 'reshape', [base], (g) => [reshape(g, x.shape)]);

@@ -1,0 +1,217 @@
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { bf16ToF32, f16ToF32 } from '../dtype.js';
+import { CheckpointError } from '../errors.js';
+import { Tensor } from '../tensor/index.js';
+import { writeFileAtomic } from './atomic-write.js';
+
+/** safetensors dtypes and their sizes in bytes. */
+const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+/** Larger headers are refused before parsing: real ones are kilobytes. */
+const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+export interface TensorInfo { dtype: string; shape: number[]; start: number; end: number }
+export interface SafetensorsHeader { tensors: Map<string, TensorInfo>; metadata: Record<string, string>; dataStart: number }
+
+function corrupt(path: string, what: string): CheckpointError {
+  return new CheckpointError(`[safetensors] ${path} is not a valid safetensors file: ${what}.`, {
+    hint: 'The file is truncated or corrupt: download or export it again.',
+  });
+}
+
+/**
+ * Parses and validates a header: every entry's dtype, shape, and offsets (inside the file,
+ * matching dtype x shape, not overlapping) are checked before any tensor memory is allocated.
+ */
+export function parseHeader(headerBytes: Uint8Array, fileSize: number, path = '<buffer>'): SafetensorsHeader {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(headerBytes.buffer, headerBytes.byteOffset, headerBytes.byteLength).toString('utf8'));
+  } catch {
+    throw corrupt(path, 'the header is not valid JSON');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw corrupt(path, 'the header is not a JSON object');
+  const dataStart = 8 + headerBytes.byteLength;
+  const dataSize = fileSize - dataStart;
+  const tensors = new Map<string, TensorInfo>();
+  let metadata: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (typeof raw !== 'object' || raw === null) throw corrupt(path, '__metadata__ is not an object');
+      metadata = raw as Record<string, string>;
+      continue;
+    }
+    const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof entry !== 'object' || entry === null) throw corrupt(path, `entry '${name}' is not an object`);
+    if (typeof entry.dtype !== 'string' || !(entry.dtype in DTYPE_BYTES)) throw corrupt(path, `tensor '${name}' has unsupported dtype ${JSON.stringify(entry.dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+    if (!Array.isArray(entry.shape) || !entry.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw corrupt(path, `tensor '${name}' has an invalid shape ${JSON.stringify(entry.shape)}`);
+    const offsets = entry.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+      throw corrupt(path, `tensor '${name}' has invalid data_offsets ${JSON.stringify(offsets)}`);
+    }
+    const [start, end] = offsets as number[];
+    if (end > dataSize) throw corrupt(path, `tensor '${name}' ends at byte ${end} but the data section holds ${dataSize} bytes`);
+    const numel = (entry.shape as number[]).reduce((a, b) => a * b, 1);
+    if (numel * DTYPE_BYTES[entry.dtype] !== end - start) {
+      throw corrupt(path, `tensor '${name}' (${entry.dtype} ${JSON.stringify(entry.shape)}) needs ${numel * DTYPE_BYTES[entry.dtype]} bytes but its offsets span ${end - start}`);
+    }
+    tensors.set(name, { dtype: entry.dtype, shape: entry.shape as number[], start, end });
+  }
+  const spans = [...tensors.entries()].sort((a, b) => a[1].start - b[1].start);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i][1].start < spans[i - 1][1].end) throw corrupt(path, `tensors '${spans[i - 1][0]}' and '${spans[i][0]}' overlap`);
+  }
+  return { tensors, metadata, dataStart };
+}
+
+function readExactly(fd: number, target: Uint8Array, position: number, path: string): void {
+  let done = 0;
+  while (done < target.byteLength) {
+    const n = readSync(fd, target, done, target.byteLength - done, position + done);
+    if (n === 0) throw corrupt(path, 'unexpected end of file');
+    done += n;
+  }
+}
+
+/** Decodes raw bytes to a tensor: floats widen to float32, integers become int32 (range-checked). */
+export function decodeTensor(name: string, info: TensorInfo, bytes: Uint8Array, path = '<buffer>'): Tensor {
+  const n = info.shape.reduce((a, b) => a * b, 1);
+  // Copy into an aligned buffer: offsets in the file need not be multiples of the item size.
+  const aligned = new Uint8Array(bytes.byteLength);
+  aligned.set(bytes);
+  const buf = aligned.buffer;
+  switch (info.dtype) {
+    case 'F32': return new Tensor(new Float32Array(buf, 0, n), info.shape);
+    case 'F16': return new Tensor(f16ToF32(new Uint16Array(buf, 0, n)), info.shape);
+    case 'BF16': return new Tensor(bf16ToF32(new Uint16Array(buf, 0, n)), info.shape);
+    case 'F64': return new Tensor(Float32Array.from(new Float64Array(buf, 0, n)), info.shape);
+    case 'I32': return new Tensor(new Int32Array(buf, 0, n), info.shape);
+    case 'I64': {
+      const src = new BigInt64Array(buf, 0, n);
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        if (src[i] > 2147483647n || src[i] < -2147483648n) throw new CheckpointError(`[safetensors] ${path}: tensor '${name}' holds ${src[i]}, beyond int32.`, { hint: 'peft-ts keeps integer tensors (ids, masks) as int32.' });
+        out[i] = Number(src[i]);
+      }
+      return new Tensor(out, info.shape);
+    }
+    case 'I16': return new Tensor(Int32Array.from(new Int16Array(buf, 0, n)), info.shape);
+    case 'I8': return new Tensor(Int32Array.from(new Int8Array(buf, 0, n)), info.shape);
+    default: return new Tensor(Int32Array.from(new Uint8Array(buf, 0, n)), info.shape); // U8, BOOL
+  }
+}
+
+/** Reads and validates the header of a safetensors file. */
+export function readHeader(path: string): SafetensorsHeader {
+  const fd = openFile(path);
+  try {
+    return readHeaderFd(fd, path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function openFile(path: string): number {
+  if (/\.(bin|pt|pth|pkl|ckpt)$/i.test(path)) {
+    throw new CheckpointError(`[safetensors] ${path} is a pickle file, which peft-ts never loads (pickles can run code).`, {
+      hint: 'Convert it to safetensors once in Python: `from safetensors.torch import save_file; save_file(torch.load(p, weights_only=True), "model.safetensors")`.',
+    });
+  }
+  try {
+    return openSync(path, 'r');
+  } catch (cause) {
+    throw new CheckpointError(`[safetensors] cannot open ${path}.`, { hint: 'Check the path.', cause });
+  }
+}
+
+function readHeaderFd(fd: number, path: string): SafetensorsHeader {
+  const size = fstatSync(fd).size;
+  if (size < 8) throw corrupt(path, `the file has ${size} bytes, fewer than the 8-byte header length`);
+  const lenBytes = new Uint8Array(8);
+  readExactly(fd, lenBytes, 0, path);
+  const headerLen = Number(new DataView(lenBytes.buffer).getBigUint64(0, true));
+  if (headerLen > size - 8) throw corrupt(path, `the header claims ${headerLen} bytes but the file has ${size - 8} after the length`);
+  if (headerLen > MAX_HEADER_BYTES) throw corrupt(path, `the header claims ${headerLen} bytes, more than the ${MAX_HEADER_BYTES} allowed`);
+  const headerBytes = new Uint8Array(headerLen);
+  readExactly(fd, headerBytes, 8, path);
+  return parseHeader(headerBytes, size, path);
+}
+
+/** Loads every tensor of a safetensors file (or the keys listed). */
+export function loadSafetensors(path: string, keys?: Iterable<string>): Map<string, Tensor> {
+  const fd = openFile(path);
+  try {
+    const header = readHeaderFd(fd, path);
+    const out = new Map<string, Tensor>();
+    for (const name of keys ?? header.tensors.keys()) {
+      const info = header.tensors.get(name);
+      if (!info) throw new CheckpointError(`[safetensors] ${path} has no tensor '${name}'.`, { hint: 'Check the key name and the file.' });
+      const bytes = new Uint8Array(info.end - info.start);
+      readExactly(fd, bytes, header.dataStart + info.start, path);
+      out.set(name, decodeTensor(name, info, bytes, path));
+    }
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Loads a model's weights from a folder: model.safetensors, or the shards listed in
+ * model.safetensors.index.json. Pickle checkpoints are refused with a conversion hint.
+ */
+export function loadCheckpointFolder(dir: string): Map<string, Tensor> {
+  const index = join(dir, 'model.safetensors.index.json');
+  if (existsSync(index)) {
+    let weightMap: Record<string, string>;
+    try {
+      weightMap = JSON.parse(readFileSync(index, 'utf8')).weight_map;
+    } catch (cause) {
+      throw new CheckpointError(`[checkpoint] ${index} is not valid JSON.`, { hint: 'Re-export the sharded checkpoint.', cause });
+    }
+    if (!weightMap || typeof weightMap !== 'object') throw new CheckpointError(`[checkpoint] ${index} has no weight_map.`, { hint: 'Re-export the sharded checkpoint.' });
+    const byFile = new Map<string, string[]>();
+    for (const [key, file] of Object.entries(weightMap)) byFile.set(file, [...(byFile.get(file) ?? []), key]);
+    const out = new Map<string, Tensor>();
+    for (const [file, keys] of byFile) for (const [k, t] of loadSafetensors(join(dirname(index), file), keys)) out.set(k, t);
+    return out;
+  }
+  const single = join(dir, 'model.safetensors');
+  if (existsSync(single)) return loadSafetensors(single);
+  for (const pickle of ['pytorch_model.bin', 'model.bin', 'pytorch_model.bin.index.json']) {
+    if (existsSync(join(dir, pickle))) openFile(join(dir, pickle)); // throws the conversion hint
+  }
+  throw new CheckpointError(`[checkpoint] no model.safetensors or model.safetensors.index.json in ${dir}.`, { hint: 'Point --model at a Hugging Face model folder.' });
+}
+
+
+/** Writes tensors (sorted by name, 8-byte-aligned header) atomically: float32 as F32, int32 as I32 or I64. */
+export function saveSafetensors(path: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>, options: { intDType?: 'I32' | 'I64' } = {}): void {
+  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const header: Record<string, unknown> = {};
+  const blobs: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, t] of entries) {
+    let bytes: Uint8Array;
+    let dtype: string;
+    if (t.dtype === 'int32') {
+      const ints = t.int32Data();
+      if (options.intDType === 'I64') { bytes = new Uint8Array(BigInt64Array.from(ints, (v) => BigInt(v)).buffer); dtype = 'I64'; }
+      else { bytes = new Uint8Array(Int32Array.from(ints).buffer); dtype = 'I32'; }
+    } else {
+      const f = t.contiguousData();
+      bytes = new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+      dtype = 'F32';
+    }
+    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.byteLength] };
+    offset += bytes.byteLength;
+    blobs.push(bytes);
+  }
+  if (metadata) header.__metadata__ = metadata;
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(headerBytes.byteLength));
+  writeFileAtomic(path, [len, headerBytes, ...blobs]);
+}

@@ -1,0 +1,19 @@
+import type { ArchSpec } from '../model.js';
+import { parseGPT2Config, type GPT2Config } from './config.js';
+import { GPT2LMHeadModel } from './model.js';
+
+export { GPT2LMHeadModel, GPT2Model } from './model.js';
+export type { GPT2Config } from './config.js';
+
+export const gpt2: ArchSpec<GPT2Config> = {
+  modelType: 'gpt2',
+  parseConfig: parseGPT2Config,
+  create: (config) => new GPT2LMHeadModel(config),
+  // The original gpt2 weights have no 'transformer.' prefix, and older exports carry the
+  // causal-mask buffers attn.bias / attn.masked_bias, which are not parameters.
+  mapKey: (key, allKeys) => {
+    if (/\.attn\.(masked_)?bias$/.test(key)) return null;
+    const prefixed = allKeys.some((k) => k.startsWith('transformer.'));
+    return prefixed || key.startsWith('lm_head.') ? key : `transformer.${key}`;
+  },
+};

@@ -1,0 +1,7 @@
+export type { ArchSpec, CausalLM, CausalLMInput, EncoderInput, ModelConfig, PretrainedModel, SequenceClassifier } from './model.js';
+export { architecture, supportedModelTypes } from './registry.js';
+export { buildModel, loadPretrained, parseConfig, readConfig, type LoadReport } from './load.js';
+export { defaultPositions } from './positions.js';
+export { GPT2LMHeadModel, type GPT2Config } from './gpt2/index.js';
+export { LlamaForCausalLM, type LlamaConfig } from './llama/index.js';
+export { BertForSequenceClassification, type BertConfig } from './bert/index.js';
