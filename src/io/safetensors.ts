@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { bf16ToF32, f16ToF32 } from '../dtype.js';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../dtype.js';
 import { CheckpointError } from '../errors.js';
 import { Tensor } from '../tensor/index.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -185,8 +185,14 @@ export function loadCheckpointFolder(dir: string): Map<string, Tensor> {
 }
 
 
-/** Writes tensors (sorted by name, 8-byte-aligned header) atomically: float32 as F32, int32 as I32 or I64. */
-export function saveSafetensors(path: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>, options: { intDType?: 'I32' | 'I64' } = {}): void {
+export interface SaveOptions {
+  /** How float32 tensors are stored (default F32); F16 and BF16 round to nearest even. */
+  floatDType?: 'F32' | 'F16' | 'BF16';
+  intDType?: 'I32' | 'I64';
+}
+
+/** Writes tensors (sorted by name, 8-byte-aligned header) atomically, as HF's safetensors does. */
+export function saveSafetensors(path: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>, options: SaveOptions = {}): void {
   const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const header: Record<string, unknown> = {};
   const blobs: Uint8Array[] = [];
@@ -200,8 +206,9 @@ export function saveSafetensors(path: string, tensors: Map<string, Tensor> | Rec
       else { bytes = new Uint8Array(Int32Array.from(ints).buffer); dtype = 'I32'; }
     } else {
       const f = t.contiguousData();
-      bytes = new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
-      dtype = 'F32';
+      dtype = options.floatDType ?? 'F32';
+      const encoded = dtype === 'BF16' ? f32ToBf16(f) : dtype === 'F16' ? f32ToF16(f) : f;
+      bytes = new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);
     }
     header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.byteLength] };
     offset += bytes.byteLength;

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+import { PeftTsError } from '../errors.js';
+import { UsageError } from './args.js';
+import { forward } from './commands/forward.js';
+import { generateCommand } from './commands/generate.js';
+import { info } from './commands/info.js';
+import { score } from './commands/score.js';
+import { consoleOutput, type Output } from './output.js';
+
+const COMMANDS: Record<string, { run: (argv: string[], out: Output) => void; summary: string }> = {
+  info: { run: info, summary: 'architecture, parameter count and stored dtypes of a model folder' },
+  generate: { run: generateCommand, summary: 'continue a prompt (greedy, temperature, top-k, top-p)' },
+  forward: { run: forward, summary: 'run input ids through a model and write the logits as safetensors' },
+  score: { run: score, summary: 'per-token log-probabilities, mean NLL and perplexity of a text' },
+};
+
+function help(): string {
+  return ['usage: peft-ts <command> [options]', '', ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`), '', 'Run a command with wrong or missing flags to see its usage.'].join('\n');
+}
+
+/** Exit codes: 2 for usage errors, 1 for every other peft-ts error, 70 for bugs. */
+export function main(argv: string[], out: Output = consoleOutput): number {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') { out.line(help()); return command ? 0 : 2; }
+  const entry = COMMANDS[command];
+  if (!entry) { out.note(`peft-ts: unknown command '${command}'.\n${help()}`); return 2; }
+  try {
+    entry.run(rest, out);
+    return 0;
+  } catch (error) {
+    if (error instanceof PeftTsError) {
+      out.note(`peft-ts ${command}: ${error.message}`);
+      return error instanceof UsageError ? 2 : 1;
+    }
+    out.note(`peft-ts ${command}: internal error: ${(error as Error).stack ?? error}`);
+    return 70;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

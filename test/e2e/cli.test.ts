@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSafetensors } from '../../src/io/index.js';
+import { generate, loadPretrained, type CausalLM } from '../../src/models/index.js';
+import { logSoftmax, noGrad, Tensor } from '../../src/tensor/index.js';
+import { assertClose, fixturesDir, repoRoot } from '../helpers.js';
+
+const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+const tmp = () => mkdtempSync(join(tmpdir(), 'peft-ts-cli-'));
+
+function tensorsToJson(ids: Tensor): number[][] {
+  const [b, t] = ids.shape;
+  const flat = ids.toArray();
+  return Array.from({ length: b }, (_, i) => flat.slice(i * t, (i + 1) * t));
+}
+
+for (const name of ['gpt2-tiny', 'llama-tiny', 'qwen2-tiny', 'bert-tiny']) {
+  test(`peft-ts forward reproduces ${name}'s PyTorch logits`, () => {
+    const dir = tmp();
+    const expected = loadSafetensors(join(fixturesDir, name, 'expected.safetensors'));
+    const inputs: Record<string, number[][]> = { input_ids: tensorsToJson(expected.get('input_ids')!) };
+    if (expected.has('attention_mask')) inputs.attention_mask = tensorsToJson(expected.get('attention_mask')!);
+    if (expected.has('token_type_ids')) inputs.token_type_ids = tensorsToJson(expected.get('token_type_ids')!);
+    writeFileSync(join(dir, 'in.json'), JSON.stringify(inputs));
+    const r = run('forward', '--model', join(fixturesDir, name), '--inputs', join(dir, 'in.json'), '--out', join(dir, 'out.safetensors'));
+    assert.equal(r.code, 0, r.stderr);
+    const logits = loadSafetensors(join(dir, 'out.safetensors')).get('logits')!;
+    if (name === 'bert-tiny') assertClose(logits.contiguousData(), expected.get('logits')!.contiguousData(), 1e-4, 1e-4, 'logits');
+    else {
+      const slice = expected.get('logits_slice')!;
+      assertClose(logits.narrow(2, 0, slice.shape[2]).contiguousData(), slice.contiguousData(), 1e-4, 0, 'logits');
+    }
+  });
+}
+
+/** gpt2-tiny with a word-level tokenizer over its 1000 ids ("w0" ... "w999"), so text commands can run. */
+function gpt2WithTokenizer(): string {
+  const dir = tmp();
+  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(fixturesDir, 'gpt2-tiny', f), join(dir, f));
+  const vocab = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`w${i}`, i]));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({
+    version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null,
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: false }, model: { type: 'WordLevel', vocab, unk_token: 'w0' },
+  }));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ eos_token: 'w999' }));
+  return dir;
+}
+
+test('peft-ts generate continues a prompt as the library does', () => {
+  const dir = gpt2WithTokenizer();
+  const r = run('generate', '--model', dir, '--prompt', 'w5 w17 w300', '--max-new-tokens', '6', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout);
+  const model = loadPretrained(dir).model as CausalLM;
+  assert.deepEqual(result.new_tokens, generate(model, [[5, 17, 300]], { maxNewTokens: 6, eosTokenId: 999 })[0]);
+  assert.equal(result.prompt_tokens, 3);
+});
+
+test('peft-ts score reports per-token log-probs, mean NLL and perplexity', () => {
+  const dir = gpt2WithTokenizer();
+  const r = run('score', '--model', dir, '--text', 'w1 w2 w3 w4', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout);
+  const model = loadPretrained(dir).model as CausalLM;
+  const logp = noGrad(() => logSoftmax(model.forward({ inputIds: Tensor.from([1, 2, 3, 4], [1, 4], 'int32') }))).contiguousData();
+  const expected = [2, 3, 4].map((id, i) => logp[i * 1000 + id]);
+  assertClose(result.tokens.map((t: { logprob: number }) => t.logprob), expected, 1e-6, 0, 'logprobs');
+  assert.ok(Math.abs(result.mean_nll + expected.reduce((a, b) => a + b) / 3) < 1e-6);
+  assert.ok(Math.abs(result.perplexity - Math.exp(result.mean_nll)) < 1e-9);
+});
+
+test('peft-ts info reports architecture and parameter count as JSON', () => {
+  const r = run('info', join(fixturesDir, 'llama-tiny'), '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout);
+  assert.equal(result.model_type, 'llama');
+  const { model } = loadPretrained(join(fixturesDir, 'llama-tiny'));
+  assert.equal(result.parameters, model.parameters().reduce((n, t) => n + t.size, 0));
+  assert.deepEqual(result.stored_dtypes, { F32: model.stateDict().size });
+});
+
+test('CLI errors: usage mistakes exit 2, bad input exits 1, both say what to do', () => {
+  const unknown = run('forward', '--model', join(fixturesDir, 'gpt2-tiny'), '--bogus');
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /Usage: peft-ts forward/);
+  const missing = run('forward', '--inputs', 'x.json', '--out', 'y');
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /--model is required/);
+  const noModel = run('info', tmp());
+  assert.equal(noModel.code, 1);
+  assert.match(noModel.stderr, /config\.json not found/);
+  assert.equal(run('frobnicate').code, 2);
+});
