@@ -3,6 +3,7 @@
  * Never asserted in tests; read them, and put the interesting ones in the notes.
  */
 import { benchAttention, benchGemm, kernelBackends } from './kernels.js';
+import { benchModels } from './models.js';
 import { machineLine } from './util.js';
 
 const backends = kernelBackends();
@@ -11,3 +12,5 @@ console.log('\n== GEMM: Tensor.matmul against the raw backend GEMM (cblas_sgemm 
 console.log(benchGemm(backends));
 console.log('\n== Fused attention ==');
 console.log(benchAttention(backends));
+console.log('\n== Models ==');
+console.log(benchModels(backends[0].threads));

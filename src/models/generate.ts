@@ -93,7 +93,7 @@ export function generate(model: CausalLM, prompts: number[][], options: Generate
   noGrad(() => {
     for (let step = 0, len = promptLen; step < maxNew && !done.every(Boolean); step++, len++) {
       const from = useCache && step > 0 ? len - 1 : 0;
-      const logits = model.forward({ inputIds: columns(from, len, ids), attentionMask: columns(0, len, mask), cache });
+      const logits = model.forward({ inputIds: columns(from, len, ids), attentionMask: columns(0, len, mask), cache, logitsToKeep: 1 });
       const t = logits.shape[1], vocab = logits.shape[2];
       const last = logits.narrow(1, t - 1, 1).contiguousData();
       const tokens = prompts.map((_, b) => {

@@ -3,6 +3,6 @@ export { architecture, supportedModelTypes } from './registry.js';
 export { buildModel, loadPretrained, parseConfig, readConfig, type LoadReport } from './load.js';
 export { defaultPositions } from './positions.js';
 export { generate, sampleToken, type GenerateOptions, type SamplingOptions } from './generate.js';
-export { GPT2LMHeadModel, type GPT2Config } from './gpt2/index.js';
+export { GPT2LMHeadModel, initGPT2, type GPT2Config } from './gpt2/index.js';
 export { LlamaForCausalLM, type LlamaConfig } from './llama/index.js';
 export { BertForSequenceClassification, type BertConfig } from './bert/index.js';

@@ -22,6 +22,8 @@ export interface CausalLMInput {
   /** int32 [B, T]; defaults to the positions after the cache, counted over unpadded tokens. */
   positionIds?: Tensor;
   cache?: KVCache;
+  /** Compute logits for the last N positions only (generation needs 1): skips most of the LM head. */
+  logitsToKeep?: number;
 }
 
 export interface CausalLM extends Module {

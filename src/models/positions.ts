@@ -22,3 +22,9 @@ export function defaultPositions(batch: number, t: number, past: number, attenti
   }
   return new Tensor(out, [batch, t]);
 }
+
+/** The hidden states of the last `keep` positions of [B, T, C] (all when keep is unset). */
+export function lastPositions(hidden: Tensor, keep?: number): Tensor {
+  const t = hidden.shape[1];
+  return keep === undefined || keep >= t ? hidden : hidden.narrow(1, t - keep, keep);
+}

@@ -2,3 +2,4 @@ export { Module } from './module.js';
 export { Conv1D, Dropout, Embedding, LayerNorm, Linear, RMSNorm } from './layers.js';
 export { KVCache } from './kv-cache.js';
 export { additiveMask } from './masks.js';
+export { fill_, kaimingUniform_, normal_, uniform_ } from './init.js';

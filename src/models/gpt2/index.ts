@@ -3,6 +3,7 @@ import { parseGPT2Config, type GPT2Config } from './config.js';
 import { GPT2LMHeadModel } from './model.js';
 
 export { GPT2LMHeadModel, GPT2Model } from './model.js';
+export { initGPT2 } from './init.js';
 export type { GPT2Config } from './config.js';
 
 export const gpt2: ArchSpec<GPT2Config> = {

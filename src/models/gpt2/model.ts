@@ -1,7 +1,7 @@
 import { Conv1D, Dropout, Embedding, KVCache, LayerNorm, Linear, Module, additiveMask } from '../../nn/index.js';
 import { scaledDotProductAttention, type Tensor } from '../../tensor/index.js';
 import type { CausalLM, CausalLMInput } from '../model.js';
-import { defaultPositions } from '../positions.js';
+import { defaultPositions, lastPositions } from '../positions.js';
 import type { GPT2Config } from './config.js';
 
 interface LayerContext { mask: Tensor | null; cache?: KVCache; layer: number }
@@ -98,7 +98,7 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
     if (config.tieWordEmbeddings) this.lm_head.weight = this.transformer.wte.weight;
   }
   forward(input: CausalLMInput): Tensor {
-    return this.lm_head.forward(this.transformer.forward(input));
+    return this.lm_head.forward(lastPositions(this.transformer.forward(input), input.logitsToKeep));
   }
   newCache(batch: number, capacity: number): KVCache {
     return new KVCache(this.config.numLayers, batch, this.config.nHead, this.config.hiddenSize / this.config.nHead, capacity);

@@ -1,7 +1,7 @@
 import { Embedding, KVCache, Linear, Module, RMSNorm, additiveMask } from '../../nn/index.js';
 import { rope, scaledDotProductAttention, type Tensor } from '../../tensor/index.js';
 import type { CausalLM, CausalLMInput } from '../model.js';
-import { defaultPositions } from '../positions.js';
+import { defaultPositions, lastPositions } from '../positions.js';
 import type { LlamaConfig } from './config.js';
 import { inverseFrequencies, rotaryTables } from './rotary.js';
 
@@ -102,7 +102,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     if (config.tieWordEmbeddings) this.lm_head.weight = this.model.embed_tokens.weight;
   }
   forward(input: CausalLMInput): Tensor {
-    return this.lm_head.forward(this.model.forward(input));
+    return this.lm_head.forward(lastPositions(this.model.forward(input), input.logitsToKeep));
   }
   newCache(batch: number, capacity: number): KVCache {
     return new KVCache(this.config.numLayers, batch, this.config.numKVHeads, this.config.headDim, capacity);
