@@ -11,7 +11,7 @@ export abstract class Module {
   training = false;
 
   /** Direct children and parameters, in field order. */
-  private *entries(): Generator<[string, Tensor | Module]> {
+  protected *entries(): Generator<[string, Tensor | Module]> {
     for (const [name, value] of Object.entries(this)) {
       if (value instanceof Tensor || value instanceof Module) yield [name, value];
       else if (Array.isArray(value) && value.length && value.every((v) => v instanceof Module)) {
@@ -47,21 +47,44 @@ export abstract class Module {
 
   getSubmodule(path: string): Module {
     let m: Module = this;
-    for (const part of path ? path.split('.') : []) {
-      const next = (m as unknown as Record<string, unknown>)[part];
-      if (next instanceof Module) m = next;
-      else throw new CheckpointError(`[module] no submodule '${path}' (stopped at '${part}').`, { hint: 'List names with namedModules().' });
+    const parts = path ? path.split('.') : [];
+    for (let i = 0; i < parts.length; i++) {
+      // List items are named "field.index": try the two-part name first.
+      const listItem = i + 1 < parts.length ? m.directChild(`${parts[i]}.${parts[i + 1]}`) : undefined;
+      const next = listItem ?? m.directChild(parts[i]);
+      if (!next) throw new CheckpointError(`[module] no submodule '${path}' (stopped at '${parts[i]}').`, { hint: 'List names with namedModules().' });
+      if (listItem) i++;
+      m = next;
     }
     return m;
+  }
+
+  private directChild(name: string): Module | undefined {
+    for (const [n, v] of this.entries()) if (n === name && v instanceof Module) return v;
+    return undefined;
+  }
+
+  /** Replaces a direct child (a field, list item or ModuleDict entry) by name. */
+  protected replaceChild(name: string, module: Module): void {
+    const [field, index] = name.split('.');
+    const target = (this as unknown as Record<string, unknown>)[field];
+    if (index !== undefined && Array.isArray(target)) target[Number(index)] = module;
+    else if (target instanceof Module) (this as unknown as Record<string, unknown>)[field] = module;
+    else throw new CheckpointError(`[module] no child '${name}' to replace.`, { hint: 'List names with namedModules().' });
   }
 
   /** Replaces the submodule at a dotted path (how PEFT methods wrap layers). */
   setSubmodule(path: string, module: Module): void {
     const parts = path.split('.');
-    const last = parts.pop()!;
-    const parent = this.getSubmodule(parts.join('.')) as unknown as Record<string, unknown>;
-    if (!(parent[last] instanceof Module)) throw new CheckpointError(`[module] no submodule '${path}' to replace.`, { hint: 'List names with namedModules().' });
-    parent[last] = module;
+    // The last component may be a list item ("h.3") or a field.
+    for (const take of [2, 1]) {
+      if (parts.length < take) continue;
+      const parentPath = parts.slice(0, parts.length - take).join('.');
+      const name = parts.slice(parts.length - take).join('.');
+      const parent = this.getSubmodule(parentPath);
+      if (parent.directChild(name)) { parent.replaceChild(name, module); return; }
+    }
+    throw new CheckpointError(`[module] no submodule '${path}' to replace.`, { hint: 'List names with namedModules().' });
   }
 
   requiresGrad(flag: boolean): this {
@@ -104,5 +127,17 @@ export abstract class Module {
       throw new CheckpointError(`[load] state dict does not match the model: missing ${missing.length ? missing.join(', ') : 'none'}; unexpected ${unexpected.length ? unexpected.join(', ') : 'none'}.`, { hint: 'Check that the checkpoint and config.json belong together.' });
     }
     return { missing, unexpected };
+  }
+}
+
+/** Named children held in a map (HF's nn.ModuleDict): a PEFT layer's per-adapter weights live in these. */
+export class ModuleDict<M extends Module = Module> extends Module {
+  readonly items = new Map<string, M>();
+  protected override *entries(): Generator<[string, Tensor | Module]> {
+    yield* this.items.entries();
+  }
+  protected override replaceChild(name: string, module: Module): void {
+    if (!this.items.has(name)) throw new CheckpointError(`[module] no entry '${name}' to replace.`, { hint: 'List names with namedModules().' });
+    this.items.set(name, module as M);
   }
 }

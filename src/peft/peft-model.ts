@@ -1,0 +1,191 @@
+import { ArgumentError, ConfigError } from '../errors.js';
+import type { CausalLMInput, EncoderInput, PretrainedModel } from '../models/index.js';
+import { Generator, type Tensor } from '../tensor/index.js';
+import type { MethodConfig, PeftMethod } from './method.js';
+import { ModulesToSave } from './modules-to-save.js';
+import { peftMethod } from './registry.js';
+import { findTargets } from './targets.js';
+import { isTunerLayer, type TunerLayer } from './tuner-layer.js';
+
+/** PEFT's default heads to train with a SEQ_CLS adapter. */
+const SEQ_CLS_HEADS = ['classifier', 'score'];
+
+export interface TrainableReport { trainable: number; total: number; percent: number }
+
+interface AdapterEntry { method: PeftMethod<MethodConfig>; config: MethodConfig; targets: string[] }
+
+/**
+ * A base model with PEFT adapters injected in place (HF PEFT's PeftModel): targeted layers are
+ * replaced by tuner layers, everything else is frozen. Several adapters can live side by side;
+ * `activeAdapters` are summed in forward.
+ */
+export class PeftModel<M extends PretrainedModel = PretrainedModel> {
+  readonly adapters = new Map<string, AdapterEntry>();
+  activeAdapters: string[] = [];
+  private readonly generator: Generator;
+
+  constructor(readonly model: M, options: { seed?: number; warn?: (message: string) => void } = {}) {
+    this.generator = new Generator(options.seed ?? 0);
+    this.warn = options.warn ?? ((m) => process.emitWarning(m, { code: 'PEFT_TS_CONFIG' }));
+    model.freeze();
+  }
+
+  readonly warn: (message: string) => void;
+
+  /** Parses `raw` with its method and injects a new adapter; it becomes the only active one. */
+  addAdapter(name: string, raw: Record<string, unknown> | MethodConfig): MethodConfig {
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new ArgumentError(`[peft] adapter name '${name}' must be letters, digits, '_' or '-'.`, "Use a name like 'default' or 'spam'.");
+    if (this.adapters.has(name)) throw new ArgumentError(`[peft] an adapter named '${name}' already exists.`, 'Pick another name or delete it first.');
+    const method = peftMethod(raw.peft_type ?? 'LORA');
+    const config = method.parseConfig({ ...raw, peft_type: method.peftType }, this.warn);
+    if (config.task_type === 'SEQ_CLS' && this.model.task === 'sequence-classification') {
+      config.modules_to_save = [...new Set([...(config.modules_to_save ?? []), ...SEQ_CLS_HEADS])];
+    }
+    const targets = findTargets(this.model, config, this.model.config.modelType);
+    for (const path of targets) {
+      const layer = method.inject(this.model.getSubmodule(path), path, config, name, this.generator);
+      if (layer !== this.model.getSubmodule(path)) this.model.setSubmodule(path, layer);
+    }
+    if (config.target_modules === null) config.target_modules = [...new Set(targets.map((t) => t.split('.').pop()!))];
+    for (const path of this.modulesToSavePaths(config)) {
+      const current = this.model.getSubmodule(path);
+      const wrapper = current instanceof ModulesToSave ? current : new ModulesToSave(current);
+      wrapper.addAdapter(name);
+      if (wrapper !== current) this.model.setSubmodule(path, wrapper);
+    }
+    this.adapters.set(name, { method, config, targets });
+    this.setAdapter(name);
+    return config;
+  }
+
+  private modulesToSavePaths(config: MethodConfig): string[] {
+    const wanted = config.modules_to_save ?? [];
+    return this.model.namedModules().map(([n]) => n).filter((n) => n && !n.includes('.modules_to_save.') && !n.endsWith('.original_module')
+      && wanted.some((w) => n === w || n.endsWith(`.${w}`)));
+  }
+
+  tunerLayers(): [string, TunerLayer][] {
+    return this.model.namedModules().filter((e): e is [string, TunerLayer] => isTunerLayer(e[1]));
+  }
+
+  private wrappers(): [string, ModulesToSave][] {
+    return this.model.namedModules().filter((e): e is [string, ModulesToSave] => e[1] instanceof ModulesToSave);
+  }
+
+  /** Makes `names` the active adapters: only their parameters train, and their outputs are summed. */
+  setAdapter(names: string | string[]): void {
+    const list = [names].flat();
+    for (const n of list) if (!this.adapters.has(n)) throw new ArgumentError(`[peft] no adapter named '${n}'.`, `Adapters: ${this.listAdapters().join(', ') || 'none'}.`);
+    this.activeAdapters = list;
+    for (const [, layer] of this.tunerLayers()) layer.active = list.filter((n) => layer.adapterNames().includes(n));
+    for (const [, wrapper] of this.wrappers()) wrapper.active = list.find((n) => wrapper.modules_to_save.items.has(n)) ?? null;
+    this.model.freeze();
+    for (const [, layer] of this.tunerLayers()) for (const n of layer.active) for (const [, t] of layer.adapterState(n)) t.requiresGrad = true;
+    for (const [, wrapper] of this.wrappers()) if (wrapper.active) wrapper.modules_to_save.items.get(wrapper.active)!.unfreeze();
+    const params = new Map(this.model.namedParameters());
+    for (const n of list) {
+      const { method, config, targets } = this.adapters.get(n)!;
+      for (const paramName of method.extraTrainable?.(this.model, config, targets) ?? []) params.get(paramName)!.requiresGrad = true;
+    }
+  }
+
+  listAdapters(): string[] { return [...this.adapters.keys()]; }
+
+  deleteAdapter(name: string): void {
+    if (!this.adapters.delete(name)) throw new ArgumentError(`[peft] no adapter named '${name}'.`, `Adapters: ${this.listAdapters().join(', ') || 'none'}.`);
+    for (const [, layer] of this.tunerLayers()) layer.deleteAdapter(name);
+    for (const [, wrapper] of this.wrappers()) wrapper.deleteAdapter(name);
+    this.activeAdapters = this.activeAdapters.filter((n) => n !== name);
+  }
+
+  /** Runs fn with every adapter switched off: the base model's output, exactly. */
+  withAdaptersDisabled<T>(fn: () => T): T {
+    const layers = this.tunerLayers().map(([, l]) => l);
+    const wrappers = this.wrappers().map(([, w]) => [w, w.active] as const);
+    if (layers.some((l) => l.mergedAdapters().length)) throw new ArgumentError('[peft] adapters are merged into the weights, so they cannot be disabled.', 'Call unmerge() first.');
+    for (const l of layers) l.disabled = true;
+    for (const [w] of wrappers) w.active = null;
+    try {
+      return fn();
+    } finally {
+      for (const l of layers) l.disabled = false;
+      for (const [w, active] of wrappers) w.active = active;
+    }
+  }
+
+  /**
+   * Forward through the adapted model. With `adapterNames` (one per row, '__base__' for none),
+   * each row of the batch uses its own adapter: a mixed batch.
+   */
+  forward(input: CausalLMInput & EncoderInput, options: { adapterNames?: readonly string[] } = {}): Tensor {
+    const names = options.adapterNames;
+    if (!names) return (this.model.forward as (i: CausalLMInput & EncoderInput) => Tensor)(input);
+    if (names.length !== input.inputIds.shape[0]) throw new ArgumentError(`[peft] ${names.length} adapter names for a batch of ${input.inputIds.shape[0]}.`, 'Name one adapter (or "__base__") per row.');
+    for (const n of names) if (n !== '__base__' && !this.adapters.has(n)) throw new ArgumentError(`[peft] no adapter named '${n}' for the mixed batch.`, `Adapters: ${this.listAdapters().join(', ')}.`);
+    if (this.wrappers().length) throw new ArgumentError('[peft] mixed batches with modules_to_save heads are not supported.', 'Run each adapter separately.');
+    const layers = this.tunerLayers().map(([, l]) => l);
+    if (layers.some((l) => l.mergedAdapters().length)) throw new ArgumentError('[peft] mixed batches need unmerged adapters.', 'Call unmerge() first.');
+    for (const l of layers) l.mixedBatch = names;
+    try {
+      return (this.model.forward as (i: CausalLMInput & EncoderInput) => Tensor)(input);
+    } finally {
+      for (const l of layers) l.mixedBatch = null;
+    }
+  }
+
+  /** Folds the active adapters into the base weights (forward no longer adds them). */
+  merge(names: string[] = this.activeAdapters): void {
+    for (const [, layer] of this.tunerLayers()) layer.merge(names.filter((n) => layer.adapterNames().includes(n)));
+  }
+
+  unmerge(): void {
+    for (const [, layer] of this.tunerLayers()) layer.unmerge();
+  }
+
+  /** Merges the active adapters and returns the base model with every tuner layer replaced by its base layer. */
+  mergeAndUnload(): M {
+    this.merge();
+    for (const [path, layer] of this.tunerLayers()) this.model.setSubmodule(path, layer.baseLayer());
+    for (const [path, wrapper] of this.wrappers()) {
+      const keep = wrapper.active ? wrapper.modules_to_save.items.get(wrapper.active)! : wrapper.original_module;
+      this.model.setSubmodule(path, keep);
+    }
+    this.adapters.clear();
+    this.activeAdapters = [];
+    return this.model;
+  }
+
+  trainableParameters(): TrainableReport {
+    const params = this.model.parameters();
+    const total = params.reduce((n, t) => n + t.size, 0);
+    const trainable = params.filter((t) => t.requiresGrad).reduce((n, t) => n + t.size, 0);
+    return { trainable, total, percent: (100 * trainable) / total };
+  }
+
+  config(name = this.activeAdapters[0]): MethodConfig {
+    const entry = this.adapters.get(name);
+    if (!entry) throw new ConfigError(`[peft] no adapter named '${name}'.`, { hint: `Adapters: ${this.listAdapters().join(', ') || 'none'}.` });
+    return entry.config;
+  }
+
+  /** The adapter's tensors under HF PEFT's saved names (base_model.model.<path>.<local>). */
+  adapterStateDict(name: string): Map<string, Tensor> {
+    const entry = this.adapters.get(name);
+    if (!entry) throw new ArgumentError(`[peft] no adapter named '${name}'.`, `Adapters: ${this.listAdapters().join(', ')}.`);
+    const out = new Map<string, Tensor>();
+    for (const [path, layer] of this.tunerLayers()) {
+      if (layer.adapterNames().includes(name)) for (const [k, t] of layer.adapterState(name)) out.set(`base_model.model.${path}.${k}`, t);
+    }
+    for (const [path, wrapper] of this.wrappers()) for (const [k, t] of wrapper.adapterState(name)) out.set(`base_model.model.${path}.${k}`, t);
+    const params = new Map(this.model.namedParameters());
+    for (const n of entry.method.extraTrainable?.(this.model, entry.config, entry.targets) ?? []) out.set(`base_model.model.${n}`, params.get(n)!);
+    return out;
+  }
+}
+
+/** Wraps `model` with a new adapter, as HF PEFT's get_peft_model. */
+export function getPeftModel<M extends PretrainedModel>(model: M, config: Record<string, unknown>, options: { adapterName?: string; seed?: number } = {}): PeftModel<M> {
+  const peft = new PeftModel(model, { seed: options.seed });
+  peft.addAdapter(options.adapterName ?? 'default', config);
+  return peft;
+}

@@ -1,0 +1,87 @@
+import { ConfigError } from '../errors.js';
+import { Conv1D, Linear, type Module } from '../nn/index.js';
+
+/** Default target modules per model_type, as HF PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING. */
+export const DEFAULT_LORA_TARGETS: Record<string, string[]> = {
+  gpt2: ['c_attn'],
+  llama: ['q_proj', 'v_proj'],
+  mistral: ['q_proj', 'v_proj'],
+  qwen2: ['q_proj', 'v_proj'],
+  bert: ['query', 'value'],
+};
+
+/** Modules that are never 'all-linear' targets: output heads. */
+const HEADS = /(^|\.)(lm_head|classifier|score)$/;
+
+export type TargetSpec = string | string[] | null;
+
+/** PEFT's rule: a string is a regex matched against the whole name; a list matches a name or a dotted suffix of it. */
+export function matchesSpec(name: string, spec: string | readonly string[]): boolean {
+  if (typeof spec === 'string') {
+    try {
+      return new RegExp(`^(?:${spec})$`).test(name);
+    } catch (cause) {
+      throw new ConfigError(`[peft] target pattern '${spec}' is not a valid regular expression.`, { hint: 'Pass a list of module names, or a valid regex.', cause });
+    }
+  }
+  return spec.some((entry) => name === entry || name.endsWith(`.${entry}`));
+}
+
+/** The layer index of a module path: the first all-digit segment, or the one after layersPattern. */
+function layerIndex(name: string, layersPattern: string | string[] | null): number | null {
+  const parts = name.split('.');
+  const patterns = layersPattern === null ? null : [layersPattern].flat();
+  for (let i = 0; i < parts.length; i++) {
+    if (!/^\d+$/.test(parts[i])) continue;
+    if (!patterns || (i > 0 && patterns.includes(parts[i - 1]))) return Number(parts[i]);
+  }
+  return null;
+}
+
+export interface TargetSelection {
+  target_modules: TargetSpec;
+  exclude_modules?: TargetSpec;
+  layers_to_transform?: number | number[] | null;
+  layers_pattern?: string | string[] | null;
+}
+
+export function isLinearLike(m: Module): m is Linear | Conv1D {
+  return m instanceof Linear || m instanceof Conv1D;
+}
+
+/**
+ * Names of the modules a config targets in `model`. Throws when none matches, listing the
+ * names that could have been meant.
+ */
+export function findTargets(model: Module, selection: TargetSelection, modelType: string): string[] {
+  const spec = selection.target_modules ?? DEFAULT_LORA_TARGETS[modelType];
+  if (!spec) throw new ConfigError(`[peft] no target_modules given and no default for model_type '${modelType}'.`, { hint: 'Pass target_modules (module names such as ["q_proj", "v_proj"], a regex, or "all-linear").' });
+  const layers = selection.layers_to_transform === undefined || selection.layers_to_transform === null ? null : [selection.layers_to_transform].flat();
+  const out: string[] = [];
+  for (const [name, module] of model.namedModules()) {
+    if (!name) continue;
+    const hit = spec === 'all-linear' ? isLinearLike(module) && !HEADS.test(name) : matchesSpec(name, spec);
+    if (!hit) continue;
+    if (selection.exclude_modules && matchesSpec(name, selection.exclude_modules)) continue;
+    if (layers) {
+      const index = layerIndex(name, selection.layers_pattern ?? null);
+      if (index === null || !layers.includes(index)) continue;
+    }
+    out.push(name);
+  }
+  if (out.length === 0) {
+    const leaves = [...new Set(model.namedModules().filter(([, m]) => isLinearLike(m)).map(([n]) => n.split('.').pop()!))];
+    throw new ConfigError(`[peft] target_modules ${JSON.stringify(spec)} match no module of this ${modelType} model.`, {
+      hint: `Linear layers here are named: ${leaves.join(', ')}.`,
+    });
+  }
+  return out;
+}
+
+/** PEFT's rank_pattern / alpha_pattern lookup: the first key that matches the end of the name (`(.*\.)?key$`). */
+export function patternValue(name: string, pattern: Record<string, number>, fallback: number): number {
+  for (const [key, value] of Object.entries(pattern)) {
+    if (new RegExp(`^(?:.*\\.)?(?:${key})$`).test(name)) return value;
+  }
+  return fallback;
+}
