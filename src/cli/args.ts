@@ -7,7 +7,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** node's parseArgs, with unknown flags and missing values turned into usage errors that show the usage line. */
 export interface ParsedArgs {
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
 }
 
@@ -19,14 +19,19 @@ export function parse(argv: string[], options: Options, usage: string): ParsedAr
   }
 }
 
-export function required(value: string | boolean | undefined, flag: string, usage: string): string {
+export function required(value: string | boolean | string[] | undefined, flag: string, usage: string): string {
   if (typeof value !== 'string' || value === '') throw new UsageError(`[cli] ${flag} is required.`, `Usage: ${usage}`);
   return value;
 }
 
-export function numberFlag(value: string | boolean | undefined, flag: string, fallback: number, check: (n: number) => boolean = Number.isFinite): number {
-  if (value === undefined || typeof value === 'boolean') return fallback;
+export function numberFlag(value: string | boolean | string[] | undefined, flag: string, fallback: number, check: (n: number) => boolean = Number.isFinite): number {
+  if (typeof value !== 'string') return fallback;
   const n = Number(value);
   if (!check(n)) throw new UsageError(`[cli] ${flag} '${value}' is not a valid value.`, 'Pass a number in range.');
   return n;
+}
+
+/** The values of a repeatable --adapter flag. */
+export function adapterFlags(value: string | boolean | string[] | undefined): string[] {
+  return Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
 }

@@ -4,6 +4,7 @@ import { UsageError } from './args.js';
 import { forward } from './commands/forward.js';
 import { generateCommand } from './commands/generate.js';
 import { info } from './commands/info.js';
+import { merge } from './commands/merge.js';
 import { score } from './commands/score.js';
 import { consoleOutput, type Output } from './output.js';
 
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, { run: (argv: string[], out: Output) => void; sum
   generate: { run: generateCommand, summary: 'continue a prompt (greedy, temperature, top-k, top-p)' },
   forward: { run: forward, summary: 'run input ids through a model and write the logits as safetensors' },
   score: { run: score, summary: 'per-token log-probabilities, mean NLL and perplexity of a text' },
+  merge: { run: merge, summary: 'fold adapters into the base weights and write a full checkpoint' },
 };
 
 function help(): string {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSafetensors } from '../../src/io/index.js';
@@ -22,18 +22,23 @@ function tensorsToJson(ids: Tensor): number[][] {
   return Array.from({ length: b }, (_, i) => flat.slice(i * t, (i + 1) * t));
 }
 
-for (const name of ['gpt2-tiny', 'llama-tiny', 'qwen2-tiny', 'bert-tiny']) {
-  test(`peft-ts forward reproduces ${name}'s PyTorch logits`, () => {
+const FORWARD_CASES: [string, string | null][] = [
+  ['gpt2-tiny', null], ['llama-tiny', null], ['qwen2-tiny', null], ['bert-tiny', null],
+  ['gpt2-tiny', 'gpt2-tiny-lora'], ['llama-tiny', 'llama-tiny-lora'], ['qwen2-tiny', 'qwen2-tiny-lora'], ['bert-tiny', 'bert-tiny-lora'],
+];
+for (const [model, adapter] of FORWARD_CASES) {
+  const name = adapter ?? model;
+  test(`peft-ts forward${adapter ? ' --adapter' : ''} reproduces ${name}'s PyTorch logits`, () => {
     const dir = tmp();
     const expected = loadSafetensors(join(fixturesDir, name, 'expected.safetensors'));
     const inputs: Record<string, number[][]> = { input_ids: tensorsToJson(expected.get('input_ids')!) };
     if (expected.has('attention_mask')) inputs.attention_mask = tensorsToJson(expected.get('attention_mask')!);
     if (expected.has('token_type_ids')) inputs.token_type_ids = tensorsToJson(expected.get('token_type_ids')!);
     writeFileSync(join(dir, 'in.json'), JSON.stringify(inputs));
-    const r = run('forward', '--model', join(fixturesDir, name), '--inputs', join(dir, 'in.json'), '--out', join(dir, 'out.safetensors'));
+    const r = run('forward', '--model', join(fixturesDir, model), ...(adapter ? ['--adapter', join(fixturesDir, adapter)] : []), '--inputs', join(dir, 'in.json'), '--out', join(dir, 'out.safetensors'));
     assert.equal(r.code, 0, r.stderr);
     const logits = loadSafetensors(join(dir, 'out.safetensors')).get('logits')!;
-    if (name === 'bert-tiny') assertClose(logits.contiguousData(), expected.get('logits')!.contiguousData(), 1e-4, 1e-4, 'logits');
+    if (model === 'bert-tiny') assertClose(logits.contiguousData(), expected.get('logits')!.contiguousData(), 1e-4, 1e-4, 'logits');
     else {
       const slice = expected.get('logits_slice')!;
       assertClose(logits.narrow(2, 0, slice.shape[2]).contiguousData(), slice.contiguousData(), 1e-4, 0, 'logits');
@@ -98,4 +103,19 @@ test('CLI errors: usage mistakes exit 2, bad input exits 1, both say what to do'
   assert.equal(noModel.code, 1);
   assert.match(noModel.stderr, /config\.json not found/);
   assert.equal(run('frobnicate').code, 2);
+});
+
+test('peft-ts merge writes a full checkpoint that computes what base + adapter computed', () => {
+  const dir = gpt2WithTokenizer();
+  const out = join(tmp(), 'merged');
+  const r = run('merge', '--model', dir, '--adapter', join(fixturesDir, 'gpt2-tiny-lora'), '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const expected = loadSafetensors(join(fixturesDir, 'gpt2-tiny-lora', 'expected.safetensors'));
+  const merged = loadPretrained(out).model as CausalLM;
+  const logits = noGrad(() => merged.forward({ inputIds: expected.get('input_ids')! }));
+  assertClose(logits.narrow(2, 0, 256).contiguousData(), expected.get('logits_slice')!.contiguousData(), 1e-4, 0, 'merged logits');
+  assert.ok(existsSync(join(out, 'tokenizer.json')) && existsSync(join(out, 'tokenizer_config.json')));
+  const again = run('merge', '--model', dir, '--adapter', join(fixturesDir, 'gpt2-tiny-lora'), '--out', out);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already holds a model\.safetensors/);
 });

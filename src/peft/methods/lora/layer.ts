@@ -75,7 +75,8 @@ export class LoraLayer extends TunerLayer {
   forward(x: Tensor): Tensor {
     let y = this.base_layer.forward(x);
     if (this.disabled) return y;
-    const names = this.mixedBatch ? [...new Set(this.mixedBatch)].filter((n) => n !== '__base__') : this.active;
+    // In a mixed batch, adapters that do not target this layer add nothing here.
+    const names = this.mixedBatch ? [...new Set(this.mixedBatch)].filter((n) => this.lora_A.items.has(n)) : this.active;
     for (const name of names) {
       if (this.merged.includes(name)) continue;
       const A = this.lora_A.items.get(name), B = this.lora_B.items.get(name);

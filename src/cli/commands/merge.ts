@@ -1,0 +1,31 @@
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArgumentError } from '../../errors.js';
+import { saveSafetensors, writeTextAtomic } from '../../io/index.js';
+import { readConfig } from '../../models/index.js';
+import { adapterFlags, parse, required } from '../args.js';
+import type { Output } from '../output.js';
+import { loadModel } from './model-io.js';
+
+const USAGE = 'peft-ts merge --model DIR --adapter DIR [--adapter DIR]... --out DIR';
+
+/** Files besides the weights that make a model folder usable: tokenizer, generation settings. */
+const COMPANIONS = /^(tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|generation_config\.json|vocab\.(json|txt)|merges\.txt|.*\.model)$/;
+
+/** Folds adapters into the base weights and writes a plain Hugging Face checkpoint. */
+export function merge(argv: string[], out: Output): void {
+  const { values } = parse(argv, { model: { type: 'string' }, adapter: { type: 'string', multiple: true }, out: { type: 'string' } }, USAGE);
+  const dir = required(values.model, '--model', USAGE);
+  const adapters = adapterFlags(values.adapter);
+  if (adapters.length === 0) throw new ArgumentError('[merge] at least one --adapter is required.', `Usage: ${USAGE}`);
+  const target = required(values.out, '--out', USAGE);
+  if (existsSync(join(target, 'model.safetensors'))) throw new ArgumentError(`[merge] ${target} already holds a model.safetensors.`, 'Choose an empty --out folder; nothing was overwritten.');
+  const { peft } = loadModel(dir, adapters);
+  const merged = peft!.mergeAndUnload();
+  mkdirSync(target, { recursive: true });
+  // Tied weights are stored once, under their first name, as transformers writes them.
+  saveSafetensors(join(target, 'model.safetensors'), new Map(merged.namedParameters()), { format: 'pt' });
+  writeTextAtomic(join(target, 'config.json'), `${JSON.stringify(readConfig(dir), null, 2)}\n`);
+  for (const file of readdirSync(dir).filter((f) => COMPANIONS.test(f))) copyFileSync(join(dir, file), join(target, file));
+  out.note(`merged ${adapters.length} adapter(s) into ${target}`);
+}
