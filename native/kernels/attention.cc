@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "fastmath.h"
 #include "kernels.h"
 
 namespace peft {
@@ -64,7 +65,7 @@ void attention(float* out, float* lse, const AttentionShape& s) {
           continue;
         }
         float sum = 0;
-        for (int64_t j = 0; j < s.tk; j++) { row[j] = fast_exp(row[j] - m); sum += row[j]; }
+        for (int64_t j = 0; j < s.tk; j++) { row[j] = exp_approx(row[j] - m); sum += row[j]; }
         const float inv = 1.0f / sum;
         for (int64_t j = 0; j < s.tk; j++) row[j] *= inv;
         l[t] = m + std::log(sum);
@@ -93,7 +94,7 @@ void attention_backward(float* gq, float* gk, float* gv, const float* gout, cons
       for (int64_t t = 0; t < s.tq; t++) {
         float* row = p + t * s.tk;
         if (std::isinf(l[t]) && l[t] < 0) { std::fill(row, row + s.tk, 0.0f); continue; }
-        for (int64_t j = 0; j < s.tk; j++) row[j] = fast_exp(row[j] - l[t]);
+        for (int64_t j = 0; j < s.tk; j++) row[j] = exp_approx(row[j] - l[t]);
       }
       // dV += P^T dO ; dP = dO V^T
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s.tk, s.d, s.tq, 1.0f, p, s.tk, go, ld_o, 1.0f, gv_blk, s.d);

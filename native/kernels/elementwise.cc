@@ -1,75 +1,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "fastmath.h"
 #include "kernels.h"
 
 namespace peft {
 
 namespace {
 constexpr int64_t kGrain = 1 << 15;
-
-// Branch-free so that the loops below vectorise; within 2 ulp of std::exp on [-87, 88].
-inline float clampf(float x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
-
-inline float exp_approx(float x) {
-  const float clamped = clampf(x, -87.3f, 88.7f);
-  const float n = std::nearbyint(clamped * 1.44269504088896341f);
-  const float r = std::fma(n, -0.693359375f, clamped);
-  const float rr = std::fma(n, 2.12194440e-4f, r);
-  float p = 1.9875691500e-4f;
-  p = std::fma(p, rr, 1.3981999507e-3f);
-  p = std::fma(p, rr, 8.3334519073e-3f);
-  p = std::fma(p, rr, 4.1665795894e-2f);
-  p = std::fma(p, rr, 1.6666665459e-1f);
-  p = std::fma(p, rr, 5.0000001201e-1f);
-  p = std::fma(p, rr * rr, rr + 1.0f);
-  int32_t bits;
-  std::memcpy(&bits, &p, 4);
-  bits += static_cast<int32_t>(n) << 23;
-  float out;
-  std::memcpy(&out, &bits, 4);
-  return x < -87.3f ? 0.0f : out;
-}
-
-// Rational approximations (as Eigen's fast tanh/erf): branch-free, vectorisable, within
-// 3e-7 absolute of std::tanh / std::erf, where libm's scalar calls cost ~15 ns an element.
-inline float tanh_approx(float x) {
-  const float xc = clampf(x, -7.90531110763549805f, 7.90531110763549805f);
-  const float x2 = xc * xc;
-  float p = -2.76076847742355e-16f;
-  p = std::fma(x2, p, 2.00018790482477e-13f);
-  p = std::fma(x2, p, -8.60467152213735e-11f);
-  p = std::fma(x2, p, 5.12229709037114e-08f);
-  p = std::fma(x2, p, 1.48572235717979e-05f);
-  p = std::fma(x2, p, 6.37261928875436e-04f);
-  p = std::fma(x2, p, 4.89352455891786e-03f);
-  float q = 1.19825839466702e-06f;
-  q = std::fma(x2, q, 1.18534705686654e-04f);
-  q = std::fma(x2, q, 2.26843463243900e-03f);
-  q = std::fma(x2, q, 4.89352518554385e-03f);
-  const float r = xc * p / q;
-  return std::fabs(x) < 0.0004f ? x : r;
-}
-
-inline float erf_approx(float x) {
-  const float xc = clampf(x, -4.0f, 4.0f);
-  const float x2 = xc * xc;
-  float p = -2.72614225801306e-10f;
-  p = std::fma(x2, p, 2.77068142495902e-08f);
-  p = std::fma(x2, p, -2.10102402082508e-06f);
-  p = std::fma(x2, p, -5.69250639462346e-05f);
-  p = std::fma(x2, p, -7.34990630326855e-04f);
-  p = std::fma(x2, p, -2.95459980854025e-03f);
-  p = std::fma(x2, p, -1.60960333262415e-02f);
-  float q = -1.45660718464996e-05f;
-  q = std::fma(x2, q, -2.13374055278905e-04f);
-  q = std::fma(x2, q, -1.68282697438203e-03f);
-  q = std::fma(x2, q, -7.37332916720468e-03f);
-  q = std::fma(x2, q, -1.42647390514189e-02f);
-  return xc * p / q;
-}
-
-inline float sigmoid_approx(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
 
 inline uint32_t mix32(uint32_t seed, uint32_t index) {
   uint32_t h = (index * 0x9e3779b1u) ^ seed;
@@ -159,8 +97,6 @@ void for_each_row(const int64_t* shape, int ndim, const int64_t* offsets, const 
   });
 }
 }  // namespace
-
-float fast_exp(float x) { return exp_approx(x); }
 
 namespace {
 // One loop per op code, so the switch in unary_scalar folds away and the loop vectorises.

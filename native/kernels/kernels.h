@@ -29,7 +29,6 @@ void binary(int op, float* out, StridedView a, StridedView b, const int64_t* sha
 void where(float* out, StridedView cond, StridedView a, StridedView b, const int64_t* shape, int ndim);
 void copy(float* dst, int64_t dst_offset, const int64_t* dst_strides, StridedView src, const int64_t* shape, int ndim);
 void dropout(float* out, const float* x, int64_t n, double p, uint32_t seed);
-float fast_exp(float x);
 
 // ---- reduce.cc ----
 void reduce_sum(float* out, const float* x, int64_t outer, int64_t size, int64_t inner);

@@ -1,21 +1,18 @@
 #include <cmath>
 #include <limits>
 
+#include "fastmath.h"
 #include "kernels.h"
 
 namespace peft {
 
 namespace {
-// Vectorised log-sum-exp of a row: max, then a sum of fast exps in double-free float lanes
-// (the row's terms are all <= 1, so float accumulation over a vocabulary stays accurate
-// to ~1e-6 relative).
+// Log-sum-exp of a row with vectorised max and exp-sum (every term is <= 1, so float lanes
+// over a whole vocabulary stay accurate to ~1e-6 relative).
 float row_lse(const float* x, int64_t cols) {
-  float m = -std::numeric_limits<float>::infinity();
-  for (int64_t j = 0; j < cols; j++) m = std::fmax(m, x[j]);
+  const float m = row_max(x, cols);
   if (std::isinf(m) && m < 0) return m;
-  float sum = 0;
-  for (int64_t j = 0; j < cols; j++) sum += fast_exp(x[j] - m);
-  return m + std::log(sum);
+  return m + std::log(sum_exp(x, cols, m));
 }
 int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)); }
 }  // namespace
@@ -27,7 +24,7 @@ void softmax(float* out, const float* x, int64_t rows, int64_t cols, bool log) {
       float* yr = out + r * cols;
       const float lse = row_lse(xr, cols);
       if (log) for (int64_t j = 0; j < cols; j++) yr[j] = xr[j] - lse;
-      else for (int64_t j = 0; j < cols; j++) yr[j] = fast_exp(xr[j] - lse);
+      else for (int64_t j = 0; j < cols; j++) yr[j] = exp_approx(xr[j] - lse);
     }
   });
 }
@@ -42,7 +39,7 @@ void softmax_backward(float* gx, const float* y, const float* gy, int64_t rows, 
       if (log) {
         for (int64_t j = 0; j < cols; j++) dot += gr[j];
         const float d = static_cast<float>(dot);
-        for (int64_t j = 0; j < cols; j++) out[j] = gr[j] - fast_exp(yr[j]) * d;
+        for (int64_t j = 0; j < cols; j++) out[j] = gr[j] - exp_approx(yr[j]) * d;
       } else {
         for (int64_t j = 0; j < cols; j++) dot += gr[j] * yr[j];
         const float d = static_cast<float>(dot);
@@ -70,7 +67,7 @@ void cross_entropy_backward(float* gx, const float* logits, const float* lse, co
       if (targets[r] == ignore_index) { std::fill(out, out + cols, 0.0f); continue; }
       const float* xr = logits + r * cols;
       const float s = row_scale[r], l = lse[r];
-      for (int64_t j = 0; j < cols; j++) out[j] = s * fast_exp(xr[j] - l);
+      for (int64_t j = 0; j < cols; j++) out[j] = s * exp_approx(xr[j] - l);
       out[targets[r]] -= s;
     }
   });

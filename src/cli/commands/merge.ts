@@ -1,8 +1,7 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArgumentError } from '../../errors.js';
-import { saveSafetensors, writeTextAtomic } from '../../io/index.js';
-import { readConfig } from '../../models/index.js';
+import { savePretrained } from '../../models/index.js';
 import { adapterFlags, parse, required } from '../args.js';
 import type { Output } from '../output.js';
 import { loadModel } from './model-io.js';
@@ -22,10 +21,7 @@ export function merge(argv: string[], out: Output): void {
   if (existsSync(join(target, 'model.safetensors'))) throw new ArgumentError(`[merge] ${target} already holds a model.safetensors.`, 'Choose an empty --out folder; nothing was overwritten.');
   const { peft } = loadModel(dir, adapters);
   const merged = peft!.mergeAndUnload();
-  mkdirSync(target, { recursive: true });
-  // Tied weights are stored once, under their first name, as transformers writes them.
-  saveSafetensors(join(target, 'model.safetensors'), new Map(merged.namedParameters()), { format: 'pt' });
-  writeTextAtomic(join(target, 'config.json'), `${JSON.stringify(readConfig(dir), null, 2)}\n`);
+  savePretrained(merged, target);
   for (const file of readdirSync(dir).filter((f) => COMPANIONS.test(f))) copyFileSync(join(dir, file), join(target, file));
   out.note(`merged ${adapters.length} adapter(s) into ${target}`);
 }

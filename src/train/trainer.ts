@@ -1,0 +1,219 @@
+import { join } from 'node:path';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { ArgumentError, PeftTsError } from '../errors.js';
+import { writeTextAtomic } from '../io/index.js';
+import { defaultGenerator, noGrad, type Tensor } from '../tensor/index.js';
+import { collate, epochBatches, type Batch, type LMExample } from './batching.js';
+import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
+import { AdamW, clipGradNorm, lrMultiplier, SGD, validateSchedule, type Optimizer, type ScheduleName } from './optim/index.js';
+
+/** Training stopped on a non-finite loss or gradient. */
+export class TrainingError extends PeftTsError {
+  constructor(message: string, hint: string) { super('E_TRAINING', message, { hint }); }
+}
+
+/** What the trainer trains: a loss over a batch, the trainable parameters, and how to write the result. */
+export interface TrainTarget {
+  /** The loss summed over the batch's target positions; the trainer divides by the step's total. */
+  lossSum(batch: Batch): Tensor;
+  namedParameters(): [string, Tensor][];
+  /** Writes the trained weights in their user-facing format (an adapter folder). */
+  save(dir: string): void;
+  train(mode: boolean): void;
+}
+
+export interface TrainConfig {
+  epochs: number;
+  /** Stops after this many optimiser steps (overrides epochs when smaller). */
+  maxSteps?: number;
+  batchSize: number;
+  gradAccumulation: number;
+  lr: number;
+  schedule: ScheduleName;
+  warmupSteps: number;
+  weightDecay: number;
+  maxGradNorm: number | null;
+  optimizer: 'adamw' | 'sgd';
+  momentum: number;
+  seed: number;
+  groupByLength: boolean;
+  /** Evaluate validation loss every N steps (0: at the end only). */
+  evalEvery: number;
+  /** Stop after this many evaluations without improvement (0: never). */
+  earlyStoppingPatience: number;
+  checkpointEvery: number;
+  padId: number;
+  outputDir?: string;
+  resumeFrom?: string;
+}
+
+export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'padId'> = {
+  epochs: 1, batchSize: 8, gradAccumulation: 1, lr: 2e-4, schedule: 'linear', warmupSteps: 0, weightDecay: 0.0, maxGradNorm: 1.0,
+  optimizer: 'adamw', momentum: 0.9, seed: 0, groupByLength: true, evalEvery: 0, earlyStoppingPatience: 0, checkpointEvery: 0,
+};
+
+export interface StepEvent { step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; elapsedSeconds: number }
+export interface EvalEvent { step: number; evalLoss: number; best: boolean }
+
+export interface TrainHooks {
+  onStep?(e: StepEvent): void;
+  onEval?(e: EvalEvent): void;
+  onCheckpoint?(dir: string): void;
+  /** Polled between steps; true saves a checkpoint and stops (Ctrl-C). */
+  shouldStop?(): boolean;
+}
+
+export interface TrainResult {
+  steps: number;
+  losses: number[];
+  finalLoss: number;
+  bestEvalLoss: number | null;
+  stoppedEarly: boolean;
+  interrupted: boolean;
+  seconds: number;
+  tokensPerSecond: number;
+  checkpoint: string | null;
+}
+
+function validate(c: TrainConfig): void {
+  const positive = (name: string, v: number) => { if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`[train] ${name} must be a positive integer, got ${v}.`, `Set ${name} to 1 or more.`); };
+  positive('batchSize', c.batchSize);
+  positive('gradAccumulation', c.gradAccumulation);
+  if (!(c.lr > 0)) throw new ArgumentError(`[train] learning rate ${c.lr} must be > 0.`, 'Try 2e-4 for LoRA.');
+  if (!(c.epochs > 0) && !c.maxSteps) throw new ArgumentError('[train] set epochs > 0 or maxSteps.', 'E.g. epochs: 1.');
+  validateSchedule({ name: c.schedule, warmupSteps: c.warmupSteps, totalSteps: 1 });
+}
+
+function mean(xs: number[]): number { return xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1); }
+
+/** Mean loss per target position over examples, without gradients. */
+export function evaluateLoss(target: TrainTarget, examples: LMExample[], batchSize: number, padId: number): number {
+  target.train(false);
+  let sum = 0, count = 0;
+  noGrad(() => {
+    for (let i = 0; i < examples.length; i += batchSize) {
+      const batch = collate(examples.slice(i, i + batchSize), padId);
+      sum += target.lossSum(batch).item();
+      count += batch.targetCount;
+    }
+  });
+  target.train(true);
+  return sum / Math.max(count, 1);
+}
+
+/**
+ * The training loop: seeded length-grouped batches, gradient accumulation normalised by the
+ * step's total target count (so accumulation equals one big batch), clipping, a scheduled
+ * learning rate, periodic evaluation with early stopping, and atomic checkpoints that resume
+ * to the same losses as an uninterrupted run.
+ */
+export async function train(target: TrainTarget, data: { train: LMExample[]; validation?: LMExample[] }, config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+  validate(config);
+  if (data.train.length === 0) throw new ArgumentError('[train] no training examples.', 'Check the data file and field mapping.');
+  const named = target.namedParameters();
+  if (named.length === 0) throw new ArgumentError('[train] the model has no trainable parameters.', 'Attach an adapter (e.g. --method lora) before training.');
+  const params = named.map(([, t]) => t);
+  const optimizer: Optimizer = config.optimizer === 'sgd'
+    ? new SGD(params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay })
+    : new AdamW(params, { lr: config.lr, weightDecay: config.weightDecay });
+  const lengths = data.train.map((e) => e.inputIds.length);
+  const microPerEpoch = Math.ceil(data.train.length / config.batchSize);
+  const stepsPerEpoch = Math.ceil(microPerEpoch / config.gradAccumulation);
+  const totalSteps = Math.min(config.maxSteps ?? Infinity, Math.ceil(config.epochs * stepsPerEpoch));
+  const schedule = { name: config.schedule, warmupSteps: config.warmupSteps, totalSteps };
+  const logPath = config.outputDir ? join(config.outputDir, 'metrics.jsonl') : null;
+  if (config.outputDir) mkdirSync(config.outputDir, { recursive: true });
+
+  let state: TrainerState = {
+    global_step: 0, epoch: 0, step_in_epoch: 0, best_metric: null, best_step: null, evals_without_improvement: 0,
+    rng: defaultGenerator.getState(), log_history: [],
+  };
+  if (config.resumeFrom) {
+    const ckpt = loadCheckpoint(config.resumeFrom);
+    for (const [name, t] of named) {
+      const saved = ckpt.params.get(name);
+      if (!saved || saved.size !== t.size) throw new ArgumentError(`[train] checkpoint ${config.resumeFrom} does not hold '${name}' in this shape.`, 'Resume with the same model and adapter settings.');
+      (t.data as Float32Array).set(saved.contiguousData(), t.offset);
+    }
+    optimizer.loadState(ckpt.optimizer);
+    state = ckpt.state;
+    defaultGenerator.setState(state.rng);
+  }
+
+  const checkpoint = (): string | null => {
+    if (!config.outputDir) return null;
+    const dir = join(config.outputDir, `checkpoint-${state.global_step}`);
+    state.rng = defaultGenerator.getState();
+    saveCheckpoint(dir, named, optimizer.state(), state, (d) => target.save(d));
+    hooks.onCheckpoint?.(dir);
+    return dir;
+  };
+  const log = (entry: Record<string, number>) => {
+    state.log_history.push(entry);
+    if (logPath) appendFileSync(logPath, `${JSON.stringify(entry)}\n`);
+  };
+
+  const losses: number[] = [];
+  const started = performance.now();
+  let tokens = 0, stoppedEarly = false, interrupted = false, lastCheckpoint: string | null = null;
+  target.train(true);
+  outer: while (state.global_step < totalSteps) {
+    const batches = epochBatches(lengths, config.batchSize, config.seed, state.epoch, config.groupByLength);
+    for (let s = state.step_in_epoch; s < stepsPerEpoch && state.global_step < totalSteps; s++) {
+      const micro = batches.slice(s * config.gradAccumulation, (s + 1) * config.gradAccumulation).map((idx) => collate(idx.map((i) => data.train[i]), config.padId));
+      const totalTargets = micro.reduce((n, b) => n + b.targetCount, 0);
+      let lossValue = 0;
+      for (const batch of micro) {
+        if (batch.targetCount === 0) continue;
+        const loss = target.lossSum(batch).div(totalTargets);
+        lossValue += loss.item();
+        loss.backward();
+        tokens += batch.tokens;
+      }
+      if (!Number.isFinite(lossValue)) {
+        throw new TrainingError(`[train] the loss became ${lossValue} at step ${state.global_step + 1}.`, `Lower the learning rate (now ${config.lr}) or enable gradient clipping; the last checkpoint${lastCheckpoint ? ` (${lastCheckpoint})` : ''} is intact.`);
+      }
+      const gradNorm = config.maxGradNorm ? clipGradNorm(params, config.maxGradNorm) : NaN;
+      optimizer.lr = config.lr * lrMultiplier(schedule, state.global_step);
+      optimizer.update();
+      optimizer.zeroGrad();
+      state.global_step++;
+      state.step_in_epoch = s + 1;
+      losses.push(lossValue);
+      const elapsed = (performance.now() - started) / 1000;
+      const event: StepEvent = { step: state.global_step, totalSteps, epoch: state.epoch + (s + 1) / stepsPerEpoch, loss: lossValue, lr: optimizer.lr, gradNorm, tokensPerSecond: tokens / elapsed, elapsedSeconds: elapsed };
+      log({ step: event.step, epoch: event.epoch, loss: lossValue, learning_rate: optimizer.lr, grad_norm: gradNorm });
+      hooks.onStep?.(event);
+
+      if (data.validation?.length && config.evalEvery && state.global_step % config.evalEvery === 0) {
+        if (evaluateAndCheckStop()) { stoppedEarly = true; break outer; }
+      }
+      if (config.checkpointEvery && state.global_step % config.checkpointEvery === 0) lastCheckpoint = checkpoint();
+      if (hooks.shouldStop?.()) { interrupted = true; lastCheckpoint = checkpoint(); break outer; }
+      await new Promise((resolve) => setImmediate(resolve)); // lets Ctrl-C and other events through
+    }
+    if (state.step_in_epoch >= stepsPerEpoch) { state.epoch++; state.step_in_epoch = 0; }
+  }
+
+  function evaluateAndCheckStop(): boolean {
+    const evalLoss = evaluateLoss(target, data.validation!, config.batchSize, config.padId);
+    const best = state.best_metric === null || evalLoss < state.best_metric;
+    if (best) { state.best_metric = evalLoss; state.best_step = state.global_step; state.evals_without_improvement = 0; }
+    else state.evals_without_improvement++;
+    log({ step: state.global_step, eval_loss: evalLoss });
+    hooks.onEval?.({ step: state.global_step, evalLoss, best });
+    return config.earlyStoppingPatience > 0 && state.evals_without_improvement >= config.earlyStoppingPatience;
+  }
+
+  if (!interrupted && !stoppedEarly && data.validation?.length && (!config.evalEvery || state.global_step % config.evalEvery !== 0)) evaluateAndCheckStop();
+  if (!interrupted && config.outputDir) {
+    target.save(config.outputDir);
+    writeTextAtomic(join(config.outputDir, 'trainer_state.json'), `${JSON.stringify({ ...state, rng: defaultGenerator.getState() }, null, 2)}\n`);
+  }
+  target.train(false);
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    steps: state.global_step, losses, finalLoss: losses.length ? mean(losses.slice(-10)) : NaN, bestEvalLoss: state.best_metric,
+    stoppedEarly, interrupted, seconds, tokensPerSecond: tokens / seconds, checkpoint: lastCheckpoint,
+  };
+}
