@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { PeftTsError } from '../errors.js';
 import { UsageError } from './args.js';
+import { evalCommand } from './commands/eval.js';
 import { forward } from './commands/forward.js';
 import { generateCommand } from './commands/generate.js';
 import { info } from './commands/info.js';
@@ -13,6 +14,7 @@ let stopRequested = false;
 
 const COMMANDS: Record<string, { run: (argv: string[], out: Output) => void | Promise<void>; summary: string }> = {
   train: { run: (argv, out) => trainCommand(argv, out, () => stopRequested), summary: 'fine-tune with LoRA on a data file or a bundled task; writes the adapter' },
+  eval: { run: evalCommand, summary: 'score base and adapted models on the same items: paired deltas, intervals, calibration' },
   info: { run: info, summary: 'architecture, parameter count and stored dtypes of a model folder' },
   generate: { run: generateCommand, summary: 'continue a prompt (greedy, temperature, top-k, top-p)' },
   forward: { run: forward, summary: 'run input ids through a model and write the logits as safetensors' },

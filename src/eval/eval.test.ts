@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { evaluate, type Variant } from './harness.js';
+import { argmaxNormalised, exactMatch, softmax, tokenF1 } from './metrics.js';
+import type { Scorer } from './scorer.js';
+import { loadTaskSpec, readTaskSpec, type EvalTask } from './tasks.js';
+import { writeReport } from './report.js';
+
+const near = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
+
+test('acc_norm divides log-likelihood by the choice length in bytes', () => {
+  // raw log-likelihood prefers the short choice (-3 > -5); per byte -3/2 = -1.5 < -5/11 = -0.45, so acc_norm picks the long one
+  assert.equal(argmaxNormalised([-3, -5], [' a', ' abcdefghij']), 1);
+  // -0.5/2 = -0.25 > -0.45: the short one
+  assert.equal(argmaxNormalised([-0.5, -5], [' a', ' abcdefghij']), 0);
+  near(softmax([0, Math.log(3)])[1], 0.75);
+});
+
+test('exact match and token F1 follow SQuAD normalisation', () => {
+  assert.equal(exactMatch('The  Paris!', ['paris']), 1);
+  assert.equal(exactMatch('Paris, France', ['paris']), 0);
+  near(tokenF1('the big red dog', ['a red dog']), (2 * (2 / 3) * 1) / (2 / 3 + 1));
+  assert.equal(tokenF1('nothing alike', ['other words']), 0);
+  assert.equal(tokenF1('', ['']), 1);
+});
+
+/** A scorer with fixed answers, so metrics can be checked by hand. */
+function fakeScorer(table: Record<string, number[]>, nll: Record<string, [number, number]> = {}, generations: Record<string, string> = {}): Scorer {
+  return {
+    choiceLogLikelihoods: (reqs) => reqs.map((q) => ({ logliks: table[q.context], tokens: q.continuations.map(() => 1) })),
+    rollingNll: (text) => ({ nll: nll[text][0], tokens: nll[text][1] }),
+    generateUntil: (context) => generations[context],
+  };
+}
+
+test('the harness scores every variant on the same items and pairs the change', () => {
+  const task: EvalTask = {
+    name: 't', outputType: 'classification', until: [], maxGenTokens: 0, description: 't',
+    items: ['a', 'b', 'c', 'd'].map((c, i) => ({ id: c, context: c, choices: [' no', ' yes'], gold: i % 2 })),
+  };
+  // base: right on a, c (gold 0) only; adapted: right on all but a
+  const tables: Record<string, Record<string, number[]>> = {
+    base: { a: [-1, -2], b: [-1, -2], c: [-1, -3], d: [-1, -2] },
+    adapted: { a: [-2, -1], b: [-2, -1], c: [-1, -2], d: [-2, -1] },
+  };
+  let active = 'base';
+  const variants: Variant[] = ['base', 'adapted'].map((name) => ({ name, run: (fn) => { active = name; return fn(); } }));
+  const scorer: Scorer = { ...fakeScorer({}), choiceLogLikelihoods: (reqs) => fakeScorer(tables[active]).choiceLogLikelihoods(reqs) };
+  const report = evaluate(scorer, variants, [task]);
+  const acc = report.tasks[0].metrics.acc;
+  near(acc.values.base.mean, 0.5);
+  near(acc.values.adapted.mean, 0.75);
+  near(acc.deltas.adapted.mean, 0.25);
+  // McNemar: only base right on a (1), only adapted right on b, d (2): p = 2 * P(Bin(3, .5) <= 1) = 1
+  near(acc.deltas.adapted.mcnemarP!, 1);
+  assert.equal(report.items.length, 8);
+  assert.ok(report.tasks[0].reliability!.base.length === 15);
+  assert.ok(Number.isFinite(report.tasks[0].metrics.ece.values.base.mean));
+});
+
+test('perplexity and bits per byte are corpus-level; generation scores exact match and F1', () => {
+  const rolling: EvalTask = { name: 'ppl', outputType: 'loglikelihood_rolling', until: [], maxGenTokens: 0, description: '', items: [{ id: '1', context: '', text: 'abcd' }, { id: '2', context: '', text: 'ef' }] };
+  const gen: EvalTask = { name: 'gen', outputType: 'generate_until', until: ['\n'], maxGenTokens: 5, description: '', items: [{ id: 'q', context: 'Q?', answers: ['the answer'] }] };
+  const scorer = fakeScorer({}, { abcd: [4, 2], ef: [2, 2] }, { 'Q?': 'Answer' });
+  const report = evaluate(scorer, [{ name: 'base', run: (fn) => fn() }], [rolling, gen]);
+  // total NLL 6 nats over 4 tokens and 6 bytes
+  near(report.tasks[0].metrics.perplexity.values.base.mean, Math.exp(6 / 4));
+  near(report.tasks[0].metrics.bits_per_byte.values.base.mean, 6 / (Math.LN2 * 6));
+  near(report.tasks[1].metrics.exact_match.values.base.mean, 1);
+  near(report.tasks[1].metrics.f1.values.base.mean, 1);
+});
+
+test('task files: templates, choices, targets and seeded few-shot examples', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peft-ts-task-'));
+  writeFileSync(join(dir, 'data.jsonl'), [{ q: 'two plus two', a: 'four' }, { q: 'one plus one', a: 'two' }, { q: 'three plus zero', a: 'three' }].map((r) => JSON.stringify(r)).join('\n'));
+  writeFileSync(join(dir, 'task.yaml'), 'task: arithmetic\noutput_type: multiple_choice\ndataset: data.jsonl\ndoc_to_text: "Q: {q}\\nA:"\ndoc_to_choice: ["two", "three", "four"]\ndoc_to_target: "{a}"\nnum_fewshot: 1\nfewshot_seed: 3\n');
+  const task = loadTaskSpec(readTaskSpec(join(dir, 'task.yaml')));
+  assert.equal(task.items.length, 3);
+  assert.deepEqual(task.items[0].choices, [' two', ' three', ' four']);
+  assert.equal(task.items[0].gold, 2);
+  assert.match(task.items[0].context, /^Q: (one plus one|three plus zero)\nA: (two|three)\n\nQ: two plus two\nA:$/);
+  assert.deepEqual(loadTaskSpec(readTaskSpec(join(dir, 'task.yaml'))).items, task.items, 'few-shot draws are seeded');
+  writeFileSync(join(dir, 'bad.yaml'), 'task: x\noutput_type: multiple_choice\ndataset: data.jsonl\n');
+  assert.throws(() => readTaskSpec(join(dir, 'bad.yaml')), /needs doc_to_choice/);
+});
+
+test('the report writes results.json, per-item JSONL and an HTML page', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peft-ts-report-'));
+  const task: EvalTask = { name: 't', outputType: 'classification', until: [], maxGenTokens: 0, description: 'd', items: [{ id: 'a', context: 'a', choices: [' x', ' y'], gold: 0 }, { id: 'b', context: 'b', choices: [' x', ' y'], gold: 1 }] };
+  const report = evaluate(fakeScorer({ a: [-1, -2], b: [-1, -2] }), [{ name: 'base', run: (fn) => fn() }, { name: 'lora', run: (fn) => fn() }], [task]);
+  writeReport(report, dir, { title: 'test' });
+  const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
+  assert.equal(results.tasks[0].metrics.acc.values.base.mean, 0.5);
+  assert.equal(readFileSync(join(dir, 'items.jsonl'), 'utf8').trim().split('\n').length, 4);
+  assert.match(readFileSync(join(dir, 'index.html'), 'utf8'), /new Chart\(/);
+});
