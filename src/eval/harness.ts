@@ -110,6 +110,10 @@ function rollingMetrics(byVariant: Map<string, ItemResult[]>, variants: string[]
     ppl.values[v] = { mean: Math.exp(nll / tokens), se: NaN, ci95: [NaN, NaN], n: rows.length };
     bpb.values[v] = { ...bpb.values[v], mean: nll / (Math.LN2 * bytes) };
   }
+  // Perplexity's change has no per-item form; its interval is read from bits per byte's.
+  for (const a of variants.slice(1)) {
+    ppl.deltas[a] = { mean: ppl.values[a].mean - ppl.values[variants[0]].mean, se: NaN, ci95: [NaN, NaN], n: ppl.values[a].n, correlation: NaN, unpairedSe: NaN };
+  }
   return { perplexity: ppl, bits_per_byte: bpb };
 }
 
