@@ -1,6 +1,8 @@
 import { createBackend, setBackend } from '../src/backend/index.js';
 import { generate, GPT2LMHeadModel, initGPT2, type GPT2Config } from '../src/models/index.js';
-import { Generator, noGrad, Tensor } from '../src/tensor/index.js';
+import { PeftModel } from '../src/peft/index.js';
+import { crossEntropy, Generator, noGrad, Tensor } from '../src/tensor/index.js';
+import { AdamW } from '../src/train/index.js';
 import { torchBench, torchMissingNote } from './torch-reference.js';
 import { table, timeMs } from './util.js';
 
@@ -34,4 +36,36 @@ export function benchModels(threads: number): string {
   row('forward, batch 4 x 128', ours.forward, torchFwd ? Number(torchFwd.tokens_per_s) : undefined);
   row('greedy generation, batch 1, 32-token prompt, 64 new', ours.generate, torchGen ? Number(torchGen.tokens_per_s) : undefined);
   return table(rows) + (torchFwd ? `\n(PyTorch ${torchFwd.torch}, ${torchFwd.threads} threads)` : `\n${torchMissingNote}`);
+}
+
+/**
+ * LoRA fine-tuning throughput on GPT-2 small's shape as the PyTorch reference runs it: batch
+ * 4 x 128 random tokens, r=8 on c_attn, AdamW, next-token cross-entropy. Also peak RSS.
+ */
+export function benchLoraTraining(threads: number): string {
+  setBackend(createBackend('native'));
+  const model = gpt2Small();
+  const peft = new PeftModel(model);
+  peft.addAdapter('default', { r: 8, lora_alpha: 16, target_modules: ['c_attn'] });
+  const params = model.trainableParameters().map(([, t]) => t);
+  const opt = new AdamW(params, { lr: 2e-4, weightDecay: 0.01 });
+  const gen = new Generator(3);
+  const ids = randomIds(4, 128, gen);
+  const targets = new Int32Array(4 * 128).fill(-100);
+  const src = ids.int32Data();
+  for (let b = 0; b < 4; b++) for (let t = 0; t < 127; t++) targets[b * 128 + t] = src[b * 128 + t + 1];
+  const target = new Tensor(targets, [4, 128]);
+  model.train();
+  const step = () => {
+    crossEntropy(model.forward({ inputIds: ids }), target).backward();
+    opt.update();
+    opt.zeroGrad();
+  };
+  const ms = timeMs(step, { warmup: 2, iters: 6 });
+  const ours = (4 * 128) / (ms / 1000);
+  const rssMb = process.resourceUsage().maxRSS / 1024;
+  const torch = torchBench(['--config', 'gpt2', '--mode', 'train', '--batch', '4', '--seq', '128', '--steps', '6', '--warmup', '2', '--r', '8'], threads);
+  const rows: (string | number)[][] = [['LoRA training, GPT-2 small, batch 4 x 128, r=8 on c_attn', 'tokens/s', 'peak RSS MB'], ['peft-ts (float32)', ours, rssMb]];
+  if (torch) rows.push([`PyTorch ${torch.torch} (float32)`, Number(torch.tokens_per_s), Number(torch.peak_rss_mb)]);
+  return table(rows) + (torch ? `\npeft-ts / PyTorch: ${(ours / Number(torch.tokens_per_s)).toFixed(2)}x tokens/s` : `\n${torchMissingNote}`);
 }

@@ -3,7 +3,7 @@
  * Never asserted in tests; read them, and put the interesting ones in the notes.
  */
 import { benchAttention, benchGemm, kernelBackends } from './kernels.js';
-import { benchModels } from './models.js';
+import { benchLoraTraining, benchModels } from './models.js';
 import { machineLine } from './util.js';
 
 const backends = kernelBackends();
@@ -14,3 +14,5 @@ console.log('\n== Fused attention ==');
 console.log(benchAttention(backends));
 console.log('\n== Models ==');
 console.log(benchModels(backends[0].threads));
+console.log('\n== LoRA fine-tuning ==');
+console.log(benchLoraTraining(backends[0].threads));
