@@ -7,17 +7,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { validationSplit, spamTask } from '../src/data/index.js';
+import { shuffled, spamTask, validationSplit } from '../src/data/index.js';
 import { bundledEvalTask, evaluate, formatValue, lmScorer, summaryText, writeReport, type Variant } from '../src/eval/index.js';
 import { HFTokenizer } from '../src/io/index.js';
 import { loadPretrained, type CausalLM } from '../src/models/index.js';
 import { PeftModel, saveAdapters } from '../src/peft/index.js';
 import { manualSeed } from '../src/tensor/index.js';
-import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, train } from '../src/train/index.js';
+import { DEFAULT_TRAIN_CONFIG, encodeChoiceItems, labelWordTarget, train } from '../src/train/index.js';
 
 const { values } = parseArgs({ options: {
   model: { type: 'string', default: 'models/default' }, out: { type: 'string', default: 'runs/demo' },
-  'train-examples': { type: 'string', default: '1600' }, 'heldout-docs': { type: 'string', default: '12' }, seed: { type: 'string', default: '0' },
+  'train-examples': { type: 'string', default: '3200' }, 'heldout-docs': { type: 'string', default: '12' }, seed: { type: 'string', default: '0' },
 } });
 const modelDir = values.model!, outDir = values.out!;
 if (!existsSync(join(modelDir, 'model.safetensors'))) {
@@ -30,7 +30,8 @@ const started = performance.now();
 const model = loadPretrained(modelDir).model as CausalLM;
 const tokenizer = HFTokenizer.fromDir(modelDir);
 const task = spamTask();
-const { train: trainItems, validation: validationItems } = validationSplit(task.train.slice(0, Number(values['train-examples'])), 0.1, seed);
+// The task's train split is ordered by source folder (all ham first): draw the subset at random.
+const { train: trainItems, validation: validationItems } = validationSplit(shuffled(task.train, seed).slice(0, Number(values['train-examples'])), 0.1, seed);
 const maxLength = Math.min(160, model.config.maxPositions);
 const trainSet = encodeChoiceItems(trainItems, tokenizer, maxLength), validationSet = encodeChoiceItems(validationItems, tokenizer, maxLength);
 console.error(`spam: ${trainItems.length} training emails (${trainSet.truncated} cut to ${maxLength} tokens), ${validationItems.length} for validation, ${task.test.length} held-out test emails`);
@@ -41,7 +42,8 @@ const params = peft.trainableParameters();
 console.error(`LoRA r=8 on c_attn and c_fc: ${params.trainable.toLocaleString('en-US')} trainable of ${params.total.toLocaleString('en-US')} parameters (${params.percent.toFixed(2)}%)`);
 
 const adapterDir = join(outDir, 'adapter');
-const result = await train(causalLMTarget(model, (dir) => { saveAdapters(peft, dir, { baseModelNameOrPath: modelDir }); }), { train: trainSet.examples, validation: validationSet.examples }, {
+const labelTokens = task.train[0].choices.map((c) => tokenizer.encode(c, { addSpecialTokens: false })[0]);
+const result = await train(labelWordTarget(model, labelTokens, (dir) => { saveAdapters(peft, dir, { baseModelNameOrPath: modelDir }); }), { train: trainSet.examples, validation: validationSet.examples }, {
   ...DEFAULT_TRAIN_CONFIG, epochs: 1, batchSize: 16, lr: 2e-3, warmupSteps: 5, schedule: 'linear', padId: tokenizer.eosTokenId ?? 0, seed, outputDir: adapterDir,
 }, {
   onStep: (e) => { if (e.step % 10 === 0 || e.step === e.totalSteps) console.error(`  step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  ${e.tokensPerSecond.toFixed(0)} tokens/s`); },

