@@ -18,6 +18,8 @@ import { DEFAULT_TRAIN_CONFIG, encodeChoiceItems, labelWordTarget, train } from 
 const { values } = parseArgs({ options: {
   model: { type: 'string', default: 'models/default' }, out: { type: 'string', default: 'runs/demo' },
   'train-examples': { type: 'string', default: '3200' }, 'heldout-docs': { type: 'string', default: '12' }, seed: { type: 'string', default: '0' },
+  epochs: { type: 'string', default: '2' }, lr: { type: 'string', default: '1e-3' }, r: { type: 'string', default: '16' },
+  targets: { type: 'string', default: 'all-linear' },
 } });
 const modelDir = values.model!, outDir = values.out!;
 if (!existsSync(join(modelDir, 'model.safetensors'))) {
@@ -32,19 +34,21 @@ const tokenizer = HFTokenizer.fromDir(modelDir);
 const task = spamTask();
 // The task's train split is ordered by source folder (all ham first): draw the subset at random.
 const { train: trainItems, validation: validationItems } = validationSplit(shuffled(task.train, seed).slice(0, Number(values['train-examples'])), 0.1, seed);
-const maxLength = Math.min(160, model.config.maxPositions);
+// The whole prompt fits the model's context, so training sees what evaluation sees (subject included).
+const maxLength = model.config.maxPositions;
 const trainSet = encodeChoiceItems(trainItems, tokenizer, maxLength), validationSet = encodeChoiceItems(validationItems, tokenizer, maxLength);
 console.error(`spam: ${trainItems.length} training emails (${trainSet.truncated} cut to ${maxLength} tokens), ${validationItems.length} for validation, ${task.test.length} held-out test emails`);
 
 const peft = new PeftModel(model, { seed });
-peft.addAdapter('default', { peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 8, lora_alpha: 16, lora_dropout: 0.05, target_modules: ['c_attn', 'c_fc'], base_model_name_or_path: modelDir });
+const r = Number(values.r), targets = values.targets === 'all-linear' ? 'all-linear' : values.targets!.split(',');
+peft.addAdapter('default', { peft_type: 'LORA', task_type: 'CAUSAL_LM', r, lora_alpha: 2 * r, lora_dropout: 0.05, target_modules: targets, base_model_name_or_path: modelDir });
 const params = peft.trainableParameters();
-console.error(`LoRA r=8 on c_attn and c_fc: ${params.trainable.toLocaleString('en-US')} trainable of ${params.total.toLocaleString('en-US')} parameters (${params.percent.toFixed(2)}%)`);
+console.error(`LoRA r=${r} on ${values.targets}: ${params.trainable.toLocaleString('en-US')} trainable of ${params.total.toLocaleString('en-US')} parameters (${params.percent.toFixed(2)}%)`);
 
 const adapterDir = join(outDir, 'adapter');
 const labelTokens = task.train[0].choices.map((c) => tokenizer.encode(c, { addSpecialTokens: false })[0]);
 const result = await train(labelWordTarget(model, labelTokens, (dir) => { saveAdapters(peft, dir, { baseModelNameOrPath: modelDir }); }), { train: trainSet.examples, validation: validationSet.examples }, {
-  ...DEFAULT_TRAIN_CONFIG, epochs: 1, batchSize: 16, lr: 2e-3, warmupSteps: 5, schedule: 'linear', padId: tokenizer.eosTokenId ?? 0, seed, outputDir: adapterDir,
+  ...DEFAULT_TRAIN_CONFIG, epochs: Number(values.epochs), batchSize: 16, lr: Number(values.lr), warmupSteps: 5, schedule: 'linear', padId: tokenizer.eosTokenId ?? 0, seed, outputDir: adapterDir,
 }, {
   onStep: (e) => { if (e.step % 10 === 0 || e.step === e.totalSteps) console.error(`  step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  ${e.tokensPerSecond.toFixed(0)} tokens/s`); },
 });

@@ -57,11 +57,13 @@ function metricRows(task: TaskReport, variants: string[]): string {
 /** The HTML page: tables, per-task change with its 95% interval, and reliability diagrams, drawn with Chart.js (inlined: the page works offline). */
 export function reportHtml(report: EvalReport, title: string): string {
   const adapters = report.variants.slice(1);
+  // One chart per unit, so a change in accuracy points and one in bits per byte are each readable.
   const deltas = report.tasks.flatMap((t) => adapters.map((a) => {
     const m = primaryMetric(t), d = t.metrics[m].deltas[a];
     const scale = pct(m) ? 100 : 1;
-    return { label: `${t.name}: ${m}${adapters.length > 1 ? ` (${a})` : ''}`, mean: d.mean * scale, lo: d.ci95[0] * scale, hi: d.ci95[1] * scale };
+    return { unit: pct(m) ? 'points' : 'bpb', label: `${t.name}: ${m}${adapters.length > 1 ? ` (${a})` : ''}`, mean: d.mean * scale, lo: d.ci95[0] * scale, hi: d.ci95[1] * scale };
   }));
+  const units = [...new Set(deltas.map((d) => d.unit))];
   const reliability = report.tasks.filter((t) => t.reliability).map((t) => ({ task: t.name, bins: t.reliability! }));
   const data = JSON.stringify({ deltas, reliability, variants: report.variants }).replace(/</g, '\\u003c');
   const tables = report.tasks.map((t) => `<section><h2>${t.name}</h2><p>${t.description} &middot; ${t.n} items</p>
@@ -69,21 +71,25 @@ export function reportHtml(report: EvalReport, title: string): string {
 ${metricRows(t, report.variants)}</table>${t.reliability ? `<div class="chart"><canvas id="rel-${t.name}"></canvas></div>` : ''}</section>`).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${title}</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th:first-child{text-align:left}small{color:#666}.chart{height:300px;margin:1em 0}</style>
+<style>body{font:14px system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th:first-child{text-align:left}small{color:#666}.chart{height:300px;margin:1em 0}.chart.small{height:160px}</style>
 </head><body>
 <h1>${title}</h1>
 <p>Every model was scored on the same items in one run. Intervals are 95%; changes are paired per item (standard error of per-item differences), as in Miller (2024), "Adding Error Bars to Evals".</p>
-<section><h2>Change from base, with 95% intervals</h2><div class="chart"><canvas id="deltas"></canvas></div></section>
+<section><h2>Change from base, with 95% intervals</h2>${units.map((u) => `<div class="chart small"><canvas id="deltas-${u}"></canvas></div>`).join('')}</section>
 ${tables}
 <script>${chartJsSource()}</script>
 <script>
 const DATA = ${data};
-new Chart(document.getElementById('deltas'), {
-  data: { labels: DATA.deltas.map((d) => d.label), datasets: [
-    { type: 'bar', label: '95% interval', data: DATA.deltas.map((d) => [d.lo, d.hi]), backgroundColor: 'rgba(54,162,235,0.35)' },
-    { type: 'line', label: 'paired change', data: DATA.deltas.map((d) => d.mean), showLine: false, pointRadius: 6, backgroundColor: 'rgb(54,162,235)' } ] },
-  options: { indexAxis: 'y', maintainAspectRatio: false, animation: false, scales: { x: { title: { display: true, text: 'change (points for accuracy, bits/byte for text)' } } } },
-});
+const UNIT_TITLE = { points: 'change in percentage points (accuracy, F1, exact match)', bpb: 'change in bits per byte (lower is better)' };
+for (const unit of [...new Set(DATA.deltas.map((d) => d.unit))]) {
+  const rows = DATA.deltas.filter((d) => d.unit === unit);
+  new Chart(document.getElementById('deltas-' + unit), {
+    data: { labels: rows.map((d) => d.label), datasets: [
+      { type: 'bar', label: '95% interval', data: rows.map((d) => [d.lo, d.hi]), backgroundColor: 'rgba(54,162,235,0.35)' },
+      { type: 'line', label: 'paired change', data: rows.map((d) => d.mean), showLine: false, pointRadius: 6, backgroundColor: 'rgb(54,162,235)' } ] },
+    options: { indexAxis: 'y', maintainAspectRatio: false, animation: false, scales: { x: { title: { display: true, text: UNIT_TITLE[unit] } } } },
+  });
+}
 const colors = ['rgba(150,150,150,0.6)', 'rgba(54,162,235,0.7)', 'rgba(255,159,64,0.7)', 'rgba(75,192,192,0.7)'];
 for (const r of DATA.reliability) {
   const labels = r.bins[DATA.variants[0]].map((b) => ((b.lower + b.upper) / 2).toFixed(2));

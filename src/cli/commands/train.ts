@@ -3,7 +3,7 @@ import { bundledTask, readRecords, shuffled, validationSplit } from '../../data/
 import { HFTokenizer } from '../../io/index.js';
 import { PeftModel, saveAdapters } from '../../peft/index.js';
 import { manualSeed } from '../../tensor/index.js';
-import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, encodeRecords, train, type Encoded, type LMExample } from '../../train/index.js';
+import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, encodeRecords, labelWordTarget, train, type Encoded, type LMExample } from '../../train/index.js';
 import { parse, required, numberFlag } from '../args.js';
 import { readSettingsFile } from '../config-file.js';
 import type { Output } from '../output.js';
@@ -43,10 +43,14 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
   if (maxLength > model.config.maxPositions) throw new ArgumentError(`[train] --max-length ${maxLength} exceeds the model's ${model.config.maxPositions} positions.`, `Use at most ${model.config.maxPositions}.`);
 
   let encoded: Encoded, validation: LMExample[] | undefined;
+  let labelTokens: number[] | null = null;
   const limit = int('limit', 0);
   const fraction = real('validation-fraction', 0.1);
   if (str('task')) {
     const task = bundledTask(str('task')!);
+    // Single-token answers train as a classifier over those tokens (see labelWordTarget).
+    const choiceIds = task.train[0].choices.map((c) => tokenizer.encode(c, { addSpecialTokens: false }));
+    if (choiceIds.every((ids) => ids.length === 1)) labelTokens = choiceIds.map((ids) => ids[0]);
     // Bundled splits are ordered by source; --limit draws a seeded random subset.
     const items = limit ? shuffled(task.train, seed).slice(0, limit) : task.train;
     const split = validationSplit(items, fraction, seed);
@@ -80,7 +84,9 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
   out.note(`training ${report.trainable.toLocaleString('en-US')} of ${report.total.toLocaleString('en-US')} parameters (${report.percent.toFixed(3)}%) on ${encoded.examples.length} examples`);
 
   const bar = new ProgressBar('train', (t) => out.progress(t));
-  const result = await train(causalLMTarget(model, (dir) => { saveAdapters(peft, dir, { baseModelNameOrPath: modelDir }); }), { train: encoded.examples, validation }, {
+  const save = (dir: string) => { saveAdapters(peft, dir, { baseModelNameOrPath: modelDir }); };
+  const target = labelTokens ? labelWordTarget(model, labelTokens, save) : causalLMTarget(model, save);
+  const result = await train(target, { train: encoded.examples, validation }, {
     ...DEFAULT_TRAIN_CONFIG,
     epochs: real('epochs', 1), maxSteps: int('max-steps', 0) || undefined, batchSize: int('batch-size', 8), gradAccumulation: int('grad-accum', 1),
     lr: real('lr', 2e-4), schedule: (str('schedule') ?? 'linear') as never, warmupSteps: int('warmup-steps', 0), weightDecay: real('weight-decay', 0),
