@@ -41,7 +41,9 @@ test('the validation split is seeded, disjoint and complete', () => {
 
 test('emails become subject + plain body; passages break after sentences', () => {
   const raw = 'From: x\nSubject: Cheap\n  meds now\nContent-Type: text/html\n\n<html><body><p>Buy&nbsp;now &amp; save</p><script>evil()</script></body></html>';
-  assert.deepEqual(emailText(raw), { subject: 'Cheap meds now', body: 'Buy now & save' });
+  assert.deepEqual(emailText(raw), { from: 'x', subject: 'Cheap meds now', body: 'Buy now & save' });
+  const mime = 'From: a@b.c\nSubject: s\n\nThis is a multi-part message in MIME format.\n------=_Part_1\nContent-Type: text/plain;\n  charset=us-ascii\nContent-Transfer-Encoding: quoted-printable\n\nCaf=E9 opens to=\nday\n------=_Part_1--\n';
+  assert.equal(emailText(mime).body, 'Caf\u00e9 opens today');
   const text = 'One sentence here. Another one follows! And a third? Yes. '.repeat(10);
   const parts = passages(text, 60);
   assert.ok(parts.length > 3 && parts.every((p) => /[.!?]$/.test(p) && p.length <= 90));
