@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pretrainingCorpus } from '../src/data/index.js';
 import { gpt2TokenizerConfig, gpt2TokenizerJson, HFTokenizer, writeTextAtomic } from '../src/io/index.js';
-import { GPT2LMHeadModel, initGPT2, parseConfig, savePretrained, type CausalLM } from '../src/models/index.js';
+import { GPT2LMHeadModel, initGPT2, loadPretrained, parseConfig, savePretrained, type CausalLM } from '../src/models/index.js';
 import { Generator, manualSeed } from '../src/tensor/index.js';
 import { blocks, causalLMTarget, DEFAULT_TRAIN_CONFIG, evaluateLoss, train } from '../src/train/index.js';
 
@@ -18,10 +18,10 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'models/default' }, steps: { type: 'string', default: '1500' }, layers: { type: 'string', default: '4' },
     dim: { type: 'string', default: '256' }, heads: { type: 'string', default: '4' }, context: { type: 'string', default: '256' },
     vocab: { type: 'string', default: '8192' }, batch: { type: 'string', default: '8' }, lr: { type: 'string', default: '1e-3' },
-    seed: { type: 'string', default: '0' }, help: { type: 'boolean' },
+    seed: { type: 'string', default: '0' }, init: { type: 'string' }, help: { type: 'boolean' },
   },
 });
-if (values.help) { console.log('node dist/scripts/pretrain-default-model.js [--out DIR] [--steps N] [--layers N] [--dim N] [--heads N] [--context N] [--vocab N] [--batch N] [--lr X] [--seed N]'); process.exit(0); }
+if (values.help) { console.log('node dist/scripts/pretrain-default-model.js [--out DIR] [--steps N] [--layers N] [--dim N] [--heads N] [--context N] [--vocab N] [--batch N] [--lr X] [--seed N] [--init DIR (continue from a saved model)]'); process.exit(0); }
 const num = (k: keyof typeof values) => Number(values[k]);
 const [vocab, context] = [num('vocab'), num('context')];
 
@@ -42,7 +42,7 @@ const raw = {
   layer_norm_epsilon: 1e-5, initializer_range: 0.02, bos_token_id: eos, eos_token_id: eos, tie_word_embeddings: true, torch_dtype: 'float32',
 };
 manualSeed(num('seed'));
-const model = initGPT2(new GPT2LMHeadModel(parseConfig(raw) as never), new Generator(num('seed'))) as CausalLM;
+const model = (values.init ? loadPretrained(values.init).model : initGPT2(new GPT2LMHeadModel(parseConfig(raw) as never), new Generator(num('seed')))) as CausalLM;
 model.unfreeze();
 const out = values.out!;
 const target = causalLMTarget(model, () => {});
@@ -64,5 +64,7 @@ const report = {
   final_train_loss: result.finalLoss, held_out_loss: heldLoss, held_out_perplexity: Math.exp(heldLoss), held_out_tokens: heldExamples.length * context,
   seconds: result.seconds, tokens_per_second: result.tokensPerSecond, command: process.argv.slice(2).join(' '),
 };
-writeTextAtomic(join(out, 'pretraining.json'), `${JSON.stringify(report, null, 2)}\n`);
+// Continuing a model keeps the record of the stages before it.
+const previous = values.init ? JSON.parse(readFileSync(join(values.init, 'pretraining.json'), 'utf8')) : null;
+writeTextAtomic(join(out, 'pretraining.json'), `${JSON.stringify(previous ? { ...report, tokens_seen: report.tokens_seen + previous.tokens_seen, stages: [...(previous.stages ?? [previous]), report] } : report, null, 2)}\n`);
 console.log(JSON.stringify(report));

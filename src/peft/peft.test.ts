@@ -50,16 +50,16 @@ test("cat and svd reproduce the weighted sum of delta weights; dare and magnitud
   const peft = new PeftModel(base('llama-tiny'));
   loadAdapter(peft, join(fixturesDir, 'peft-zoo/llama-tiny-lora-ab/a'), 'a');
   loadAdapter(peft, join(fixturesDir, 'peft-zoo/llama-tiny-lora-ab/b'), 'b');
-  const q = (name: string) => peft.tunerLayers().find(([p]) => p === 'model.layers.0.self_attn.q_proj')![1] as LoraLayer;
-  const expected = q('a').deltaWeight('a').mul(0.7).add(q('b').deltaWeight('b').mul(0.3)).contiguousData();
+  const layer = () => peft.tunerLayers().find(([p]) => p === 'model.layers.0.self_attn.q_proj')![1] as LoraLayer;
+  const expected = layer().deltaWeight('a').mul(0.7).add(layer().deltaWeight('b').mul(0.3)).contiguousData();
   for (const type of ['cat', 'svd'] as const) {
     addWeightedAdapter(peft, ['a', 'b'], [0.7, 0.3], type, type, { svdRank: 16 });
-    assertClose(q(type).deltaWeight(type).contiguousData(), expected, 1e-5, 1e-4, `${type} delta`);
+    assertClose(layer().deltaWeight(type).contiguousData(), expected, 1e-5, 1e-4, `${type} delta`);
   }
   addWeightedAdapter(peft, ['a', 'b'], [0.7, 0.3], 'pruned', 'magnitude_prune', { density: 0.25 });
   addWeightedAdapter(peft, ['a', 'b'], [0.7, 0.3], 'dare', 'dare_linear', { density: 0.5, seed: 1 });
   addWeightedAdapter(peft, ['a', 'b'], [0.7, 0.3], 'dare_t', 'dare_ties', { density: 0.5, seed: 1 });
-  const A = (n: string) => q(n).lora_A.items.get(n)!.weight.contiguousData();
+  const A = (n: string) => layer().lora_A.items.get(n)!.weight.contiguousData();
   // magnitude_prune at density 0.25 keeps a quarter of each source's entries: the sum has at most half non-zero.
   assert.ok(A('pruned').filter((v) => v !== 0).length <= A('a').length / 2);
   assert.ok(A('dare').some((v) => v !== 0) && A('dare_t').some((v) => v !== 0));

@@ -40,7 +40,7 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
 /** Strides that read a tensor of (shape, strides) as if it had outShape: 0 on broadcast dims. */
 export function broadcastStrides(shape: Shape, strides: Shape, outShape: Shape): number[] {
   const lead = outShape.length - shape.length;
-  return outShape.map((d, i) => (i < lead || shape[i - lead] === 1 ? 0 : strides[i - lead]));
+  return outShape.map((_, i) => (i < lead || shape[i - lead] === 1 ? 0 : strides[i - lead]));
 }
 
 export function normalizeAxis(op: string, axis: number, ndim: number): number {
