@@ -43,17 +43,19 @@ test('Ctrl-C during peft-ts train writes a checkpoint that --resume continues', 
   writeFileSync(data, Array.from({ length: 400 }, (_, i) => JSON.stringify({ prompt: `w${i % 900} w${(i * 7) % 900}`, completion: ` w${i % 13}` })).join('\n'));
   const m = model();
   const out = join(dir, 'out');
-  const child = spawn(process.execPath, [cli, 'train', '--model', m, '--data', data, '--out', out, '--epochs', '20', '--batch-size', '2', '--validation-fraction', '0']);
+  // Long enough that it is still training when the signal lands; the signal is sent once the
+  // run announces itself (the progress bar prints only every few seconds when not on a terminal).
+  const child = spawn(process.execPath, [cli, 'train', '--model', m, '--data', data, '--out', out, '--epochs', '500', '--batch-size', '2', '--validation-fraction', '0']);
   let stderr = '';
   child.stderr.on('data', (chunk) => {
     stderr += chunk;
-    if (/train\s+\d+\//.test(stderr) && !child.killed) child.kill('SIGINT');
+    if (/training [\d,]+ of/.test(stderr) && !child.killed) child.kill('SIGINT');
   });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.equal(code, 0, stderr);
   const checkpoints = readdirSync(out).filter((f) => f.startsWith('checkpoint-'));
   assert.equal(checkpoints.length, 1, `checkpoints: ${checkpoints.join(', ')}; ${stderr}`);
-  const resumed = run('train', '--model', m, '--data', data, '--out', out, '--epochs', '20', '--batch-size', '2', '--validation-fraction', '0', '--max-steps', String(Number(checkpoints[0].split('-')[1]) + 2), '--resume', join(out, checkpoints[0]), '--json');
+  const resumed = run('train', '--model', m, '--data', data, '--out', out, '--epochs', '500', '--batch-size', '2', '--validation-fraction', '0', '--max-steps', String(Number(checkpoints[0].split('-')[1]) + 2), '--resume', join(out, checkpoints[0]), '--json');
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.equal(JSON.parse(resumed.stdout).steps, Number(checkpoints[0].split('-')[1]) + 2);
 });
