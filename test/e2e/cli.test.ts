@@ -1,20 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSafetensors } from '../../src/io/index.js';
 import { generate, loadPretrained, type CausalLM } from '../../src/models/index.js';
 import { logSoftmax, noGrad, Tensor } from '../../src/tensor/index.js';
-import { assertClose, fixturesDir, repoRoot } from '../helpers.js';
+import { assertClose, fixturesDir } from '../helpers.js';
+import { gpt2WithWordTokenizer, runCli, tempDir } from '../cli.js';
 
-const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-const tmp = () => mkdtempSync(join(tmpdir(), 'peft-ts-cli-'));
 
 function tensorsToJson(ids: Tensor): number[][] {
   const [b, t] = ids.shape;
@@ -29,13 +22,13 @@ const FORWARD_CASES: [string, string | null][] = [
 for (const [model, adapter] of FORWARD_CASES) {
   const name = adapter ?? model;
   test(`peft-ts forward${adapter ? ' --adapter' : ''} reproduces ${name}'s PyTorch logits`, () => {
-    const dir = tmp();
+    const dir = tempDir();
     const expected = loadSafetensors(join(fixturesDir, name, 'expected.safetensors'));
     const inputs: Record<string, number[][]> = { input_ids: tensorsToJson(expected.get('input_ids')!) };
     if (expected.has('attention_mask')) inputs.attention_mask = tensorsToJson(expected.get('attention_mask')!);
     if (expected.has('token_type_ids')) inputs.token_type_ids = tensorsToJson(expected.get('token_type_ids')!);
     writeFileSync(join(dir, 'in.json'), JSON.stringify(inputs));
-    const r = run('forward', '--model', join(fixturesDir, model), ...(adapter ? ['--adapter', join(fixturesDir, adapter)] : []), '--inputs', join(dir, 'in.json'), '--out', join(dir, 'out.safetensors'));
+    const r = runCli('forward', '--model', join(fixturesDir, model), ...(adapter ? ['--adapter', join(fixturesDir, adapter)] : []), '--inputs', join(dir, 'in.json'), '--out', join(dir, 'out.safetensors'));
     assert.equal(r.code, 0, r.stderr);
     const logits = loadSafetensors(join(dir, 'out.safetensors')).get('logits')!;
     if (model === 'bert-tiny') assertClose(logits.contiguousData(), expected.get('logits')!.contiguousData(), 1e-4, 1e-4, 'logits');
@@ -46,22 +39,10 @@ for (const [model, adapter] of FORWARD_CASES) {
   });
 }
 
-/** gpt2-tiny with a word-level tokenizer over its 1000 ids ("w0" ... "w999"), so text commands can run. */
-function gpt2WithTokenizer(): string {
-  const dir = tmp();
-  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(fixturesDir, 'gpt2-tiny', f), join(dir, f));
-  const vocab = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`w${i}`, i]));
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({
-    version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null,
-    decoder: { type: 'WordPiece', prefix: '##', cleanup: false }, model: { type: 'WordLevel', vocab, unk_token: 'w0' },
-  }));
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ eos_token: 'w999' }));
-  return dir;
-}
 
 test('peft-ts generate continues a prompt as the library does', () => {
-  const dir = gpt2WithTokenizer();
-  const r = run('generate', '--model', dir, '--prompt', 'w5 w17 w300', '--max-new-tokens', '6', '--json');
+  const dir = gpt2WithWordTokenizer();
+  const r = runCli('generate', '--model', dir, '--prompt', 'w5 w17 w300', '--max-new-tokens', '6', '--json');
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   const model = loadPretrained(dir).model as CausalLM;
@@ -70,8 +51,8 @@ test('peft-ts generate continues a prompt as the library does', () => {
 });
 
 test('peft-ts score reports per-token log-probs, mean NLL and perplexity', () => {
-  const dir = gpt2WithTokenizer();
-  const r = run('score', '--model', dir, '--text', 'w1 w2 w3 w4', '--json');
+  const dir = gpt2WithWordTokenizer();
+  const r = runCli('score', '--model', dir, '--text', 'w1 w2 w3 w4', '--json');
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   const model = loadPretrained(dir).model as CausalLM;
@@ -83,7 +64,7 @@ test('peft-ts score reports per-token log-probs, mean NLL and perplexity', () =>
 });
 
 test('peft-ts info reports architecture and parameter count as JSON', () => {
-  const r = run('info', join(fixturesDir, 'llama-tiny'), '--json');
+  const r = runCli('info', join(fixturesDir, 'llama-tiny'), '--json');
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   assert.equal(result.model_type, 'llama');
@@ -93,29 +74,29 @@ test('peft-ts info reports architecture and parameter count as JSON', () => {
 });
 
 test('CLI errors: usage mistakes exit 2, bad input exits 1, both say what to do', () => {
-  const unknown = run('forward', '--model', join(fixturesDir, 'gpt2-tiny'), '--bogus');
+  const unknown = runCli('forward', '--model', join(fixturesDir, 'gpt2-tiny'), '--bogus');
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /Usage: peft-ts forward/);
-  const missing = run('forward', '--inputs', 'x.json', '--out', 'y');
+  const missing = runCli('forward', '--inputs', 'x.json', '--out', 'y');
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /--model is required/);
-  const noModel = run('info', tmp());
+  const noModel = runCli('info', tempDir());
   assert.equal(noModel.code, 1);
   assert.match(noModel.stderr, /config\.json not found/);
-  assert.equal(run('frobnicate').code, 2);
+  assert.equal(runCli('frobnicate').code, 2);
 });
 
 test('peft-ts merge writes a full checkpoint that computes what base + adapter computed', () => {
-  const dir = gpt2WithTokenizer();
-  const out = join(tmp(), 'merged');
-  const r = run('merge', '--model', dir, '--adapter', join(fixturesDir, 'gpt2-tiny-lora'), '--out', out);
+  const dir = gpt2WithWordTokenizer();
+  const out = join(tempDir(), 'merged');
+  const r = runCli('merge', '--model', dir, '--adapter', join(fixturesDir, 'gpt2-tiny-lora'), '--out', out);
   assert.equal(r.code, 0, r.stderr);
   const expected = loadSafetensors(join(fixturesDir, 'gpt2-tiny-lora', 'expected.safetensors'));
   const merged = loadPretrained(out).model as CausalLM;
   const logits = noGrad(() => merged.forward({ inputIds: expected.get('input_ids')! }));
   assertClose(logits.narrow(2, 0, 256).contiguousData(), expected.get('logits_slice')!.contiguousData(), 1e-4, 0, 'merged logits');
   assert.ok(existsSync(join(out, 'tokenizer.json')) && existsSync(join(out, 'tokenizer_config.json')));
-  const again = run('merge', '--model', dir, '--adapter', join(fixturesDir, 'gpt2-tiny-lora'), '--out', out);
+  const again = runCli('merge', '--model', dir, '--adapter', join(fixturesDir, 'gpt2-tiny-lora'), '--out', out);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /already holds a model\.safetensors/);
 });

@@ -1,30 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixturesDir, repoRoot } from '../helpers.js';
+import { fixturesDir } from '../helpers.js';
+import { cliPath, gpt2WithWordTokenizer, runCli, tempDir } from '../cli.js';
 
-const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
-const run = (...args: string[]) => { const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' }); return { code: r.status, stdout: r.stdout, stderr: r.stderr }; };
-const tmp = () => mkdtempSync(join(tmpdir(), 'peft-ts-eval-cli-'));
 
-/** gpt2-tiny with a word-level tokenizer ("w0".."w998", eos "w999"). */
-function model(): string {
-  const dir = tmp();
-  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(fixturesDir, 'gpt2-tiny', f), join(dir, f));
-  const vocab = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`w${i}`, i]));
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null, decoder: null, model: { type: 'WordLevel', vocab, unk_token: 'w0' } }));
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ eos_token: 'w999' }));
-  return dir;
-}
 
 test('peft-ts eval scores base and adapter on the same items and writes the report', () => {
-  const dir = tmp();
+  const dir = tempDir();
   writeFileSync(join(dir, 'items.jsonl'), Array.from({ length: 30 }, (_, i) => JSON.stringify({ q: `w${i} w${i + 3}`, label: i % 2 })).join('\n'));
   writeFileSync(join(dir, 'task.json'), JSON.stringify({ task: 'parity', output_type: 'multiple_choice', dataset: 'items.jsonl', doc_to_text: '{q}', doc_to_choice: ['w10', 'w20'], doc_to_target: '{label}' }));
-  const r = run('eval', '--model', model(), '--adapter', join(fixturesDir, 'gpt2-tiny-lora'), '--tasks', join(dir, 'task.json'), '--report', join(dir, 'report'), '--json');
+  const r = runCli('eval', '--model', gpt2WithWordTokenizer(), '--adapter', join(fixturesDir, 'gpt2-tiny-lora'), '--tasks', join(dir, 'task.json'), '--report', join(dir, 'report'), '--json');
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   assert.deepEqual(result.variants, ['base', 'gpt2-tiny-lora']);
@@ -38,14 +26,14 @@ test('peft-ts eval scores base and adapter on the same items and writes the repo
 });
 
 test('Ctrl-C during peft-ts train writes a checkpoint that --resume continues', async () => {
-  const dir = tmp();
+  const dir = tempDir();
   const data = join(dir, 'd.jsonl');
   writeFileSync(data, Array.from({ length: 400 }, (_, i) => JSON.stringify({ prompt: `w${i % 900} w${(i * 7) % 900}`, completion: ` w${i % 13}` })).join('\n'));
-  const m = model();
+  const m = gpt2WithWordTokenizer();
   const out = join(dir, 'out');
   // Long enough that it is still training when the signal lands; the signal is sent once the
   // run announces itself (the progress bar prints only every few seconds when not on a terminal).
-  const child = spawn(process.execPath, [cli, 'train', '--model', m, '--data', data, '--out', out, '--epochs', '500', '--batch-size', '2', '--validation-fraction', '0']);
+  const child = spawn(process.execPath, [cliPath, 'train', '--model', m, '--data', data, '--out', out, '--epochs', '500', '--batch-size', '2', '--validation-fraction', '0']);
   let stderr = '';
   child.stderr.on('data', (chunk) => {
     stderr += chunk;
@@ -55,7 +43,7 @@ test('Ctrl-C during peft-ts train writes a checkpoint that --resume continues', 
   assert.equal(code, 0, stderr);
   const checkpoints = readdirSync(out).filter((f) => f.startsWith('checkpoint-'));
   assert.equal(checkpoints.length, 1, `checkpoints: ${checkpoints.join(', ')}; ${stderr}`);
-  const resumed = run('train', '--model', m, '--data', data, '--out', out, '--epochs', '500', '--batch-size', '2', '--validation-fraction', '0', '--max-steps', String(Number(checkpoints[0].split('-')[1]) + 2), '--resume', join(out, checkpoints[0]), '--json');
+  const resumed = runCli('train', '--model', m, '--data', data, '--out', out, '--epochs', '500', '--batch-size', '2', '--validation-fraction', '0', '--max-steps', String(Number(checkpoints[0].split('-')[1]) + 2), '--resume', join(out, checkpoints[0]), '--json');
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.equal(JSON.parse(resumed.stdout).steps, Number(checkpoints[0].split('-')[1]) + 2);
 });

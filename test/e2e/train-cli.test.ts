@@ -1,27 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixturesDir, repoRoot } from '../helpers.js';
+import { gpt2WithWordTokenizer, runCli, tempDir } from '../cli.js';
 
-const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
-const run = (...args: string[]) => { const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' }); return { code: r.status, stdout: r.stdout, stderr: r.stderr }; };
-const tmp = () => mkdtempSync(join(tmpdir(), 'peft-ts-train-cli-'));
 
-/** gpt2-tiny with a word-level tokenizer ("w0".."w998", eos "w999"). */
-function model(): string {
-  const dir = tmp();
-  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(fixturesDir, 'gpt2-tiny', f), join(dir, f));
-  const vocab = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`w${i}`, i]));
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null, decoder: null, model: { type: 'WordLevel', vocab, unk_token: 'w0' } }));
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ eos_token: 'w999' }));
-  return dir;
-}
 
 function data(): string {
-  const path = join(tmp(), 'train.jsonl');
+  const path = join(tempDir(), 'train.jsonl');
   const rows = Array.from({ length: 24 }, (_, i) => ({ question: `w${i} w${i + 1} w${i + 2}`, answer: ` w${(i * 7) % 50}` }));
   writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n'));
   return path;
@@ -37,8 +23,8 @@ function specHeader(path: string): Record<string, { dtype: string; shape: number
 }
 
 test('peft-ts train writes an adapter in HF PEFT layout (checked against the spec) and a JSON summary', () => {
-  const out = join(tmp(), 'adapter');
-  const r = run('train', '--model', model(), '--data', data(), '--template', 'Q: {question} A:', '--completion-field', 'answer',
+  const out = join(tempDir(), 'adapter');
+  const r = runCli('train', '--model', gpt2WithWordTokenizer(), '--data', data(), '--template', 'Q: {question} A:', '--completion-field', 'answer',
     '--out', out, '--epochs', '2', '--batch-size', '4', '--lr', '1e-2', '--r', '4', '--lora-alpha', '8', '--json');
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
@@ -55,22 +41,22 @@ test('peft-ts train writes an adapter in HF PEFT layout (checked against the spe
 });
 
 test('settings come from a YAML config file; flags override it', () => {
-  const dir = tmp();
-  writeFileSync(join(dir, 'train.yaml'), `model: ${model()}\ndata: ${data()}\ntemplate: "Q: {question} A:"\ncompletion_field: answer\nmaxSteps: 2\nbatch-size: 4\nr: 2\n`);
-  const r = run('train', '--config', join(dir, 'train.yaml'), '--out', join(dir, 'a'), '--r', '3', '--json');
+  const dir = tempDir();
+  writeFileSync(join(dir, 'train.yaml'), `model: ${gpt2WithWordTokenizer()}\ndata: ${data()}\ntemplate: "Q: {question} A:"\ncompletion_field: answer\nmaxSteps: 2\nbatch-size: 4\nr: 2\n`);
+  const r = runCli('train', '--config', join(dir, 'train.yaml'), '--out', join(dir, 'a'), '--r', '3', '--json');
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).steps, 2);
   assert.equal(JSON.parse(readFileSync(join(dir, 'a', 'adapter_config.json'), 'utf8')).r, 3);
   writeFileSync(join(dir, 'bad.yaml'), 'learning_rat: 3\n');
-  const bad = run('train', '--config', join(dir, 'bad.yaml'));
+  const bad = runCli('train', '--config', join(dir, 'bad.yaml'));
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /unknown setting 'learning_rat'/);
 });
 
 test('bad training data fails with the file and line, before anything is written', () => {
-  const dir = tmp();
+  const dir = tempDir();
   writeFileSync(join(dir, 'bad.jsonl'), '{"prompt": "w1", "completion": " w2"}\n{"prompt": "w3"}\n');
-  const r = run('train', '--model', model(), '--data', join(dir, 'bad.jsonl'), '--out', join(dir, 'out'), '--validation-fraction', '0');
+  const r = runCli('train', '--model', gpt2WithWordTokenizer(), '--data', join(dir, 'bad.jsonl'), '--out', join(dir, 'out'), '--validation-fraction', '0');
   assert.equal(r.code, 1);
   assert.match(r.stderr, /bad\.jsonl:2: missing field 'completion'/);
 });
