@@ -13,7 +13,7 @@ import { HFTokenizer } from '../src/io/index.js';
 import { loadPretrained, type CausalLM } from '../src/models/index.js';
 import { PeftModel, saveAdapters } from '../src/peft/index.js';
 import { manualSeed } from '../src/tensor/index.js';
-import { DEFAULT_TRAIN_CONFIG, encodeChoiceItems, labelWordTarget, train } from '../src/train/index.js';
+import { DEFAULT_TRAIN_CONFIG, encodeChoiceItems, labelWordTarget, trainLoop } from '../src/train/index.js';
 
 const { values } = parseArgs({ options: {
   model: { type: 'string', default: 'models/default' }, out: { type: 'string', default: 'runs/demo' },
@@ -47,7 +47,7 @@ console.error(`LoRA r=${r} on ${values.targets}: ${params.trainable.toLocaleStri
 
 const adapterDir = join(outDir, 'adapter');
 const labelTokens = task.train[0].choices.map((c) => tokenizer.encode(c, { addSpecialTokens: false })[0]);
-const result = await train(labelWordTarget(model, labelTokens, (dir) => { saveAdapters(peft, dir, { baseModelNameOrPath: modelDir }); }), { train: trainSet.examples, validation: validationSet.examples }, {
+const result = await trainLoop(labelWordTarget(model, labelTokens, (dir) => { saveAdapters(peft, dir, { baseModelNameOrPath: modelDir }); }), { train: trainSet.examples, validation: validationSet.examples }, {
   ...DEFAULT_TRAIN_CONFIG, epochs: Number(values.epochs), batchSize: 16, lr: Number(values.lr), warmupSteps: 5, schedule: 'linear', padId: tokenizer.eosTokenId ?? 0, seed, outputDir: adapterDir,
 }, {
   onStep: (e) => { if (e.step % 10 === 0 || e.step === e.totalSteps) console.error(`  step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  ${e.tokensPerSecond.toFixed(0)} tokens/s`); },

@@ -11,7 +11,7 @@ import { pretrainingCorpus } from '../src/data/index.js';
 import { gpt2TokenizerConfig, gpt2TokenizerJson, HFTokenizer, writeTextAtomic } from '../src/io/index.js';
 import { GPT2LMHeadModel, initGPT2, loadPretrained, parseConfig, savePretrained, type CausalLM } from '../src/models/index.js';
 import { Generator, manualSeed } from '../src/tensor/index.js';
-import { blocks, causalLMTarget, DEFAULT_TRAIN_CONFIG, evaluateLoss, train } from '../src/train/index.js';
+import { blocks, causalLMTarget, DEFAULT_TRAIN_CONFIG, evaluateLoss, trainLoop } from '../src/train/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -48,7 +48,7 @@ const out = values.out!;
 const target = causalLMTarget(model, () => {});
 const trainExamples = blocks(trainTokens, context), heldExamples = blocks(heldTokens, context);
 const steps = num('steps');
-const result = await train(target, { train: trainExamples }, {
+const result = await trainLoop(target, { train: trainExamples }, {
   ...DEFAULT_TRAIN_CONFIG, epochs: 100, maxSteps: steps, batchSize: num('batch'), lr: num('lr'), schedule: 'cosine', warmupSteps: Math.min(100, steps / 10),
   weightDecay: 0.1, padId: eos, seed: num('seed'), groupByLength: false,
 }, {

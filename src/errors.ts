@@ -51,3 +51,24 @@ export class CheckpointError extends PeftTsError {
 export class ConfigError extends PeftTsError {
   constructor(message: string, options: { hint?: string; cause?: unknown } = {}) { super('E_CONFIG', message, options); }
 }
+
+/** Levenshtein distance, for suggestions. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+/** " Did you mean 'x'?" for the candidate nearest to `word` (within a third of its length), or ''. */
+export function didYouMean(word: string, candidates: Iterable<string>): string {
+  let best = '', bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) { best = c; bestDistance = d; }
+  }
+  return best && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? ` Did you mean '${best}'?` : '';
+}

@@ -3,24 +3,15 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
 
-/**
- * Reads settings from JSON or YAML; keys may be written as the CLI flags (kebab-case), in
- * snake_case or camelCase, and come back as flag names. Values stay as written.
- */
-export function readSettingsFile(path: string, known: readonly string[]): Record<string, string | boolean | string[]> {
+/** Reads a JSON or YAML settings file as a mapping; values stay as written (checked against the command's flags by the caller). */
+export function readSettingsFile(path: string): Record<string, unknown> {
   let raw: unknown;
   try {
-    const text = readFileSync(path, 'utf8');
+    const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, ''); // a byte-order mark is not part of the first key
     raw = ['.yaml', '.yml'].includes(extname(path).toLowerCase()) ? parseYaml(text) : JSON.parse(text);
   } catch (cause) {
-    throw new ConfigError(`[config] ${path} could not be read as ${extname(path) === '.json' ? 'JSON' : 'YAML/JSON'}: ${(cause as Error).message.split('\n')[0]}`, { hint: 'Fix the file; keys are the train flags, e.g. "lora-alpha: 16".', cause });
+    throw new ConfigError(`[config] ${path} could not be read as ${extname(path) === '.json' ? 'JSON' : 'YAML/JSON'}: ${(cause as Error).message.split('\n')[0]}`, { hint: 'Fix the file; keys are the flags or Hugging Face TrainingArguments names, e.g. "learning_rate: 2e-4".', cause });
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`[config] ${path} must hold a mapping of settings.`, { hint: 'Write key: value pairs, e.g. "epochs: 2".' });
-  const out: Record<string, string | boolean | string[]> = {};
-  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-    const flag = key.replace(/_/g, '-').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    if (!known.includes(flag)) throw new ConfigError(`[config] ${path}: unknown setting '${key}'.`, { hint: `Known settings: ${known.join(', ')}.` });
-    out[flag] = typeof value === 'boolean' ? value : Array.isArray(value) ? value.map(String) : String(value);
-  }
-  return out;
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`[config] ${path} must hold a mapping of settings.`, { hint: 'Write key: value pairs, e.g. "num_train_epochs: 2".' });
+  return raw as Record<string, unknown>;
 }

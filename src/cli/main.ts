@@ -1,41 +1,34 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { CommanderError } from 'commander';
 import { PeftTsError } from '../errors.js';
-import { UsageError } from './args.js';
+import { buildProgram, UsageError, type CommandSpec } from './command.js';
 import { evalCommand } from './commands/eval.js';
-import { forward } from './commands/forward.js';
+import { forwardCommand } from './commands/forward.js';
 import { generateCommand } from './commands/generate.js';
-import { info } from './commands/info.js';
-import { merge } from './commands/merge.js';
-import { score } from './commands/score.js';
+import { infoCommand } from './commands/info.js';
+import { mergeCommand } from './commands/merge.js';
+import { scoreCommand } from './commands/score.js';
 import { trainCommand } from './commands/train.js';
 import { consoleOutput, type Output } from './output.js';
 
+/** Every command: adding one is its file in commands/ and one line here. */
+const COMMANDS: CommandSpec<any>[] = [trainCommand, evalCommand, infoCommand, generateCommand, forwardCommand, scoreCommand, mergeCommand];
+
+const VERSION: string = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;
+
 let stopRequested = false;
 
-const COMMANDS: Record<string, { run: (argv: string[], out: Output) => void | Promise<void>; summary: string }> = {
-  train: { run: (argv, out) => trainCommand(argv, out, () => stopRequested), summary: 'fine-tune with LoRA on a data file or a bundled task; writes the adapter' },
-  eval: { run: evalCommand, summary: 'score base and adapted models on the same items: paired deltas, intervals, calibration' },
-  info: { run: info, summary: 'architecture, parameter count and stored dtypes of a model folder' },
-  generate: { run: generateCommand, summary: 'continue a prompt (greedy, temperature, top-k, top-p)' },
-  forward: { run: forward, summary: 'run input ids through a model and write the logits as safetensors' },
-  score: { run: score, summary: 'per-token log-probabilities, mean NLL and perplexity of a text' },
-  merge: { run: merge, summary: 'fold adapters into the base weights and write a full checkpoint' },
-};
-
-function help(): string {
-  return ['usage: peft-ts <command> [options]', '', ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`), '', 'Run a command with wrong or missing flags to see its usage.'].join('\n');
-}
-
-/** Exit codes: 2 for usage errors, 1 for every other peft-ts error, 70 for bugs. */
+/** Exit codes: 0 done (and --help, --version), 2 usage errors, 1 every other peft-ts error, 70 bugs. */
 export async function main(argv: string[], out: Output = consoleOutput): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') { out.line(help()); return command ? 0 : 2; }
-  const entry = COMMANDS[command];
-  if (!entry) { out.note(`peft-ts: unknown command '${command}'.\n${help()}`); return 2; }
+  const program = buildProgram(COMMANDS, VERSION, out, () => stopRequested);
+  if (argv.length === 0) { out.note(program.helpInformation().trimEnd()); return 2; }
   try {
-    await entry.run(rest, out);
+    await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (error) {
+    if (error instanceof CommanderError) return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code) ? 0 : 2;
+    const command = argv.find((a) => !a.startsWith('-')) ?? '';
     if (error instanceof PeftTsError) {
       out.note(`peft-ts ${command}: ${error.message}`);
       return error instanceof UsageError ? 2 : 1;
@@ -44,6 +37,9 @@ export async function main(argv: string[], out: Output = consoleOutput): Promise
     return 70;
   }
 }
+
+// `peft-ts train --help | head` closes stdout early; that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => { if (error.code === 'EPIPE') process.exit(0); else throw error; });
 
 // First Ctrl-C: finish the step, write a checkpoint, exit. Second: exit at once.
 process.on('SIGINT', () => {

@@ -34,7 +34,7 @@ function parseCsv(text: string, file: string): { row: string[]; line: number }[]
 /** Reads records from JSONL (one object per line), JSON (an array of objects) or CSV (a header row), by extension. */
 export function readRecords(file: string): SourcedRecord[] {
   if (!existsSync(file)) throw new DataError(`[data] ${file} does not exist.`, 'Check the --data path.');
-  const text = readFileSync(file, 'utf8');
+  const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, ''); // editors on Windows start files with a byte-order mark; it is not part of the first field
   const format = extname(file).toLowerCase();
   let records: SourcedRecord[];
   if (format === '.jsonl' || format === '.ndjson') {

@@ -51,5 +51,5 @@ test('chat templates render with jinja', () => {
   });
   const text = chat.applyChatTemplate([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true });
   assert.equal(text, '<user>Hi<|endoftext|><assistant>');
-  assert.throws(() => tokenizer.applyChatTemplate([{ role: 'user', content: 'Hi' }]), /no chat_template/);
+  assert.throws(() => tokenizer.applyChatTemplate([{ role: 'user', content: 'Hi' }]), /chat template/);
 });

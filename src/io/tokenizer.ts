@@ -8,7 +8,7 @@ export interface ChatMessage { role: string; content: string }
 
 function readJson(path: string): Record<string, any> {
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
   } catch (cause) {
     throw new ConfigError(`[tokenizer] ${path} is not valid JSON.`, { hint: 'Re-export the tokenizer files.', cause });
   }
@@ -32,7 +32,11 @@ export class HFTokenizer {
     const path = join(dir, 'tokenizer.json');
     if (!existsSync(path)) throw new ConfigError(`[tokenizer] ${path} not found.`, { hint: 'The model folder needs tokenizer.json (the fast-tokenizer file HF writes with save_pretrained).' });
     const configPath = join(dir, 'tokenizer_config.json');
-    return new HFTokenizer(readJson(path), existsSync(configPath) ? readJson(configPath) : {});
+    const config = existsSync(configPath) ? readJson(configPath) : {};
+    // transformers >= 4.43 saves the chat template beside the config, and that file wins over the config's field.
+    const templatePath = join(dir, 'chat_template.jinja');
+    if (existsSync(templatePath)) config.chat_template = readFileSync(templatePath, 'utf8');
+    return new HFTokenizer(readJson(path), config);
   }
 
   encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
@@ -56,7 +60,7 @@ export class HFTokenizer {
   /** Renders messages with the tokenizer's chat_template (Jinja), as transformers' apply_chat_template. */
   applyChatTemplate(messages: ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
     const source = this.config.chat_template;
-    if (typeof source !== 'string') throw new ConfigError('[tokenizer] tokenizer_config.json has no chat_template.', { hint: 'Use a prompt template instead, or a model with a chat template.' });
+    if (typeof source !== 'string') throw new ConfigError('[tokenizer] neither chat_template.jinja nor tokenizer_config.json holds a chat template.', { hint: 'Use a prompt template instead, or a model with a chat template.' });
     return new Template(source).render({
       messages,
       add_generation_prompt: options.addGenerationPrompt ?? false,

@@ -63,7 +63,24 @@ function validate(options: GenerateOptions): void {
  * included when one was produced. Prompts of different lengths are left-padded and masked,
  * so every row decodes as it would alone.
  */
-export function generate(model: CausalLM, prompts: number[][], options: GenerateOptions = {}): number[][] {
+/**
+ * generation_config.json as defaults for generate, as transformers reads it: greedy unless
+ * do_sample, then its temperature, top_k and top_p (transformers' defaults 1.0, 50, 1.0).
+ */
+export function generationDefaults(raw: Record<string, unknown> = {}): GenerateOptions {
+  const num = (key: string) => (typeof raw[key] === 'number' ? (raw[key] as number) : undefined);
+  const eos = raw.eos_token_id;
+  return {
+    ...(raw.do_sample === true ? { temperature: num('temperature') ?? 1, topK: num('top_k') ?? 50, topP: num('top_p') ?? 1 } : {}),
+    ...(num('max_new_tokens') !== undefined ? { maxNewTokens: num('max_new_tokens') } : {}),
+    ...(typeof eos === 'number' || (Array.isArray(eos) && eos.every(Number.isInteger)) ? { eosTokenId: eos as number | number[] } : {}),
+    ...(num('pad_token_id') !== undefined ? { padTokenId: num('pad_token_id') } : {}),
+  };
+}
+
+export function generate(model: CausalLM, prompts: number[][], given: GenerateOptions = {}): number[][] {
+  // The model's generation_config.json fills what the caller left out, as in transformers.
+  const options: GenerateOptions = { ...generationDefaults(model.config.generation), ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
   validate(options);
   if (prompts.length === 0 || prompts.some((p) => p.length === 0)) throw new ArgumentError('[generate] every prompt needs at least one token.', 'Encode a non-empty prompt (or start with the BOS token).');
   const maxNew = options.maxNewTokens ?? 32;

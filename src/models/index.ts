@@ -1,9 +1,11 @@
 export type { ArchSpec, CausalLM, CausalLMInput, EncoderInput, ModelConfig, PretrainedModel, SequenceClassifier } from './model.js';
 export { architecture, supportedModelTypes } from './registry.js';
-export { buildModel, loadPretrained, parseConfig, readConfig, type LoadReport } from './load.js';
+export { buildModel, loadPretrained, parseConfig, readConfig, readGenerationConfig, type LoadOptions, type LoadReport } from './load.js';
+export { DecoderForSequenceClassification, lastTokenIndices, numLabelsOf } from './sequence-classification.js';
 export { defaultPositions } from './positions.js';
-export { generate, sampleToken, type GenerateOptions, type SamplingOptions } from './generate.js';
-export { GPT2LMHeadModel, initGPT2, type GPT2Config } from './gpt2/index.js';
-export { LlamaForCausalLM, type LlamaConfig } from './llama/index.js';
+export { generate, generationDefaults, sampleToken, type GenerateOptions, type SamplingOptions } from './generate.js';
+export { GPT2ForSequenceClassification, GPT2LMHeadModel, initGPT2, type GPT2Config } from './gpt2/index.js';
+export { LlamaForCausalLM, LlamaForSequenceClassification, type LlamaConfig } from './llama/index.js';
 export { BertForSequenceClassification, type BertConfig } from './bert/index.js';
 export { savePretrained } from './save.js';
+export { loadCausalLM, loadSequenceClassifier, loadTokenizer, type FromPretrainedOptions } from './auto.js';

@@ -5,12 +5,13 @@ import { loadCheckpointFolder } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/index.js';
 import type { ModelConfig, PretrainedModel } from './model.js';
 import { architecture } from './registry.js';
+import { DecoderForSequenceClassification } from './sequence-classification.js';
 
 export function readConfig(dir: string): Record<string, unknown> {
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw new ConfigError(`[config] ${path} not found.`, { hint: 'Point at a Hugging Face model folder (config.json, model.safetensors, tokenizer.json).' });
   try {
-    const raw = JSON.parse(readFileSync(path, 'utf8'));
+    const raw = JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('not an object');
     return raw;
   } catch (cause) {
@@ -24,10 +25,38 @@ export function parseConfig(raw: Record<string, unknown>): ModelConfig {
 
 export interface LoadReport { unexpected: string[]; initialised: string[] }
 
-/** Builds the model for `config` and fills it from `tensors` (checkpoint names), checking every name and shape. */
-export function buildModel(config: ModelConfig, tensors: Map<string, Tensor>): { model: PretrainedModel; report: LoadReport } {
+export interface LoadOptions {
+  /** The head to build; by default what config.json's architectures names (a causal LM unless it says ...ForSequenceClassification). */
+  task?: PretrainedModel['task'];
+  /** Sequence classification: the label count (default: the config's num_labels / id2label, else 2). */
+  numLabels?: number;
+}
+
+/** The model object for `config`: its causal LM, or its sequence classifier when asked for or named in architectures. */
+function createModel(config: ModelConfig, options: LoadOptions): PretrainedModel {
   const spec = architecture(config.modelType);
-  const model = spec.create(config);
+  const declared = (config.raw.architectures as string[] | undefined)?.[0] ?? '';
+  const classifier = options.task === 'sequence-classification' || (!options.task && declared.endsWith('ForSequenceClassification'));
+  if (options.numLabels !== undefined) {
+    (config as ModelConfig & { numLabels?: number }).numLabels = options.numLabels;
+    config.raw = { ...config.raw, num_labels: options.numLabels };
+    if (config.raw.id2label && Object.keys(config.raw.id2label).length !== options.numLabels) { delete config.raw.id2label; delete config.raw.label2id; }
+  }
+  const model = classifier && spec.createSequenceClassifier ? spec.createSequenceClassifier(config, options.numLabels) : spec.create(config);
+  if (options.task && model.task !== options.task) {
+    throw new ConfigError(`[load] a ${config.modelType} model loads as ${model.task} here, not ${options.task}.`, { hint: `Load it as a ${model.task} model.` });
+  }
+  // Saved again (merge), the folder should say what it now holds, as transformers writes it.
+  if (classifier && !declared.endsWith('ForSequenceClassification')) {
+    config.raw = { ...config.raw, architectures: [`${declared.replace(/For\w+$/, '') || model.constructor.name.replace(/For\w+$/, '')}ForSequenceClassification`] };
+  }
+  return model;
+}
+
+/** Builds the model for `config` and fills it from `tensors` (checkpoint names), checking every name and shape. */
+export function buildModel(config: ModelConfig, tensors: Map<string, Tensor>, options: LoadOptions = {}): { model: PretrainedModel; report: LoadReport } {
+  const spec = architecture(config.modelType);
+  const model = createModel(config, options);
   const keys = [...tensors.keys()];
   const mapped = new Map<string, Tensor>();
   for (const [key, t] of tensors) {
@@ -35,7 +64,8 @@ export function buildModel(config: ModelConfig, tensors: Map<string, Tensor>): {
     if (name !== null) mapped.set(name, t);
   }
   const { missing, unexpected } = model.loadStateDict(mapped);
-  const optional = new Set(spec.optionalKeys?.(config) ?? []);
+  // A decoder's classification head is new when the checkpoint is a plain LM: it keeps its random init.
+  const optional = new Set([...(spec.optionalKeys?.(config) ?? []), ...(model instanceof DecoderForSequenceClassification ? ['score.weight'] : [])]);
   const required = missing.filter((k) => !optional.has(k));
   if (required.length) {
     throw new CheckpointError(`[load] the checkpoint lacks ${required.length} parameter(s) of this ${config.modelType} model: ${required.slice(0, 8).join(', ')}${required.length > 8 ? ', ...' : ''}.`, {
@@ -45,8 +75,20 @@ export function buildModel(config: ModelConfig, tensors: Map<string, Tensor>): {
   return { model: model.eval(), report: { unexpected, initialised: missing } };
 }
 
-/** Loads a Hugging Face model folder: config.json + model.safetensors (or shards). */
-export function loadPretrained(dir: string): { model: PretrainedModel; report: LoadReport } {
+/** generation_config.json of a model folder, or undefined when it has none. */
+export function readGenerationConfig(dir: string): Record<string, unknown> | undefined {
+  const path = join(dir, 'generation_config.json');
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
+  } catch (cause) {
+    throw new ConfigError(`[config] ${path} is not valid JSON.`, { hint: 'Fix or re-download generation_config.json.', cause });
+  }
+}
+
+/** Loads a Hugging Face model folder: config.json + model.safetensors (or shards), and generation_config.json when present. */
+export function loadPretrained(dir: string, options: LoadOptions = {}): { model: PretrainedModel; report: LoadReport } {
   const config = parseConfig(readConfig(dir));
-  return buildModel(config, loadCheckpointFolder(dir));
+  config.generation = readGenerationConfig(dir);
+  return buildModel(config, loadCheckpointFolder(dir), options);
 }

@@ -12,6 +12,8 @@ export interface ModelConfig {
   eosTokenId?: number | number[];
   padTokenId?: number;
   raw: Record<string, unknown>;
+  /** generation_config.json of the model folder, when it has one: defaults for generate. */
+  generation?: Record<string, unknown>;
 }
 
 export interface CausalLMInput {
@@ -54,6 +56,8 @@ export interface ArchSpec<C extends ModelConfig = ModelConfig> {
   modelType: string;
   parseConfig(raw: Record<string, unknown>): C;
   create(config: C): PretrainedModel;
+  /** The ...ForSequenceClassification variant of a decoder (score head on the last token), when there is one. */
+  createSequenceClassifier?(config: C, numLabels?: number): SequenceClassifier;
   /** Maps a checkpoint key to the model's name; null drops a key the model does not use (e.g. old buffers). */
   mapKey?(key: string, allKeys: readonly string[]): string | null;
   /** Parameters a checkpoint may lack (they keep their initial values). */

@@ -8,6 +8,8 @@ import { peftMethod } from './registry.js';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
+/** The HF PEFT release whose adapter format peft-ts writes (adapter_config.json's peft_version). */
+export const PEFT_FORMAT_VERSION = '0.21.0';
 
 /** JSON with sorted keys at every level and two-space indent, as json.dumps(sort_keys=True, indent=2). */
 export function sortedJson(value: unknown): string {
@@ -34,7 +36,7 @@ export function saveAdapters(peft: PeftModel, dir: string, options: { adapters?:
     mkdirSync(target, { recursive: true });
     const json = method.configToJson({ ...config, inference_mode: true, base_model_name_or_path: options.baseModelNameOrPath ?? config.base_model_name_or_path });
     saveSafetensors(join(target, ADAPTER_WEIGHTS), peft.adapterStateDict(name), { format: 'pt' });
-    writeTextAtomic(join(target, ADAPTER_CONFIG), sortedJson(json));
+    writeTextAtomic(join(target, ADAPTER_CONFIG), sortedJson({ ...json, peft_version: PEFT_FORMAT_VERSION }));
     written.push(target);
   }
   return written;
@@ -45,7 +47,7 @@ export function readAdapterConfig(dir: string): Record<string, unknown> {
   if (!existsSync(path)) throw new ConfigError(`[adapter] ${path} not found.`, { hint: 'Point at a folder written by save_pretrained (adapter_config.json + adapter_model.safetensors).' });
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
   } catch (cause) {
     throw new ConfigError(`[adapter] ${path} is not valid JSON.`, { hint: 'Re-save the adapter.', cause });
   }

@@ -1,5 +1,7 @@
 import { ArgumentError, ConfigError } from '../errors.js';
-import type { CausalLMInput, EncoderInput, PretrainedModel } from '../models/index.js';
+import type { ChatMessage, HFTokenizer } from '../io/index.js';
+import { generate, type CausalLMInput, type EncoderInput, type GenerateOptions, type PretrainedModel } from '../models/index.js';
+import { loadPeftModel, saveAdapters } from './adapter-io.js';
 import { Generator, type Tensor } from '../tensor/index.js';
 import type { MethodConfig, PeftMethod } from './method.js';
 import { ModulesToSave } from './modules-to-save.js';
@@ -24,8 +26,12 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
   activeAdapters: string[] = [];
   private readonly generator: Generator;
 
-  constructor(readonly model: M, options: { seed?: number; warn?: (message: string) => void } = {}) {
+  /** The model's tokenizer, for generate(text) and savePretrained's base model name. */
+  tokenizer?: HFTokenizer;
+
+  constructor(readonly model: M, options: { seed?: number; warn?: (message: string) => void; tokenizer?: HFTokenizer } = {}) {
     this.generator = new Generator(options.seed ?? 0);
+    this.tokenizer = options.tokenizer;
     this.warn = options.warn ?? ((m) => process.emitWarning(m, { code: 'PEFT_TS_CONFIG' }));
     model.freeze();
   }
@@ -153,6 +159,41 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
     this.adapters.clear();
     this.activeAdapters = [];
     return this.model;
+  }
+
+  /** Loads an adapter folder onto `model`, as PEFT's PeftModel.from_pretrained. */
+  static fromPretrained<M extends PretrainedModel>(model: M, dir: string, options: { adapterName?: string; trainable?: boolean; tokenizer?: HFTokenizer } = {}): PeftModel<M> {
+    const peft = loadPeftModel(model, dir, options);
+    peft.tokenizer = options.tokenizer;
+    return peft;
+  }
+
+  /** Writes every adapter in HF PEFT's layout ('default' in `dir`, others in subfolders), as PEFT's save_pretrained. */
+  savePretrained(dir: string, options: { adapters?: string[]; baseModelNameOrPath?: string } = {}): string[] {
+    return saveAdapters(this, dir, options);
+  }
+
+  /** PEFT's print_trainable_parameters line; also returned. */
+  printTrainableParameters(write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): string {
+    const r = this.trainableParameters();
+    const line = `trainable params: ${r.trainable.toLocaleString('en-US')} || all params: ${r.total.toLocaleString('en-US')} || trainable%: ${r.percent.toFixed(4)}`;
+    write(line);
+    return line;
+  }
+
+  /**
+   * Continues a text, or answers chat messages through the tokenizer's chat template, with the
+   * active adapters; returns the new text. Defaults come from the model's generation_config.json.
+   */
+  generate(input: string | ChatMessage[], options: GenerateOptions = {}): string {
+    const tokenizer = this.tokenizer;
+    if (!tokenizer) throw new ArgumentError('[generate] this PeftModel has no tokenizer.', 'Pass { tokenizer } when creating it, or set peft.tokenizer.');
+    if (this.model.task !== 'causal-lm') throw new ArgumentError(`[generate] a ${this.model.task} model does not generate text.`, 'Use forward() for class logits.');
+    const prompt = typeof input === 'string' ? input : tokenizer.applyChatTemplate(input, { addGenerationPrompt: true });
+    // A chat template already carries the special tokens it wants.
+    const ids = tokenizer.encode(prompt, { addSpecialTokens: typeof input === 'string' });
+    const tokens = generate(this.model, [ids], { eosTokenId: this.model.config.generation?.eos_token_id === undefined ? tokenizer.eosTokenId : undefined, ...options })[0];
+    return tokenizer.decode(tokens);
   }
 
   trainableParameters(): TrainableReport {

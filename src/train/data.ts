@@ -67,3 +67,37 @@ export function encodeChoiceItems(items: ChoiceItem[], tokenizer: HFTokenizer, m
   });
   return { examples, truncated };
 }
+
+/**
+ * Records as classification examples: the text field tokenized (with the tokenizer's special
+ * tokens, e.g. BERT's [CLS] ... [SEP]; cut to maxLength) and labels = [index of the label].
+ * A label is an index into `labels` or one of its names.
+ */
+export function encodeClassificationRecords(records: SourcedRecord[], tokenizer: HFTokenizer, fields: { textField?: string; labelField?: string }, labels: readonly string[], maxLength: number): Encoded {
+  let truncated = 0;
+  const labelField = fields.labelField ?? 'label';
+  const examples = records.map((r) => {
+    const ids = tokenizer.encode(field(r, fields.textField ?? 'text'));
+    if (ids.length > maxLength) truncated++;
+    const raw = r.fields[labelField];
+    const k = typeof raw === 'number' ? raw : labels.indexOf(String(raw));
+    if (!Number.isInteger(k) || k < 0 || k >= labels.length) {
+      throw new DataError(`[data] ${r.file}:${r.line}: label ${JSON.stringify(raw)} in '${labelField}' is not one of ${labels.map((l, i) => `${i}=${l}`).join(', ')}.`, 'Use a label index or name; --num-labels or the model config sets how many there are.');
+    }
+    return { inputIds: ids.slice(0, maxLength), labels: [k] };
+  });
+  return { examples, truncated };
+}
+
+/** The label names of classification records: the model's id2label when it has one, else the distinct values sorted (numbers as their index). */
+export function classificationLabels(records: SourcedRecord[], labelField = 'label', id2label?: Record<string, string>, numLabels?: number): string[] {
+  if (id2label && Object.keys(id2label).length) return Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]);
+  const values = records.map((r) => r.fields[labelField]);
+  const missing = records.find((r) => r.fields[labelField] === undefined);
+  if (missing) throw new DataError(`[data] ${missing.file}:${missing.line}: missing field '${labelField}'.`, 'Every record needs a label (set --label-field).');
+  if (values.every((v) => typeof v === 'number')) {
+    const n = numLabels ?? Math.max(...(values as number[])) + 1;
+    return Array.from({ length: n }, (_, i) => String(i));
+  }
+  return [...new Set(values.map(String))].sort();
+}

@@ -1,5 +1,5 @@
 import { ArgumentError } from '../errors.js';
-import type { CausalLM } from '../models/index.js';
+import type { CausalLM, SequenceClassifier } from '../models/index.js';
 import { crossEntropy, Tensor } from '../tensor/index.js';
 import { IGNORE, type Batch, type LMExample } from './batching.js';
 import type { TrainTarget } from './trainer.js';
@@ -53,6 +53,37 @@ export function labelWordTarget(model: CausalLM, labelTokens: readonly number[],
       const last = model.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, logitsToKeep: 1 }).reshape([B, V]);
       return crossEntropy(last.matmul(selection), batch.targets, { reduction: 'sum' });
     },
+    namedParameters: () => model.trainableParameters(),
+    save,
+    train: (mode) => { model.train(mode); },
+  };
+}
+
+/**
+ * A sequence classifier's head on its labels (transformers' single-label loss): each example is a
+ * text with labels = [class index]; rows are right-padded with the model's pad id, which is how
+ * decoder classifiers find each row's last token.
+ */
+export function sequenceClassificationTarget(model: SequenceClassifier, save: (dir: string) => void): TrainTarget {
+  return {
+    collate(examples: readonly LMExample[], padId: number): Batch {
+      const T = Math.max(...examples.map((e) => e.inputIds.length));
+      const B = examples.length;
+      const ids = new Int32Array(B * T).fill(padId), mask = new Float32Array(B * T), labels = new Int32Array(B);
+      let tokens = 0;
+      examples.forEach((e, b) => {
+        const k = e.labels[0];
+        if (e.labels.length !== 1 || !Number.isInteger(k) || k < 0 || k >= model.config.numLabels) {
+          throw new ArgumentError(`[train] a classification example needs one label in 0..${model.config.numLabels - 1}, got ${JSON.stringify(e.labels)}.`, 'Check the label field and the number of labels.');
+        }
+        ids.set(e.inputIds, b * T);
+        mask.fill(1, b * T, b * T + e.inputIds.length);
+        labels[b] = k;
+        tokens += e.inputIds.length;
+      });
+      return { inputIds: new Tensor(ids, [B, T]), attentionMask: new Tensor(mask, [B, T]), targets: new Tensor(labels, [B]), targetCount: B, tokens };
+    },
+    lossSum: (batch: Batch) => crossEntropy(model.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask }), batch.targets, { reduction: 'sum' }),
     namedParameters: () => model.trainableParameters(),
     save,
     train: (mode) => { model.train(mode); },

@@ -7,7 +7,7 @@ import { fixturesDir } from '../../test/helpers.js';
 import { loadPretrained, type CausalLM } from '../models/index.js';
 import { PeftModel, saveAdapters } from '../peft/index.js';
 import { Generator, manualSeed } from '../tensor/index.js';
-import { causalLMTarget, DEFAULT_TRAIN_CONFIG, train, TrainingError, type LMExample, type TrainConfig } from './index.js';
+import { causalLMTarget, DEFAULT_TRAIN_CONFIG, trainLoop, TrainingError, type LMExample, type TrainConfig } from './index.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'peft-ts-train-'));
 
@@ -43,8 +43,8 @@ const config = (over: Partial<TrainConfig>): TrainConfig => ({ ...DEFAULT_TRAIN_
 test('gradient accumulation equals one big batch (loss and updated weights)', async () => {
   const data = examples(8);
   const big = setup(), accum = setup();
-  const rBig = await train(big.target, { train: data }, config({ batchSize: 8, gradAccumulation: 1, maxSteps: 1, groupByLength: false }));
-  const rAcc = await train(accum.target, { train: data }, config({ batchSize: 2, gradAccumulation: 4, maxSteps: 1, groupByLength: false }));
+  const rBig = await trainLoop(big.target, { train: data }, config({ batchSize: 8, gradAccumulation: 1, maxSteps: 1, groupByLength: false }));
+  const rAcc = await trainLoop(accum.target, { train: data }, config({ batchSize: 2, gradAccumulation: 4, maxSteps: 1, groupByLength: false }));
   assert.ok(Math.abs(rBig.losses[0] - rAcc.losses[0]) < 1e-5, `${rBig.losses[0]} vs ${rAcc.losses[0]}`);
   const pa = big.target.namedParameters(), pb = accum.target.namedParameters();
   pa.forEach(([name, t], i) => {
@@ -57,15 +57,15 @@ test('an interrupted and resumed run reproduces the uninterrupted losses exactly
   const data = examples(24), validation = examples(4, 9);
   const full = setup(0.1);
   const dirA = tmp();
-  const uninterrupted = await train(full.target, { train: data, validation }, config({ batchSize: 4, epochs: 2, checkpointEvery: 3, outputDir: dirA }));
+  const uninterrupted = await trainLoop(full.target, { train: data, validation }, config({ batchSize: 4, epochs: 2, checkpointEvery: 3, outputDir: dirA }));
   assert.equal(uninterrupted.steps, 12);
   const dirB = tmp();
   let steps = 0;
   const first = setup(0.1);
-  const stopped = await train(first.target, { train: data, validation }, config({ batchSize: 4, epochs: 2, outputDir: dirB }), { onStep: () => { steps++; }, shouldStop: () => steps >= 5 });
+  const stopped = await trainLoop(first.target, { train: data, validation }, config({ batchSize: 4, epochs: 2, outputDir: dirB }), { onStep: () => { steps++; }, shouldStop: () => steps >= 5 });
   assert.ok(stopped.interrupted && stopped.checkpoint?.endsWith('checkpoint-5'));
   const second = setup(0.1);
-  const resumed = await train(second.target, { train: data, validation }, config({ batchSize: 4, epochs: 2, outputDir: dirB, resumeFrom: stopped.checkpoint! }));
+  const resumed = await trainLoop(second.target, { train: data, validation }, config({ batchSize: 4, epochs: 2, outputDir: dirB, resumeFrom: stopped.checkpoint! }));
   assert.deepEqual([...stopped.losses, ...resumed.losses], uninterrupted.losses);
   for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'trainer_state.json', 'metrics.jsonl']) assert.ok(existsSync(join(dirA, f)), f);
   for (const f of ['trainable.safetensors', 'optimizer.safetensors', 'trainer_state.json', 'adapter_model.safetensors']) assert.ok(existsSync(join(dirA, 'checkpoint-6', f)), f);
@@ -78,11 +78,11 @@ test('an interrupted and resumed run reproduces the uninterrupted losses exactly
 test('training lowers the loss, and early stopping stops when validation stops improving', async () => {
   const data = examples(16);
   const { target } = setup();
-  const r = await train(target, { train: data, validation: data.slice(0, 4) }, config({ batchSize: 4, epochs: 10, lr: 5e-2, evalEvery: 5, earlyStoppingPatience: 1000 }));
+  const r = await trainLoop(target, { train: data, validation: data.slice(0, 4) }, config({ batchSize: 4, epochs: 10, lr: 5e-2, evalEvery: 5, earlyStoppingPatience: 1000 }));
   assert.ok(r.losses[r.losses.length - 1] < r.losses[0] - 0.3, `${r.losses[0]} -> ${r.losses[r.losses.length - 1]}`);
   assert.ok(r.bestEvalLoss !== null && r.bestEvalLoss < 6.9, `validation loss ${r.bestEvalLoss}`);
   const noisy = setup();
-  const stopped = await train(noisy.target, { train: data, validation: examples(4, 11) }, config({ batchSize: 4, epochs: 50, lr: 0.5, evalEvery: 1, earlyStoppingPatience: 2 }));
+  const stopped = await trainLoop(noisy.target, { train: data, validation: examples(4, 11) }, config({ batchSize: 4, epochs: 50, lr: 0.5, evalEvery: 1, earlyStoppingPatience: 2 }));
   assert.ok(stopped.stoppedEarly && stopped.steps < 200, `stopped after ${stopped.steps} steps`);
 });
 
@@ -90,5 +90,5 @@ test('a non-finite loss stops training with a TrainingError that says what to do
   const { target } = setup();
   const [, first] = target.namedParameters()[0];
   first.contiguousData()[0] = NaN;
-  await assert.rejects(train(target, { train: examples(4) }, config({ batchSize: 2 })), (e: unknown) => e instanceof TrainingError && /loss became NaN at step 1/.test(e.message) && /Lower the learning rate/.test(e.message));
+  await assert.rejects(trainLoop(target, { train: examples(4) }, config({ batchSize: 2 })), (e: unknown) => e instanceof TrainingError && /loss became NaN at step 1/.test(e.message) && /Lower the learning rate/.test(e.message));
 });

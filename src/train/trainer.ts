@@ -26,13 +26,17 @@ export interface TrainTarget {
 
 export interface TrainConfig {
   epochs: number;
-  /** Stops after this many optimiser steps (overrides epochs when smaller). */
+  /** Trains exactly this many optimiser steps when > 0, however many epochs that takes (transformers' max_steps overrides num_train_epochs). */
   maxSteps?: number;
   batchSize: number;
   gradAccumulation: number;
   lr: number;
   schedule: ScheduleName;
   warmupSteps: number;
+  /** Warmup as a fraction of all steps, rounded up, when warmupSteps is 0 (transformers' warmup_ratio). */
+  warmupRatio?: number;
+  /** Write a metrics.jsonl entry (mean loss over the window) every N steps (transformers' logging_steps; default 1). */
+  loggingSteps?: number;
   weightDecay: number;
   maxGradNorm: number | null;
   optimizer: 'adamw' | 'sgd';
@@ -84,6 +88,9 @@ function validate(c: TrainConfig): void {
   if (!(c.lr > 0)) throw new ArgumentError(`[train] learning rate ${c.lr} must be > 0.`, 'Try 2e-4 for LoRA.');
   if (!(c.epochs > 0) && !c.maxSteps) throw new ArgumentError('[train] set epochs > 0 or maxSteps.', 'E.g. epochs: 1.');
   validateSchedule({ name: c.schedule, warmupSteps: c.warmupSteps, totalSteps: 1 });
+  if (c.warmupRatio !== undefined && !(c.warmupRatio >= 0 && c.warmupRatio < 1)) throw new ArgumentError(`[train] warmupRatio ${c.warmupRatio} must be in [0, 1).`, 'E.g. 0.03.');
+  if (c.loggingSteps !== undefined) positive('loggingSteps', c.loggingSteps);
+  if (!['adamw', 'sgd'].includes(c.optimizer)) throw new ArgumentError(`[train] optimizer '${c.optimizer}' is not available.`, 'Use adamw or sgd.');
 }
 
 function mean(xs: number[]): number { return xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1); }
@@ -109,7 +116,7 @@ export function evaluateLoss(target: TrainTarget, examples: LMExample[], batchSi
  * learning rate, periodic evaluation with early stopping, and atomic checkpoints that resume
  * to the same losses as an uninterrupted run.
  */
-export async function train(target: TrainTarget, data: { train: LMExample[]; validation?: LMExample[] }, config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+export async function trainLoop(target: TrainTarget, data: { train: LMExample[]; validation?: LMExample[] }, config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   validate(config);
   if (data.train.length === 0) throw new ArgumentError('[train] no training examples.', 'Check the data file and field mapping.');
   const named = target.namedParameters();
@@ -121,8 +128,10 @@ export async function train(target: TrainTarget, data: { train: LMExample[]; val
   const lengths = data.train.map((e) => e.inputIds.length);
   const microPerEpoch = Math.ceil(data.train.length / config.batchSize);
   const stepsPerEpoch = Math.ceil(microPerEpoch / config.gradAccumulation);
-  const totalSteps = Math.min(config.maxSteps ?? Infinity, Math.ceil(config.epochs * stepsPerEpoch));
-  const schedule = { name: config.schedule, warmupSteps: config.warmupSteps, totalSteps };
+  const totalSteps = config.maxSteps && config.maxSteps > 0 ? config.maxSteps : Math.ceil(config.epochs * stepsPerEpoch);
+  const warmupSteps = config.warmupSteps || Math.ceil((config.warmupRatio ?? 0) * totalSteps);
+  const schedule = { name: config.schedule, warmupSteps, totalSteps };
+  const loggingSteps = config.loggingSteps ?? 1;
   const logPath = config.outputDir ? join(config.outputDir, 'metrics.jsonl') : null;
   if (config.outputDir) mkdirSync(config.outputDir, { recursive: true });
   // A fresh run starts a new log; a resumed one continues it.
@@ -186,7 +195,10 @@ export async function train(target: TrainTarget, data: { train: LMExample[]; val
       losses.push(lossValue);
       const elapsed = (performance.now() - started) / 1000;
       const event: StepEvent = { step: state.global_step, totalSteps, epoch: state.epoch + (s + 1) / stepsPerEpoch, loss: lossValue, lr: optimizer.lr, gradNorm, tokensPerSecond: tokens / elapsed, elapsedSeconds: elapsed };
-      log({ step: event.step, epoch: event.epoch, loss: lossValue, learning_rate: optimizer.lr, grad_norm: gradNorm });
+      if (state.global_step % loggingSteps === 0 || state.global_step === totalSteps) {
+        const window = losses.slice(-(state.global_step % loggingSteps || loggingSteps));
+        log({ step: event.step, epoch: event.epoch, loss: mean(window), learning_rate: optimizer.lr, grad_norm: gradNorm });
+      }
       hooks.onStep?.(event);
 
       if (data.validation?.length && config.evalEvery && state.global_step % config.evalEvery === 0) {

@@ -49,8 +49,8 @@ test('settings come from a YAML config file; flags override it', () => {
   assert.equal(JSON.parse(readFileSync(join(dir, 'a', 'adapter_config.json'), 'utf8')).r, 3);
   writeFileSync(join(dir, 'bad.yaml'), 'learning_rat: 3\n');
   const bad = runCli('train', '--config', join(dir, 'bad.yaml'));
-  assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /unknown setting 'learning_rat'/);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown setting 'learning_rat'\. Did you mean 'learning_rate'\?/);
 });
 
 test('bad training data fails with the file and line, before anything is written', () => {

@@ -1,12 +1,10 @@
 import { basename, resolve } from 'node:path';
 import { evaluate, lmScorer, resolveTask, summaryText, writeReport, type Variant } from '../../eval/index.js';
-import { HFTokenizer } from '../../io/index.js';
+import { HFTokenizer, resolveModelDir } from '../../io/index.js';
 import { loadAdapter, PeftModel } from '../../peft/index.js';
-import { adapterFlags, numberFlag, parse, required } from '../args.js';
-import type { Output } from '../output.js';
-import { loadCausalLM } from './model-io.js';
-
-const USAGE = 'peft-ts eval --model DIR [--adapter DIR]... --tasks a,b [--limit N] [--batch-size N] [--report DIR] [--json]';
+import { defineCommand } from '../command.js';
+import { ADAPTER_FLAG, JSON_FLAG, MODEL_FLAGS } from '../flags.js';
+import { causalLMWithAdapters } from './model-io.js';
 
 /** Variants to compare on the same items: the base model, then each adapter alone. */
 export function variantsFor(peft: PeftModel, adapters: string[]): Variant[] {
@@ -16,28 +14,36 @@ export function variantsFor(peft: PeftModel, adapters: string[]): Variant[] {
   ];
 }
 
-export function evalCommand(argv: string[], out: Output): void {
-  const { values } = parse(argv, {
-    model: { type: 'string' }, adapter: { type: 'string', multiple: true }, tasks: { type: 'string' }, limit: { type: 'string' },
-    'batch-size': { type: 'string' }, report: { type: 'string' }, json: { type: 'boolean' }, seed: { type: 'string' },
-  }, USAGE);
-  const dir = required(values.model, '--model', USAGE);
-  const tasks = required(values.tasks, '--tasks', USAGE).split(',').map((t) => resolveTask(t.trim()));
-  const model = loadCausalLM(dir);
-  const tokenizer = HFTokenizer.fromDir(dir);
-  const peft = new PeftModel(model);
-  const paths = adapterFlags(values.adapter);
-  const names = paths.map((p, i) => `${basename(resolve(p)).replace(/[^A-Za-z0-9_-]/g, '_')}${paths.length > 1 ? `_${i}` : ''}`);
-  paths.forEach((p, i) => loadAdapter(peft, p, names[i]));
-  const report = evaluate(lmScorer(model, tokenizer, { batchSize: numberFlag(values['batch-size'], '--batch-size', 16, Number.isInteger) }), variantsFor(peft, names), tasks, {
-    limit: numberFlag(values.limit, '--limit', 0, Number.isInteger) || undefined,
-    seed: numberFlag(values.seed, '--seed', 0, Number.isInteger),
-    onTask: (task, variant) => out.note(`evaluating ${task} with ${variant}...`),
-  });
-  if (typeof values.report === 'string') {
-    writeReport(report, values.report, { title: `peft-ts evaluation of ${dir}`, model: dir, adapters: Object.fromEntries(names.map((n, i) => [n, paths[i]])) });
-    out.note(`report written to ${values.report}/index.html`);
-  }
-  if (values.json) out.json({ variants: report.variants, tasks: report.tasks });
-  else out.line(summaryText(report));
-}
+export const evalCommand = defineCommand({
+  name: 'eval',
+  summary: 'score base and adapted models on the same items: paired deltas, intervals, calibration',
+  flags: {
+    ...MODEL_FLAGS, ...ADAPTER_FLAG,
+    tasks: { type: 'list', required: true, metavar: 'A,B', help: 'bundled task names or task files (JSON/YAML)' },
+    limit: { type: 'int', min: 0, default: 0, help: 'items per task; 0 for all' },
+    'batch-size': { type: 'int', min: 1, default: 16, help: 'prompts scored per forward pass' },
+    seed: { type: 'int', default: 0, help: 'seed for few-shot example choice' },
+    report: { type: 'string', metavar: 'DIR', help: 'write an HTML report (index.html) here' },
+    ...JSON_FLAG,
+  },
+  async run(v, { out }) {
+    const tasks = v.tasks.map((t) => resolveTask(t));
+    const dir = await resolveModelDir(v.model, { revision: v.revision });
+    const model = causalLMWithAdapters(dir);
+    const tokenizer = HFTokenizer.fromDir(dir);
+    const peft = new PeftModel(model);
+    const names = v.adapter.map((p, i) => `${basename(resolve(p)).replace(/[^A-Za-z0-9_-]/g, '_')}${v.adapter.length > 1 ? `_${i}` : ''}`);
+    v.adapter.forEach((p, i) => loadAdapter(peft, p, names[i]));
+    const report = evaluate(lmScorer(model, tokenizer, { batchSize: v['batch-size'] }), variantsFor(peft, names), tasks, {
+      limit: v.limit || undefined,
+      seed: v.seed,
+      onTask: (task, variant) => out.note(`evaluating ${task} with ${variant}...`),
+    });
+    if (v.report !== undefined) {
+      writeReport(report, v.report, { title: `peft-ts evaluation of ${v.model}`, model: v.model, adapters: Object.fromEntries(names.map((n, i) => [n, v.adapter[i]])) });
+      out.note(`report written to ${v.report}/index.html`);
+    }
+    if (v.json) out.json({ variants: report.variants, tasks: report.tasks });
+    else out.line(summaryText(report));
+  },
+});

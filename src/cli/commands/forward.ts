@@ -1,17 +1,22 @@
-import { saveSafetensors } from '../../io/index.js';
+import { resolveModelDir, saveSafetensors } from '../../io/index.js';
 import { noGrad } from '../../tensor/index.js';
-import { adapterFlags, parse, required } from '../args.js';
-import type { Output } from '../output.js';
+import { defineCommand } from '../command.js';
+import { ADAPTER_FLAG, MODEL_FLAGS } from '../flags.js';
 import { loadModel, readInputs } from './model-io.js';
 
-const USAGE = 'peft-ts forward --model DIR [--adapter DIR]... --inputs FILE.json --out FILE.safetensors';
-
-export function forward(argv: string[], out: Output): void {
-  const { values } = parse(argv, { model: { type: 'string' }, adapter: { type: 'string', multiple: true }, inputs: { type: 'string' }, out: { type: 'string' } }, USAGE);
-  const { forward: run } = loadModel(required(values.model, '--model', USAGE), adapterFlags(values.adapter));
-  const inputs = readInputs(required(values.inputs, '--inputs', USAGE));
-  const target = required(values.out, '--out', USAGE);
-  const logits = noGrad(() => run(inputs));
-  saveSafetensors(target, { logits });
-  out.note(`wrote logits ${JSON.stringify(logits.shape)} to ${target}`);
-}
+export const forwardCommand = defineCommand({
+  name: 'forward',
+  summary: 'run input ids through a model and write the logits as safetensors',
+  flags: {
+    ...MODEL_FLAGS, ...ADAPTER_FLAG,
+    inputs: { type: 'string', required: true, metavar: 'FILE.json', help: 'JSON with input_ids [[...]] and optionally attention_mask, token_type_ids' },
+    out: { type: 'string', required: true, metavar: 'FILE.safetensors', help: 'where to write the logits' },
+  },
+  async run(v, { out }) {
+    const { forward: run } = loadModel(await resolveModelDir(v.model, { revision: v.revision }), v.adapter);
+    const inputs = readInputs(v.inputs);
+    const logits = noGrad(() => run(inputs));
+    saveSafetensors(v.out, { logits });
+    out.note(`wrote logits ${JSON.stringify(logits.shape)} to ${v.out}`);
+  },
+});

@@ -1,27 +1,27 @@
 import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArgumentError } from '../../errors.js';
+import { COMPANION_FILES, resolveModelDir } from '../../io/index.js';
 import { savePretrained } from '../../models/index.js';
-import { adapterFlags, parse, required } from '../args.js';
-import type { Output } from '../output.js';
+import { defineCommand } from '../command.js';
+import { MODEL_FLAGS } from '../flags.js';
 import { loadModel } from './model-io.js';
 
-const USAGE = 'peft-ts merge --model DIR --adapter DIR [--adapter DIR]... --out DIR';
-
-/** Files besides the weights that make a model folder usable: tokenizer, generation settings. */
-const COMPANIONS = /^(tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|generation_config\.json|vocab\.(json|txt)|merges\.txt|.*\.model)$/;
-
-/** Folds adapters into the base weights and writes a plain Hugging Face checkpoint. */
-export function merge(argv: string[], out: Output): void {
-  const { values } = parse(argv, { model: { type: 'string' }, adapter: { type: 'string', multiple: true }, out: { type: 'string' } }, USAGE);
-  const dir = required(values.model, '--model', USAGE);
-  const adapters = adapterFlags(values.adapter);
-  if (adapters.length === 0) throw new ArgumentError('[merge] at least one --adapter is required.', `Usage: ${USAGE}`);
-  const target = required(values.out, '--out', USAGE);
-  if (existsSync(join(target, 'model.safetensors'))) throw new ArgumentError(`[merge] ${target} already holds a model.safetensors.`, 'Choose an empty --out folder; nothing was overwritten.');
-  const { peft } = loadModel(dir, adapters);
-  const merged = peft!.mergeAndUnload();
-  savePretrained(merged, target);
-  for (const file of readdirSync(dir).filter((f) => COMPANIONS.test(f))) copyFileSync(join(dir, file), join(target, file));
-  out.note(`merged ${adapters.length} adapter(s) into ${target}`);
-}
+/** Folds adapters into the base weights and writes a plain Hugging Face checkpoint with the base's tokenizer and generation files. */
+export const mergeCommand = defineCommand({
+  name: 'merge',
+  summary: 'fold adapters into the base weights and write a full checkpoint',
+  flags: {
+    ...MODEL_FLAGS,
+    adapter: { type: 'repeat', required: true, metavar: 'DIR', help: 'adapter folder to fold in; repeat for several (their sum is merged)' },
+    out: { type: 'string', required: true, metavar: 'DIR', help: 'an empty folder for the merged model' },
+  },
+  async run(v, { out }) {
+    if (existsSync(join(v.out, 'model.safetensors'))) throw new ArgumentError(`[merge] ${v.out} already holds a model.safetensors.`, 'Choose an empty --out folder; nothing was overwritten.');
+    const dir = await resolveModelDir(v.model, { revision: v.revision });
+    const { peft } = loadModel(dir, v.adapter);
+    savePretrained(peft!.mergeAndUnload(), v.out);
+    for (const file of readdirSync(dir).filter((f) => COMPANION_FILES.test(f))) copyFileSync(join(dir, file), join(v.out, file));
+    out.note(`merged ${v.adapter.length} adapter(s) into ${v.out}`);
+  },
+});

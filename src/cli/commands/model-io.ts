@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { loadAdapter, PeftModel } from '../../peft/index.js';
 import { ArgumentError, ConfigError } from '../../errors.js';
-import { HFTokenizer } from '../../io/index.js';
 import { loadPretrained, type CausalLM, type PretrainedModel } from '../../models/index.js';
 import { Tensor } from '../../tensor/index.js';
 
@@ -20,14 +19,10 @@ export function loadModel(dir: string, adapters: string[] = []): Runnable {
   return { model, forward: ((input: never) => peft.forward(input)) as PretrainedModel['forward'], peft };
 }
 
-export function loadCausalLM(dir: string, adapters: string[] = []): CausalLM {
+export function causalLMWithAdapters(dir: string, adapters: string[] = []): CausalLM {
   const { model } = loadModel(dir, adapters);
   if (model.task !== 'causal-lm') throw new ConfigError(`[cli] ${dir} holds a ${model.task} model; this command needs a causal LM.`, { hint: 'Use a GPT-2, Llama, Qwen2 or Mistral checkpoint.' });
   return model;
-}
-
-export function loadTokenizer(dir: string): HFTokenizer {
-  return HFTokenizer.fromDir(dir);
 }
 
 /** Reads {"input_ids": [[...]], "attention_mask"?: [[...]], "token_type_ids"?: [[...]]} as int32 [B, T] tensors. */

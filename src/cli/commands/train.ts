@@ -1,111 +1,194 @@
-import { ArgumentError } from '../../errors.js';
-import { bundledTask, readRecords, shuffled, validationSplit } from '../../data/index.js';
-import { HFTokenizer } from '../../io/index.js';
-import { PeftModel, saveAdapters } from '../../peft/index.js';
-import { manualSeed } from '../../tensor/index.js';
-import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, encodeRecords, labelWordTarget, train, type Encoded, type LMExample } from '../../train/index.js';
-import { parse, required, numberFlag } from '../args.js';
-import { readSettingsFile } from '../config-file.js';
+import { ArgumentError, ConfigError } from '../../errors.js';
+import { bundledTask, bundledTaskNames, readRecords, shuffled, validationSplit } from '../../data/index.js';
+import { HFTokenizer, resolveModelDir } from '../../io/index.js';
+import { loadPretrained } from '../../models/index.js';
+import { checkUserPeftConfig, PeftModel } from '../../peft/index.js';
+import { encodeChoiceItems, train, type TrainData } from '../../train/index.js';
+import { defineCommand, type FlagValues } from '../command.js';
+import { JSON_FLAG, MODEL_FLAGS } from '../flags.js';
 import type { Output } from '../output.js';
 import { ProgressBar } from '../progress.js';
-import { loadCausalLM } from './model-io.js';
 
-const USAGE = 'peft-ts train --model DIR (--data FILE | --task NAME) --out DIR [--method lora] [--r N] [--lora-alpha X] [--epochs N] [--lr X] ... [--config FILE] [--json]';
+const flags = {
+  ...MODEL_FLAGS,
+  config: { type: 'string', metavar: 'FILE', help: 'JSON or YAML settings: any flag below (also in snake_case), Hugging Face TrainingArguments names, and a peft: block of adapter_config.json fields; flags on the command line win' },
+  data: { type: 'string', metavar: 'FILE', help: 'training data: .jsonl, .json or .csv records' },
+  task: { type: 'string', metavar: 'NAME', help: `a bundled task instead of --data (${bundledTaskNames().join(', ')})` },
+  out: { type: 'string', required: true, metavar: 'DIR', aliases: ['output_dir'], help: 'where the adapter, checkpoints and metrics.jsonl go' },
+  // The adapter
+  method: { type: 'string', default: 'lora', help: "PEFT method (peft_type); its fields go in the config file's peft: block" },
+  'adapter-name': { type: 'string', default: 'default', help: "adapter name; not 'default' saves it in a subfolder of --out, as PEFT does" },
+  'task-type': { type: 'string', choices: ['CAUSAL_LM', 'SEQ_CLS'], help: 'CAUSAL_LM trains completions; SEQ_CLS trains a classification head (+ adapter) on labels (default: SEQ_CLS for classifier checkpoints, else CAUSAL_LM)' },
+  'num-labels': { type: 'int', min: 2, help: "SEQ_CLS: the head's label count (default: the model config's, else the data's)" },
+  r: { type: 'int', min: 1, default: 8, help: 'LoRA rank' },
+  'lora-alpha': { type: 'number', default: 16, help: 'LoRA alpha (scaling alpha / r)' },
+  'lora-dropout': { type: 'number', min: 0, below: 1, default: 0.05, help: 'dropout on the LoRA input' },
+  'target-modules': { type: 'list', metavar: 'A,B', help: "module names to adapt, or 'all-linear' (default: PEFT's per-model default, e.g. c_attn for GPT-2)" },
+  'init-lora-weights': { type: 'string', choices: ['true', 'false', 'gaussian', 'pissa', 'olora'], default: 'true', help: 'LoRA initialisation' },
+  'use-dora': { type: 'boolean', default: false, help: 'DoRA: weight-decomposed LoRA' },
+  'use-rslora': { type: 'boolean', default: false, help: 'rank-stabilised scaling alpha / sqrt(r)' },
+  bias: { type: 'string', choices: ['none', 'all', 'lora_only'], default: 'none', help: 'which biases train with the adapter' },
+  'modules-to-save': { type: 'list', metavar: 'A,B', help: 'modules trained in full and saved with the adapter (SEQ_CLS adds the head: classifier / score)' },
+  'rank-pattern': { type: 'map', help: "per-module ranks, e.g. 'c_attn=4,c_proj=8'" },
+  'alpha-pattern': { type: 'map', help: "per-module alphas, e.g. 'c_attn=8'" },
+  // The data
+  'prompt-field': { type: 'string', default: 'prompt', help: 'record field holding the prompt' },
+  'completion-field': { type: 'string', default: 'completion', help: 'record field holding the completion (the loss is on it)' },
+  'text-field': { type: 'string', help: 'plain text records (loss on all of it); SEQ_CLS: the text to classify (default text)' },
+  'label-field': { type: 'string', default: 'label', help: 'SEQ_CLS: the record field holding the label (index or name)' },
+  'messages-field': { type: 'string', help: 'chat records: a list of {role, content}; the last message is learned' },
+  template: { type: 'string', help: "prompt template over record fields, e.g. 'Q: {question}\\nA:'" },
+  'max-length': { type: 'int', min: 2, help: "tokens per example (default: 512 or the model's context)" },
+  limit: { type: 'int', min: 0, default: 0, help: 'use the first N records (a seeded sample of a bundled task); 0 for all' },
+  'validation-data': { type: 'string', metavar: 'FILE', help: 'validation records (instead of a split of --data)' },
+  'validation-fraction': { type: 'number', min: 0, below: 1, default: 0.1, help: 'fraction of --data held out for validation loss' },
+  // The optimisation
+  epochs: { type: 'number', min: 0, default: 1, aliases: ['num_train_epochs'], help: 'passes over the data (fractions allowed)' },
+  'max-steps': { type: 'int', min: 0, default: 0, aliases: ['max_steps'], help: 'train exactly this many optimiser steps, overriding --epochs (as in transformers); 0 uses --epochs' },
+  'batch-size': { type: 'int', min: 1, default: 8, aliases: ['per_device_train_batch_size'], help: 'examples per micro-batch' },
+  'grad-accum': { type: 'int', min: 1, default: 1, aliases: ['gradient_accumulation_steps'], help: 'micro-batches per optimiser step' },
+  lr: { type: 'number', min: 0, default: 2e-4, aliases: ['learning_rate'], help: 'peak learning rate' },
+  schedule: { type: 'string', choices: ['linear', 'cosine', 'constant', 'constant_with_warmup'], default: 'linear', aliases: ['lr_scheduler_type'], help: 'learning-rate schedule after warmup' },
+  'warmup-steps': { type: 'int', min: 0, default: 0, aliases: ['warmup_steps'], help: 'linear warmup steps (wins over --warmup-ratio)' },
+  'warmup-ratio': { type: 'number', min: 0, below: 1, default: 0, aliases: ['warmup_ratio'], help: 'warmup as a fraction of all steps' },
+  'weight-decay': { type: 'number', min: 0, default: 0, aliases: ['weight_decay'], help: 'decoupled weight decay' },
+  'max-grad-norm': { type: 'number', min: 0, default: 1, aliases: ['max_grad_norm'], help: 'gradient clipping norm; 0 disables' },
+  optimizer: { type: 'string', choices: ['adamw', 'sgd'], default: 'adamw', aliases: ['optim'], help: 'optimiser' },
+  seed: { type: 'int', default: 0, aliases: ['seed'], help: 'seed for initialisation, shuffling, dropout and the split' },
+  'group-by-length': { type: 'boolean', default: true, aliases: ['group_by_length'], help: 'batch examples of similar length (less padding)' },
+  'logging-steps': { type: 'int', min: 1, default: 1, aliases: ['logging_steps'], help: 'write a metrics.jsonl entry (mean loss) every N steps' },
+  'eval-every': { type: 'int', min: 0, default: 0, aliases: ['eval_steps'], help: 'validation loss every N steps; 0 at the end only' },
+  patience: { type: 'int', min: 0, default: 0, aliases: ['early_stopping_patience'], help: 'stop after N evaluations without improvement; 0 never' },
+  'checkpoint-every': { type: 'int', min: 0, default: 0, aliases: ['save_steps'], help: 'write a resumable checkpoint every N steps; 0 never' },
+  resume: { type: 'string', metavar: 'DIR', aliases: ['resume_from_checkpoint'], help: 'continue from a checkpoint folder' },
+  ...JSON_FLAG,
+} as const;
 
-const STRING_FLAGS = [
-  'model', 'data', 'task', 'out', 'method', 'r', 'lora-alpha', 'lora-dropout', 'target-modules', 'init-lora-weights', 'epochs', 'max-steps',
-  'batch-size', 'grad-accum', 'lr', 'schedule', 'warmup-steps', 'weight-decay', 'max-grad-norm', 'optimizer', 'seed', 'max-length',
-  'validation-fraction', 'validation-data', 'eval-every', 'patience', 'checkpoint-every', 'resume', 'prompt-field', 'completion-field',
-  'text-field', 'messages-field', 'template', 'limit', 'config',
-] as const;
-const BOOLEAN_FLAGS = ['use-dora', 'use-rslora', 'json', 'no-group-by-length'] as const;
+type Values = FlagValues<typeof flags>;
 
-export async function trainCommand(argv: string[], out: Output, shouldStop: () => boolean = () => false): Promise<void> {
-  const options = Object.fromEntries([...STRING_FLAGS.map((f) => [f, { type: 'string' as const }]), ...BOOLEAN_FLAGS.map((f) => [f, { type: 'boolean' as const }])]);
-  const { values: flags } = parse(argv, options, USAGE);
-  const fromFile = typeof flags.config === 'string' ? readSettingsFile(flags.config, [...STRING_FLAGS, ...BOOLEAN_FLAGS]) : {};
-  const v = { ...fromFile, ...Object.fromEntries(Object.entries(flags).filter(([, x]) => x !== undefined)) };
-  const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
-  const int = (k: string, d: number) => numberFlag(str(k), `--${k}`, d, (n) => Number.isInteger(n) && n >= 0);
-  const real = (k: string, d: number) => numberFlag(str(k), `--${k}`, d, (n) => Number.isFinite(n) && n >= 0);
+/** LoRA fields the flags set, with the flag that sets each. */
+const LORA_FLAGS: Record<string, keyof Values> = {
+  r: 'r', lora_alpha: 'lora-alpha', lora_dropout: 'lora-dropout', target_modules: 'target-modules', init_lora_weights: 'init-lora-weights', use_dora: 'use-dora',
+  use_rslora: 'use-rslora', bias: 'bias', modules_to_save: 'modules-to-save', rank_pattern: 'rank-pattern', alpha_pattern: 'alpha-pattern',
+};
 
-  const modelDir = required(str('model'), '--model', USAGE);
-  const outDir = required(str('out'), '--out', USAGE);
-  const method = (str('method') ?? 'lora').toUpperCase();
-  if (method !== 'LORA') throw new ArgumentError(`[train] method '${str('method')}' is not available yet.`, 'Use --method lora (with --use-dora or --use-rslora for those variants).');
-  if (!str('data') === !str('task')) throw new ArgumentError('[train] pass exactly one of --data FILE or --task NAME.', `Usage: ${USAGE}`);
-
-  const seed = int('seed', 0);
-  manualSeed(seed);
-  const model = loadCausalLM(modelDir);
-  const tokenizer = HFTokenizer.fromDir(modelDir);
-  const maxLength = int('max-length', Math.min(512, model.config.maxPositions));
-  if (maxLength > model.config.maxPositions) throw new ArgumentError(`[train] --max-length ${maxLength} exceeds the model's ${model.config.maxPositions} positions.`, `Use at most ${model.config.maxPositions}.`);
-
-  let encoded: Encoded, validation: LMExample[] | undefined;
-  let labelTokens: number[] | null = null;
-  const limit = int('limit', 0);
-  const fraction = real('validation-fraction', 0.1);
-  if (str('task')) {
-    const task = bundledTask(str('task')!);
-    // Single-token answers train as a classifier over those tokens (see labelWordTarget).
-    const choiceIds = task.train[0].choices.map((c) => tokenizer.encode(c, { addSpecialTokens: false }));
-    if (choiceIds.every((ids) => ids.length === 1)) labelTokens = choiceIds.map((ids) => ids[0]);
-    // Bundled splits are ordered by source; --limit draws a seeded random subset.
-    const items = limit ? shuffled(task.train, seed).slice(0, limit) : task.train;
-    const split = validationSplit(items, fraction, seed);
-    encoded = encodeChoiceItems(split.train, tokenizer, maxLength);
-    validation = encodeChoiceItems(split.validation, tokenizer, maxLength).examples;
-  } else {
-    const mapping = { promptField: str('prompt-field'), completionField: str('completion-field'), textField: str('text-field'), messagesField: str('messages-field'), template: str('template') };
-    const records = readRecords(str('data')!);
-    const chosen = limit ? records.slice(0, limit) : records;
-    if (str('validation-data')) {
-      encoded = encodeRecords(chosen, tokenizer, mapping, maxLength);
-      validation = encodeRecords(readRecords(str('validation-data')!), tokenizer, mapping, maxLength).examples;
-    } else if (fraction > 0) {
-      const split = validationSplit(chosen, fraction, seed);
-      encoded = encodeRecords(split.train, tokenizer, mapping, maxLength);
-      validation = encodeRecords(split.validation, tokenizer, mapping, maxLength).examples;
-    } else encoded = encodeRecords(chosen, tokenizer, mapping, maxLength);
+/**
+ * The adapter config: the config file's peft: block, then the flags. A LoRA flag left at its
+ * default fills a field the block does not set; a flag given explicitly wins. For other methods
+ * the LoRA flags are refused rather than dropped.
+ */
+function peftConfig(v: Values, given: ReadonlySet<string>, block: unknown): Record<string, unknown> {
+  if (block !== undefined && (!block || typeof block !== 'object' || Array.isArray(block))) throw new ConfigError('[config] peft: must be a mapping of adapter_config.json fields.', { hint: 'E.g. peft: { peft_type: LORA, r: 8, target_modules: [c_attn, c_proj] }.' });
+  const fromBlock = { ...(block as Record<string, unknown> | undefined) };
+  if (given.has('method') && fromBlock.peft_type !== undefined && String(fromBlock.peft_type).toUpperCase() !== v.method.toUpperCase()) {
+    throw new ConfigError(`[config] --method ${v.method} and peft.peft_type ${fromBlock.peft_type} disagree.`, { hint: 'Set the method in one place.' });
   }
-  if (encoded.truncated) out.note(`note: ${encoded.truncated} of ${encoded.examples.length} training examples were longer than ${maxLength} tokens; their prompts were cut from the start.`);
+  const peftType = String(fromBlock.peft_type ?? v.method).toUpperCase();
+  const config: Record<string, unknown> = { ...fromBlock, peft_type: peftType };
+  for (const [field, flag] of Object.entries(LORA_FLAGS)) {
+    if (peftType !== 'LORA') {
+      if (given.has(flag)) throw new ConfigError(`[config] --${flag} is a LoRA setting, but the method is ${peftType}.`, { hint: `Put ${peftType}'s fields in the config file's peft: block.` });
+      continue;
+    }
+    const value = v[flag];
+    if (value === undefined || (!given.has(flag) && field in fromBlock)) continue;
+    config[field] = field === 'init_lora_weights' ? (value === 'true' ? true : value === 'false' ? false : value)
+      : field === 'target_modules' && Array.isArray(value) && value.length === 1 && value[0] === 'all-linear' ? 'all-linear' : value;
+  }
+  if (v['task-type']) config.task_type = v['task-type'];
+  return checkUserPeftConfig(config, 'peft');
+}
 
-  const peft = new PeftModel(model, { seed, warn: (m) => out.note(`warning: ${m}`) });
-  const targets = str('target-modules');
-  const init = str('init-lora-weights');
-  peft.addAdapter('default', {
-    peft_type: 'LORA', task_type: 'CAUSAL_LM', r: int('r', 8), lora_alpha: real('lora-alpha', 16), lora_dropout: real('lora-dropout', 0.05),
-    ...(targets ? { target_modules: targets === 'all-linear' ? targets : targets.split(',').map((t) => t.trim()) } : {}),
-    ...(init ? { init_lora_weights: init === 'true' ? true : init === 'false' ? false : init } : {}),
-    use_dora: v['use-dora'] === true, use_rslora: v['use-rslora'] === true, base_model_name_or_path: modelDir,
-  });
-  const report = peft.trainableParameters();
-  out.note(`training ${report.trainable.toLocaleString('en-US')} of ${report.total.toLocaleString('en-US')} parameters (${report.percent.toFixed(3)}%) on ${encoded.examples.length} examples`);
-
+function progressHooks(out: Output, shouldStop: () => boolean) {
   const bar = new ProgressBar('train', (t) => out.progress(t));
-  const save = (dir: string) => { saveAdapters(peft, dir, { baseModelNameOrPath: modelDir }); };
-  const target = labelTokens ? labelWordTarget(model, labelTokens, save) : causalLMTarget(model, save);
-  const result = await train(target, { train: encoded.examples, validation }, {
-    ...DEFAULT_TRAIN_CONFIG,
-    epochs: real('epochs', 1), maxSteps: int('max-steps', 0) || undefined, batchSize: int('batch-size', 8), gradAccumulation: int('grad-accum', 1),
-    lr: real('lr', 2e-4), schedule: (str('schedule') ?? 'linear') as never, warmupSteps: int('warmup-steps', 0), weightDecay: real('weight-decay', 0),
-    maxGradNorm: real('max-grad-norm', 1) || null, optimizer: (str('optimizer') ?? 'adamw') as never, seed, groupByLength: v['no-group-by-length'] !== true,
-    evalEvery: int('eval-every', 0), earlyStoppingPatience: int('patience', 0), checkpointEvery: int('checkpoint-every', 0),
-    padId: tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0, outputDir: outDir, resumeFrom: str('resume'),
-  }, {
-    onStep: (e) => bar.update(e.step, e.totalSteps, { loss: e.loss.toFixed(4), lr: e.lr.toExponential(1), 'tok/s': e.tokensPerSecond.toFixed(0) }, e.elapsedSeconds),
-    onEval: (e) => out.note(`\nstep ${e.step}: validation loss ${e.evalLoss.toFixed(4)}${e.best ? ' (best)' : ''}`),
-    onCheckpoint: (dir) => out.note(`\ncheckpoint written: ${dir}`),
+  return {
+    onStep: (e: { step: number; totalSteps: number; loss: number; lr: number; tokensPerSecond: number; elapsedSeconds: number }) => bar.update(e.step, e.totalSteps, { loss: e.loss.toFixed(4), lr: e.lr.toExponential(1), 'tok/s': e.tokensPerSecond.toFixed(0) }, e.elapsedSeconds),
+    onEval: (e: { step: number; evalLoss: number; best: boolean }) => out.note(`\nstep ${e.step}: validation loss ${e.evalLoss.toFixed(4)}${e.best ? ' (best)' : ''}`),
+    onCheckpoint: (dir: string) => out.note(`\ncheckpoint written: ${dir}`),
     shouldStop,
-  });
-  const summary = {
-    adapter: result.interrupted ? null : outDir, checkpoint: result.checkpoint, steps: result.steps, final_loss: result.finalLoss,
-    best_validation_loss: result.bestEvalLoss, stopped_early: result.stoppedEarly, interrupted: result.interrupted,
-    seconds: result.seconds, tokens_per_second: result.tokensPerSecond, trainable_parameters: report.trainable,
-    examples: encoded.examples.length, truncated_examples: encoded.truncated,
   };
-  if (v.json === true) out.json(summary);
-  else if (result.interrupted) out.line(`interrupted at step ${result.steps}; resume with --resume ${result.checkpoint}`);
-  else out.line(`adapter written to ${outDir} after ${result.steps} steps (final loss ${result.finalLoss.toFixed(4)}, ${result.tokensPerSecond.toFixed(0)} tokens/s)`);
+}
+
+export const trainCommand = defineCommand({
+  name: 'train',
+  summary: 'fine-tune an adapter (LoRA and family) on a data file or a bundled task; causal LM or sequence classification',
+  flags,
+  config: { blocks: ['peft'] },
+  examples: [
+    'peft-ts train --model Qwen/Qwen2.5-0.5B --data train.jsonl --out adapter --r 16 --target-modules q_proj,v_proj',
+    'peft-ts train --config train.yaml   # learning_rate: 2e-4, num_train_epochs: 2, peft: { r: 8, target_modules: [c_attn, c_proj] }',
+    'peft-ts train --model bert-dir --task-type SEQ_CLS --data reviews.csv --text-field review --label-field sentiment --out cls',
+  ],
+  async run(v, { out, given, blocks, shouldStop }) {
+    if (!v.data === !v.task) throw new ArgumentError('[train] pass exactly one of --data FILE or --task NAME.', "Run 'peft-ts train --help' for every flag.");
+    const peft = peftConfig(v, given, blocks.peft);
+    const modelDir = await resolveModelDir(v.model, { revision: v.revision });
+    const checkpoint = loadPretrained(modelDir).model;
+    const classify = (peft.task_type ?? (checkpoint.task === 'sequence-classification' ? 'SEQ_CLS' : 'CAUSAL_LM')) === 'SEQ_CLS';
+    if (classify && v.task) throw new ArgumentError('[train] bundled tasks train causal LMs (label words); SEQ_CLS needs --data with text and label fields.', 'Drop --task-type SEQ_CLS or pass --data.');
+    // A causal-LM checkpoint becomes a classifier with a new score head, as AutoModelForSequenceClassification does.
+    const labelCount = classify ? v['num-labels'] ?? (checkpoint.task === 'sequence-classification' ? undefined : countLabels(v)) : undefined;
+    const model = classify ? loadPretrained(modelDir, { task: 'sequence-classification', numLabels: labelCount }).model : checkpoint;
+    const tokenizer = HFTokenizer.fromDir(modelDir);
+    const maxLength = v['max-length'] ?? Math.min(512, model.config.maxPositions);
+
+    let data: TrainData, validation: TrainData | number | undefined, labelTokens: number[] | undefined;
+    if (v.task) {
+      const task = bundledTask(v.task);
+      // Single-token answers train as a classifier over those tokens (see labelWordTarget).
+      const choiceIds = task.train[0].choices.map((c) => tokenizer.encode(c, { addSpecialTokens: false }));
+      if (choiceIds.every((ids) => ids.length === 1)) labelTokens = choiceIds.map((ids) => ids[0]);
+      // Bundled splits are ordered by source; --limit draws a seeded random subset.
+      const items = v.limit ? shuffled(task.train, v.seed).slice(0, v.limit) : task.train;
+      const split = validationSplit(items, v['validation-fraction'], v.seed);
+      const encoded = encodeChoiceItems(split.train, tokenizer, maxLength);
+      data = { examples: encoded.examples, truncated: encoded.truncated, validation: encodeChoiceItems(split.validation, tokenizer, maxLength).examples };
+    } else {
+      data = v.data!;
+      validation = v['validation-data'] ?? v['validation-fraction'];
+    }
+    const fields = classify
+      ? { textField: v['text-field'] ?? 'text', labelField: v['label-field'] }
+      : { promptField: v['prompt-field'], completionField: v['completion-field'], textField: v['text-field'], messagesField: v['messages-field'], template: v.template };
+    const peftModel = new PeftModel(model, { seed: v.seed, warn: (m) => out.note(`warning: ${m}`), tokenizer });
+    let announced = false;
+    const hooks = progressHooks(out, shouldStop);
+    const result = await train({
+      model: peftModel, tokenizer, data, validation, peft: peft as never, adapterName: v['adapter-name'], fields, labelTokens, maxLength, limit: v.task ? 0 : v.limit,
+      epochs: v.epochs, maxSteps: v['max-steps'], batchSize: v['batch-size'], gradAccumulation: v['grad-accum'], lr: v.lr,
+      schedule: v.schedule === 'constant_with_warmup' ? 'constant' : v.schedule as 'linear' | 'cosine' | 'constant', warmupSteps: v['warmup-steps'], warmupRatio: v['warmup-ratio'],
+      weightDecay: v['weight-decay'], maxGradNorm: v['max-grad-norm'] || null, optimizer: v.optimizer as 'adamw' | 'sgd', seed: v.seed, groupByLength: v['group-by-length'],
+      loggingSteps: v['logging-steps'], evalEvery: v['eval-every'], earlyStoppingPatience: v.patience, checkpointEvery: v['checkpoint-every'],
+      outputDir: v.out, resumeFrom: v.resume,
+      warn: (m) => out.note(`note: ${m}`),
+      callbacks: {
+        ...hooks,
+        onStep: (e) => {
+          if (!announced) {
+            announced = true;
+            const r = peftModel.trainableParameters();
+            out.note(`training ${r.trainable.toLocaleString('en-US')} of ${r.total.toLocaleString('en-US')} parameters (${r.percent.toFixed(3)}%)`);
+          }
+          hooks.onStep(e);
+        },
+      },
+    });
+    const metrics = result.metrics;
+    const report = peftModel.trainableParameters();
+    const summary = {
+      adapter: metrics.interrupted ? null : v['adapter-name'] === 'default' ? v.out : `${v.out}/${v['adapter-name']}`, checkpoint: metrics.checkpoint, steps: metrics.steps, final_loss: metrics.finalLoss,
+      best_validation_loss: metrics.bestEvalLoss, stopped_early: metrics.stoppedEarly, interrupted: metrics.interrupted,
+      seconds: metrics.seconds, tokens_per_second: metrics.tokensPerSecond, trainable_parameters: report.trainable,
+      examples: result.examples, truncated_examples: result.truncatedExamples, ...(result.labels ? { labels: result.labels } : {}),
+    };
+    if (v.json) out.json(summary);
+    else if (metrics.interrupted) out.line(`interrupted at step ${metrics.steps}; resume with --resume ${metrics.checkpoint}`);
+    else out.line(`adapter written to ${summary.adapter} after ${metrics.steps} steps (final loss ${metrics.finalLoss.toFixed(4)}, ${metrics.tokensPerSecond.toFixed(0)} tokens/s)`);
+  },
+});
+
+/** SEQ_CLS on a plain LM checkpoint: the head gets as many labels as the data has. */
+function countLabels(v: Values): number {
+  const values = new Set(readRecords(v.data!).map((r) => String(r.fields[v['label-field']])));
+  return Math.max(2, values.size);
 }

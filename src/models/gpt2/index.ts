@@ -1,8 +1,9 @@
 import type { ArchSpec } from '../model.js';
 import { parseGPT2Config, type GPT2Config } from './config.js';
-import { GPT2LMHeadModel } from './model.js';
+import { numLabelsOf } from '../sequence-classification.js';
+import { GPT2ForSequenceClassification, GPT2LMHeadModel } from './model.js';
 
-export { GPT2LMHeadModel, GPT2Model } from './model.js';
+export { GPT2ForSequenceClassification, GPT2LMHeadModel, GPT2Model } from './model.js';
 export { initGPT2 } from './init.js';
 export type { GPT2Config } from './config.js';
 
@@ -10,11 +11,12 @@ export const gpt2: ArchSpec<GPT2Config> = {
   modelType: 'gpt2',
   parseConfig: parseGPT2Config,
   create: (config) => new GPT2LMHeadModel(config),
+  createSequenceClassifier: (config, numLabels) => new GPT2ForSequenceClassification({ ...config, numLabels: numLabels ?? numLabelsOf(config.raw) }),
   // The original gpt2 weights have no 'transformer.' prefix, and older exports carry the
   // causal-mask buffers attn.bias / attn.masked_bias, which are not parameters.
   mapKey: (key, allKeys) => {
     if (/\.attn\.(masked_)?bias$/.test(key)) return null;
     const prefixed = allKeys.some((k) => k.startsWith('transformer.'));
-    return prefixed || key.startsWith('lm_head.') ? key : `transformer.${key}`;
+    return prefixed || /^(lm_head|score)\./.test(key) ? key : `transformer.${key}`;
   },
 };

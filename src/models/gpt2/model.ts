@@ -3,6 +3,7 @@ import { scaledDotProductAttention, type Tensor } from '../../tensor/index.js';
 import type { CausalLM, CausalLMInput } from '../model.js';
 import { defaultPositions, lastPositions } from '../positions.js';
 import type { GPT2Config } from './config.js';
+import { DecoderForSequenceClassification } from '../sequence-classification.js';
 
 interface LayerContext { mask: Tensor | null; cache?: KVCache; layer: number }
 
@@ -103,4 +104,14 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
   newCache(batch: number, capacity: number): KVCache {
     return new KVCache(this.config.numLayers, batch, this.config.nHead, this.config.hiddenSize / this.config.nHead, capacity);
   }
+}
+
+/** GPT2ForSequenceClassification: `transformer` and a `score` head on the last non-pad token. */
+export class GPT2ForSequenceClassification extends DecoderForSequenceClassification {
+  transformer: GPT2Model;
+  constructor(override readonly config: GPT2Config & { numLabels: number }) {
+    super(config);
+    this.transformer = new GPT2Model(config);
+  }
+  protected body(): GPT2Model { return this.transformer; }
 }

@@ -3,6 +3,7 @@ import { rope, scaledDotProductAttention, type Tensor } from '../../tensor/index
 import type { CausalLM, CausalLMInput } from '../model.js';
 import { defaultPositions, lastPositions } from '../positions.js';
 import type { LlamaConfig } from './config.js';
+import { DecoderForSequenceClassification } from '../sequence-classification.js';
 import { inverseFrequencies, rotaryTables } from './rotary.js';
 
 interface LayerContext { mask: Tensor | null; cos: Tensor; sin: Tensor; cache?: KVCache; layer: number }
@@ -107,4 +108,14 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   newCache(batch: number, capacity: number): KVCache {
     return new KVCache(this.config.numLayers, batch, this.config.numKVHeads, this.config.headDim, capacity);
   }
+}
+
+/** LlamaForSequenceClassification, also Qwen2's and Mistral's: `model` and a `score` head on the last non-pad token. */
+export class LlamaForSequenceClassification extends DecoderForSequenceClassification {
+  model: LlamaModel;
+  constructor(override readonly config: LlamaConfig & { numLabels: number }) {
+    super(config);
+    this.model = new LlamaModel(config);
+  }
+  protected body(): LlamaModel { return this.model; }
 }

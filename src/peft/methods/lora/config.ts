@@ -29,6 +29,9 @@ export interface LoraConfig {
   extra: Record<string, unknown>;
 }
 
+/** What a user writes for a LoRA adapter: any LoraConfig field, PEFT's defaults for the rest; a misspelt field does not compile. */
+export type LoraConfigInput = Partial<Omit<LoraConfig, 'extra' | 'peft_type'>> & { peft_type?: 'LORA' };
+
 /**
  * Fields HF PEFT writes that peft-ts accepts at their default value only: any other value
  * asks for a feature peft-ts does not implement, and silently ignoring it would change results.

@@ -7,7 +7,7 @@ import { initLora } from './init.js';
 import { LoraLayer } from './layer.js';
 
 export { LoraLayer } from './layer.js';
-export type { LoraConfig, LoraInit } from './config.js';
+export type { LoraConfig, LoraConfigInput, LoraInit } from './config.js';
 export { parseLoraConfig } from './config.js';
 export { addWeightedAdapter, type CombinationType, type WeightedAdapterOptions } from './combine.js';
 
