@@ -9,7 +9,12 @@ export const cliPath = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 
 /** Runs `peft-ts ...args` to completion. */
 export function runCli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8' });
+  return runCliWithEnv({}, ...args);
+}
+
+/** Runs `peft-ts ...args` with extra environment variables (e.g. HF_HUB_CACHE). */
+export function runCliWithEnv(env: Record<string, string>, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -17,13 +22,18 @@ export const tempDir = (label = 'cli') => mkdtempSync(join(tmpdir(), `peft-ts-${
 
 /** gpt2-tiny with a word-level tokenizer over its 1000 ids ("w0" ... "w999", eos "w999"), so text commands can run. */
 export function gpt2WithWordTokenizer(): string {
+  return fixtureWithWordTokenizer('gpt2-tiny', 1000);
+}
+
+/** A fixture model folder plus a word-level tokenizer over its vocabulary ("w0" ... ), eos the last word. */
+export function fixtureWithWordTokenizer(fixture: string, vocabSize: number): string {
   const dir = tempDir('model');
-  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(fixturesDir, 'gpt2-tiny', f), join(dir, f));
-  const vocab = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`w${i}`, i]));
+  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(fixturesDir, fixture, f), join(dir, f));
+  const vocab = Object.fromEntries(Array.from({ length: vocabSize }, (_, i) => [`w${i}`, i]));
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({
     version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null,
     decoder: { type: 'WordPiece', prefix: '##', cleanup: false }, model: { type: 'WordLevel', vocab, unk_token: 'w0' },
   }));
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ eos_token: 'w999' }));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ eos_token: `w${vocabSize - 1}` }));
   return dir;
 }
