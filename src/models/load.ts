@@ -42,13 +42,14 @@ function createModel(config: ModelConfig, options: LoadOptions): PretrainedModel
     config.raw = { ...config.raw, num_labels: options.numLabels };
     if (config.raw.id2label && Object.keys(config.raw.id2label).length !== options.numLabels) { delete config.raw.id2label; delete config.raw.label2id; }
   }
+  // Saved again (merge), the folder should say what it now holds, as transformers writes it.
+  if (classifier && spec.createSequenceClassifier && !declared.endsWith('ForSequenceClassification')) {
+    const family = declared.replace(/For\w+$/, '').replace(/LMHead\w*$/, '') || config.modelType;
+    config.raw = { ...config.raw, architectures: [`${family}ForSequenceClassification`] };
+  }
   const model = classifier && spec.createSequenceClassifier ? spec.createSequenceClassifier(config, options.numLabels) : spec.create(config);
   if (options.task && model.task !== options.task) {
     throw new ConfigError(`[load] a ${config.modelType} model loads as ${model.task} here, not ${options.task}.`, { hint: `Load it as a ${model.task} model.` });
-  }
-  // Saved again (merge), the folder should say what it now holds, as transformers writes it.
-  if (classifier && !declared.endsWith('ForSequenceClassification')) {
-    config.raw = { ...config.raw, architectures: [`${declared.replace(/For\w+$/, '') || model.constructor.name.replace(/For\w+$/, '')}ForSequenceClassification`] };
   }
   return model;
 }
