@@ -89,12 +89,16 @@ export function encodeClassificationRecords(records: SourcedRecord[], tokenizer:
   return { examples, truncated };
 }
 
-/** The label names of classification records: the model's id2label when it has one, else the distinct values sorted (numbers as their index). */
+/**
+ * The label names of classification records: the model's id2label when the data uses its names
+ * (or indices), else the data's distinct values sorted (a new head, or generic LABEL_0 names).
+ */
 export function classificationLabels(records: SourcedRecord[], labelField = 'label', id2label?: Record<string, string>, numLabels?: number): string[] {
-  if (id2label && Object.keys(id2label).length) return Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]);
   const values = records.map((r) => r.fields[labelField]);
   const missing = records.find((r) => r.fields[labelField] === undefined);
   if (missing) throw new DataError(`[data] ${missing.file}:${missing.line}: missing field '${labelField}'.`, 'Every record needs a label (set --label-field).');
+  const named = id2label && Object.keys(id2label).length ? Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]) : null;
+  if (named && values.every((v) => typeof v === 'number' || named.includes(String(v)))) return named;
   if (values.every((v) => typeof v === 'number')) {
     const n = numLabels ?? Math.max(...(values as number[])) + 1;
     return Array.from({ length: n }, (_, i) => String(i));
