@@ -18,6 +18,14 @@ test('JSONL, JSON and CSV read the same records', () => {
   assert.deepEqual(csv.map((r) => r.line), [2, 4]);
 });
 
+test('a byte-order mark (as Excel and Notepad write) is not part of the first field name', () => {
+  const want = [{ prompt: 'a', completion: 'b' }];
+  const bom = '\ufeff';
+  for (const [name, text] of [['d.csv', 'prompt,completion\na,b\n'], ['d.jsonl', JSON.stringify(want[0])], ['d.json', JSON.stringify(want)]]) {
+    assert.deepEqual(readRecords(file(name, bom + text)).map((r) => r.fields), want, name);
+  }
+});
+
 test('bad data names the file and line', () => {
   assert.throws(() => readRecords(file('bad.jsonl', '{"prompt": "x"}\n{not json}\n')), (e: unknown) => e instanceof DataError && /bad\.jsonl:2: not valid JSON/.test(e.message));
   assert.throws(() => readRecords(file('arr.jsonl', '[1, 2]\n')), /arr\.jsonl:1: expected a JSON object/);

@@ -1,10 +1,10 @@
 import { ArgumentError, ConfigError } from '../../errors.js';
 import { bundledTask, bundledTaskNames, readRecords, shuffled, validationSplit } from '../../data/index.js';
 import { HFTokenizer, resolveModelDir } from '../../io/index.js';
-import { loadPretrained } from '../../models/index.js';
+import { loadPretrained, readConfig } from '../../models/index.js';
 import { checkUserPeftConfig, PeftModel } from '../../peft/index.js';
 import { encodeChoiceItems, train, type TrainData } from '../../train/index.js';
-import { defineCommand, type FlagValues } from '../command.js';
+import { defineCommand, UsageError, type FlagValues } from '../command.js';
 import { JSON_FLAG, MODEL_FLAGS } from '../flags.js';
 import type { Output } from '../output.js';
 import { ProgressBar } from '../progress.js';
@@ -121,14 +121,16 @@ export const trainCommand = defineCommand({
   ],
   async run(v, { out, given, blocks, shouldStop }) {
     if (!v.data === !v.task) throw new ArgumentError('[train] pass exactly one of --data FILE or --task NAME.', "Run 'peft-ts train --help' for every flag.");
-    const peft = peftConfig(v, given, blocks.peft);
+    const peft = usage(() => peftConfig(v, given, blocks.peft));
     const modelDir = await resolveModelDir(v.model, { revision: v.revision });
-    const checkpoint = loadPretrained(modelDir).model;
-    const classify = (peft.task_type ?? (checkpoint.task === 'sequence-classification' ? 'SEQ_CLS' : 'CAUSAL_LM')) === 'SEQ_CLS';
-    if (classify && v.task) throw new ArgumentError('[train] bundled tasks train causal LMs (label words); SEQ_CLS needs --data with text and label fields.', 'Drop --task-type SEQ_CLS or pass --data.');
-    // A causal-LM checkpoint becomes a classifier with a new score head, as AutoModelForSequenceClassification does.
-    const labelCount = classify ? v['num-labels'] ?? (checkpoint.task === 'sequence-classification' ? undefined : countLabels(v)) : undefined;
-    const model = classify ? loadPretrained(modelDir, { task: 'sequence-classification', numLabels: labelCount }).model : checkpoint;
+    if (peft.task_type === 'SEQ_CLS' && v.task) throw new ArgumentError('[train] bundled tasks train causal LMs (label words); SEQ_CLS needs --data with text and label fields.', 'Drop --task-type SEQ_CLS or pass --data.');
+    // SEQ_CLS on a causal-LM checkpoint builds its ...ForSequenceClassification with a new score head sized to the data, as AutoModelForSequenceClassification does.
+    const raw = readConfig(modelDir);
+    const numLabels = v['num-labels'] ?? (peft.task_type === 'SEQ_CLS' && raw.num_labels === undefined && raw.id2label === undefined ? countLabels(v) : undefined);
+    const task = peft.task_type === 'SEQ_CLS' ? 'sequence-classification' : peft.task_type === 'CAUSAL_LM' ? 'causal-lm' : undefined;
+    const model = loadPretrained(modelDir, { task, numLabels }).model;
+    const classify = model.task === 'sequence-classification';
+    if (classify && v.task) throw new ArgumentError(`[train] ${v.model} is a sequence classifier; bundled tasks train causal LMs.`, 'Pass --data with text and label fields.');
     const tokenizer = HFTokenizer.fromDir(modelDir);
     const maxLength = v['max-length'] ?? Math.min(512, model.config.maxPositions);
 
@@ -191,4 +193,14 @@ export const trainCommand = defineCommand({
 function countLabels(v: Values): number {
   const values = new Set(readRecords(v.data!).map((r) => String(r.fields[v['label-field']])));
   return Math.max(2, values.size);
+}
+
+/** A config the user wrote that does not hold is a usage error (exit 2), like a bad flag. */
+function usage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
 }
