@@ -48,7 +48,7 @@ test('usage errors exit 2 and name the flag and the accepted values; runtime err
   const m = gpt2WithWordTokenizer();
   const optimizer = runCli('train', '--model', m, '--data', 'x.jsonl', '--out', tempDir(), '--optimizer', 'bogus');
   assert.equal(optimizer.code, 2);
-  assert.match(optimizer.stderr, /--optimizer 'bogus' is not accepted.*Accepted: adamw, sgd\./);
+  assert.match(optimizer.stderr, /--optimizer 'bogus' is not accepted.*Accepted: adamw, adamw_torch, sgd\./);
   const number = runCli('train', '--model', m, '--data', 'x.jsonl', '--out', tempDir(), '--epochs', 'three');
   assert.equal(number.code, 2);
   assert.match(number.stderr, /--epochs must be a number >= 0, got "three"/);

@@ -53,8 +53,8 @@ const flags = {
   'warmup-ratio': { type: 'number', min: 0, below: 1, default: 0, aliases: ['warmup_ratio'], help: 'warmup as a fraction of all steps' },
   'weight-decay': { type: 'number', min: 0, default: 0, aliases: ['weight_decay'], help: 'decoupled weight decay' },
   'max-grad-norm': { type: 'number', min: 0, default: 1, aliases: ['max_grad_norm'], help: 'gradient clipping norm; 0 disables' },
-  optimizer: { type: 'string', choices: ['adamw', 'sgd'], default: 'adamw', aliases: ['optim'], help: 'optimiser' },
-  seed: { type: 'int', default: 0, aliases: ['seed'], help: 'seed for initialisation, shuffling, dropout and the split' },
+  optimizer: { type: 'string', choices: ['adamw', 'adamw_torch', 'sgd'], default: 'adamw', aliases: ['optim'], help: 'optimiser (adamw_torch is transformers\' name for adamw)' },
+  seed: { type: 'int', default: 0, help: 'seed for initialisation, shuffling, dropout and the split' },
   'group-by-length': { type: 'boolean', default: true, aliases: ['group_by_length'], help: 'batch examples of similar length (less padding)' },
   'logging-steps': { type: 'int', min: 1, default: 1, aliases: ['logging_steps'], help: 'write a metrics.jsonl entry (mean loss) every N steps' },
   'eval-every': { type: 'int', min: 0, default: 0, aliases: ['eval_steps'], help: 'validation loss every N steps; 0 at the end only' },
@@ -153,27 +153,18 @@ export const trainCommand = defineCommand({
       ? { textField: v['text-field'] ?? 'text', labelField: v['label-field'] }
       : { promptField: v['prompt-field'], completionField: v['completion-field'], textField: v['text-field'], messagesField: v['messages-field'], template: v.template };
     const peftModel = new PeftModel(model, { seed: v.seed, warn: (m) => out.note(`warning: ${m}`), tokenizer });
-    let announced = false;
-    const hooks = progressHooks(out, shouldStop);
+    peftModel.addAdapter(v['adapter-name'], { ...peft, task_type: peft.task_type ?? (classify ? 'SEQ_CLS' : 'CAUSAL_LM') });
+    const trainable = peftModel.trainableParameters();
+    out.note(`training ${trainable.trainable.toLocaleString('en-US')} of ${trainable.total.toLocaleString('en-US')} parameters (${trainable.percent.toFixed(3)}%)`);
     const result = await train({
-      model: peftModel, tokenizer, data, validation, peft: peft as never, adapterName: v['adapter-name'], fields, labelTokens, maxLength, limit: v.task ? 0 : v.limit,
+      model: peftModel, tokenizer, data, validation, adapterName: v['adapter-name'], fields, labelTokens, maxLength, limit: v.task ? 0 : v.limit,
       epochs: v.epochs, maxSteps: v['max-steps'], batchSize: v['batch-size'], gradAccumulation: v['grad-accum'], lr: v.lr,
       schedule: v.schedule === 'constant_with_warmup' ? 'constant' : v.schedule as 'linear' | 'cosine' | 'constant', warmupSteps: v['warmup-steps'], warmupRatio: v['warmup-ratio'],
-      weightDecay: v['weight-decay'], maxGradNorm: v['max-grad-norm'] || null, optimizer: v.optimizer as 'adamw' | 'sgd', seed: v.seed, groupByLength: v['group-by-length'],
+      weightDecay: v['weight-decay'], maxGradNorm: v['max-grad-norm'] || null, optimizer: v.optimizer === 'sgd' ? 'sgd' : 'adamw', seed: v.seed, groupByLength: v['group-by-length'],
       loggingSteps: v['logging-steps'], evalEvery: v['eval-every'], earlyStoppingPatience: v.patience, checkpointEvery: v['checkpoint-every'],
       outputDir: v.out, resumeFrom: v.resume,
       warn: (m) => out.note(`note: ${m}`),
-      callbacks: {
-        ...hooks,
-        onStep: (e) => {
-          if (!announced) {
-            announced = true;
-            const r = peftModel.trainableParameters();
-            out.note(`training ${r.trainable.toLocaleString('en-US')} of ${r.total.toLocaleString('en-US')} parameters (${r.percent.toFixed(3)}%)`);
-          }
-          hooks.onStep(e);
-        },
-      },
+      callbacks: progressHooks(out, shouldStop),
     });
     const metrics = result.metrics;
     const report = peftModel.trainableParameters();
