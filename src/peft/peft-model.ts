@@ -5,7 +5,7 @@ import { loadPeftModel, saveAdapters } from './adapter-io.js';
 import { Generator, type Tensor } from '../tensor/index.js';
 import type { MethodConfig, PeftMethod } from './method.js';
 import { ModulesToSave } from './modules-to-save.js';
-import { peftMethod } from './registry.js';
+import { checkUserPeftConfig, peftMethod, type PeftConfigInput } from './registry.js';
 import { findTargets } from './targets.js';
 import { isTunerLayer, type TunerLayer } from './tuner-layer.js';
 
@@ -224,9 +224,9 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
   }
 }
 
-/** Wraps `model` with a new adapter, as HF PEFT's get_peft_model. */
-export function getPeftModel<M extends PretrainedModel>(model: M, config: Record<string, unknown>, options: { adapterName?: string; seed?: number } = {}): PeftModel<M> {
-  const peft = new PeftModel(model, { seed: options.seed });
-  peft.addAdapter(options.adapterName ?? 'default', config);
+/** Wraps `model` with a new adapter, as HF PEFT's get_peft_model; the config is typed, and checked at run time (a misspelt field is an error). */
+export function getPeftModel<M extends PretrainedModel>(model: M, config: PeftConfigInput, options: { adapterName?: string; seed?: number; tokenizer?: HFTokenizer } = {}): PeftModel<M> {
+  const peft = new PeftModel(model, { seed: options.seed, tokenizer: options.tokenizer });
+  peft.addAdapter(options.adapterName ?? 'default', checkUserPeftConfig(config));
   return peft;
 }

@@ -98,7 +98,7 @@ test('a fresh adapter (B = 0) and a fresh DoRA leave the output equal to the bas
 });
 
 test('PiSSA and OLoRA move weight into the adapter without changing the output', () => {
-  for (const init of ['pissa', 'olora']) {
+  for (const init of ['pissa', 'olora'] as const) {
     const model = base('llama-tiny');
     const baseOut = run(model);
     const peft = getPeftModel(model, { r: 4, lora_alpha: 8, init_lora_weights: init, target_modules: ['q_proj', 'v_proj'] });

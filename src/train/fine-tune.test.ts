@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gpt2WithWordTokenizer, tempDir } from '../../test/cli.js';
-import { HFTokenizer } from '../io/index.js';
+import { HFTokenizer, readHeader } from '../io/index.js';
 import { generate, loadCausalLM, loadSequenceClassifier, loadTokenizer, type CausalLM } from '../models/index.js';
-import { checkUserPeftConfig, PeftModel, type LoraConfigInput } from '../peft/index.js';
+import { checkUserPeftConfig, getPeftModel, PeftModel, type LoraConfigInput } from '../peft/index.js';
 import { train, type StepEvent } from './index.js';
 
 const records = Array.from({ length: 16 }, (_, i) => ({ prompt: `w${i} w${i + 1}`, completion: ` w${(i * 7) % 50}` }));
@@ -57,14 +57,31 @@ test('printTrainableParameters prints PEFT\'s line', async () => {
 test('a misspelt LoRA field does not compile, and from JSON it is an error naming the nearest field', async () => {
   // @ts-expect-error lora_alhpa is not a LoRA field: the typed input refuses it at compile time.
   const typo: LoraConfigInput = { r: 8, lora_alhpa: 16 };
+  const model0 = await loadCausalLM(gpt2WithWordTokenizer());
+  // @ts-expect-error the same for getPeftModel's config.
+  assert.throws(() => getPeftModel(model0, { lora_alhpa: 16 }), /Did you mean 'lora_alpha'/);
   assert.throws(() => checkUserPeftConfig(typo as Record<string, unknown>), /unknown LORA setting 'lora_alhpa'\. Did you mean 'lora_alpha'\?/);
+  assert.throws(() => getPeftModel(model0, JSON.parse('{"r": 4, "lora_alhpa": 16}')), /Did you mean 'lora_alpha'/);
   const dir = gpt2WithWordTokenizer();
   await assert.rejects(train({ model: await loadCausalLM(dir), tokenizer: HFTokenizer.fromDir(dir), data: records, peft: JSON.parse('{"lora_alhpa": 16}'), maxSteps: 1 }), /Did you mean 'lora_alpha'/);
 });
 
-test('loadSequenceClassifier gives a typed classifier (a new score head on a causal LM checkpoint)', async () => {
-  const classifier = await loadSequenceClassifier(gpt2WithWordTokenizer(), { numLabels: 3 });
+test('a misspelt train() option is an error naming the nearest one', async () => {
+  const dir = gpt2WithWordTokenizer();
+  await assert.rejects(train({ model: await loadCausalLM(dir), tokenizer: HFTokenizer.fromDir(dir), data: records, ...JSON.parse('{"learningRate": 0.1}') }), /unknown option 'learningRate'/);
+  await assert.rejects(train({ model: await loadCausalLM(dir), tokenizer: HFTokenizer.fromDir(dir), data: records, ...JSON.parse('{"epoch": 2}') }), /Did you mean 'epochs'\?/);
+});
+
+test('loadSequenceClassifier gives a typed classifier that train() fits through modules_to_save (a new score head on a causal LM checkpoint)', async () => {
+  const dir = gpt2WithWordTokenizer();
+  const classifier = await loadSequenceClassifier(dir, { numLabels: 3 });
   assert.equal(classifier.task, 'sequence-classification');
   assert.equal(classifier.config.numLabels, 3);
+  const data = Array.from({ length: 12 }, (_, i) => ({ text: `w${i} w${i + 3}`, label: ['red', 'green', 'blue'][i % 3] }));
+  const { model: peft, labels, metrics } = await train({ model: classifier, tokenizer: await loadTokenizer(dir), data, maxSteps: 2, batchSize: 4 });
+  assert.deepEqual([labels, metrics.steps, peft.config().task_type], [['blue', 'green', 'red'], 2, 'SEQ_CLS']);
+  const out = tempDir('cls');
+  peft.savePretrained(out);
+  assert.ok(readHeader(join(out, 'adapter_model.safetensors')).tensors.has('base_model.model.score.weight'));
   await assert.rejects(loadCausalLM(join(gpt2WithWordTokenizer(), 'absent')), /neither a folder nor a hub id|not in the hub cache/);
 });

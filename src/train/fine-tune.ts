@@ -1,4 +1,4 @@
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, didYouMean } from '../errors.js';
 import { readRecords, validationSplit, type SourcedRecord } from '../data/index.js';
 import type { HFTokenizer } from '../io/index.js';
 import type { PretrainedModel } from '../models/index.js';
@@ -49,6 +49,12 @@ export interface TrainOutput {
   labels?: string[];
 }
 
+/** Every option train() reads, so a misspelt one from plain JavaScript or JSON is an error rather than a default. */
+const TRAIN_OPTIONS = new Set([
+  ...Object.keys(DEFAULT_TRAIN_CONFIG), 'maxSteps', 'warmupRatio', 'loggingSteps', 'outputDir', 'resumeFrom',
+  'model', 'tokenizer', 'data', 'validation', 'peft', 'adapterName', 'fields', 'labels', 'labelTokens', 'limit', 'maxLength', 'callbacks', 'warn',
+]);
+
 function records(data: string | readonly Record<string, unknown>[], limit = 0): SourcedRecord[] {
   const all = typeof data === 'string' ? readRecords(data) : data.map((fields, i) => ({ fields, file: 'records', line: i + 1 }));
   return limit ? all.slice(0, limit) : all;
@@ -61,6 +67,9 @@ function records(data: string | readonly Record<string, unknown>[], limit = 0): 
  * the training loop, and returns the adapted model with the run's metrics.
  */
 export async function train(options: TrainOptions): Promise<TrainOutput> {
+  for (const key of Object.keys(options)) {
+    if (!TRAIN_OPTIONS.has(key)) throw new ArgumentError(`[train] unknown option '${key}'.${didYouMean(key, TRAIN_OPTIONS)}`, `Options: ${[...TRAIN_OPTIONS].sort().join(', ')}.`);
+  }
   const seed = options.seed ?? DEFAULT_TRAIN_CONFIG.seed;
   manualSeed(seed);
   const adapterName = options.adapterName ?? 'default';
