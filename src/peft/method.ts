@@ -25,6 +25,8 @@ export interface InjectContext<C> {
   generator: Generator;
   /** This adapter's shared tensors, from `createShared`. */
   shared: Map<string, SharedTensor>;
+  /** For a module from `tiedTargets`: the layer injected on the target whose weight it shares. */
+  tiedTo?: TunerLayer;
 }
 
 /**
@@ -43,6 +45,11 @@ export interface LayerMethod<C extends TargetedConfig = TargetedConfig> {
   defaultTargets: Record<string, readonly string[]>;
   /** Fills fields PEFT derives from the model before the layers are made (LoRA's fan_in_fan_out, IA3's feedforward check). */
   resolveConfig?(config: C, targets: readonly [string, Module][]): void;
+  /**
+   * Modules adapted with the targets because they share a target's weight (an LM head tied to a
+   * targeted embedding); injected after the targets, with `tiedTo` set.
+   */
+  tiedTargets?(model: Module, targets: readonly [string, Module][]): string[];
   /** Creates this adapter's shared tensors, once, before any layer. */
   createShared?(config: C, targets: readonly [string, Module][], generator: Generator): Map<string, SharedTensor>;
   /**

@@ -47,8 +47,16 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
     const modules = targets.map((path) => [path, this.model.getSubmodule(path)] as [string, Module]);
     method.resolveConfig?.(config, modules);
     const shared = method.createShared?.(config, modules, this.generator) ?? new Map<string, SharedTensor>();
+    const injected: TunerLayer[] = [];
     for (const [path, module] of modules) {
       const layer = method.inject(module, { config, adapter: name, path, generator: this.generator, shared });
+      if (layer !== module) this.model.setSubmodule(path, layer);
+      injected.push(layer);
+    }
+    for (const path of method.tiedTargets?.(this.model, modules) ?? []) {
+      const module = this.model.getSubmodule(path) as Module & { weight?: unknown };
+      const tiedTo = injected.find((l) => (l.baseLayer() as Module & { weight?: unknown }).weight === module.weight);
+      const layer = method.inject(module, { config, adapter: name, path, generator: this.generator, shared, tiedTo });
       if (layer !== module) this.model.setSubmodule(path, layer);
     }
     if (config.target_modules === null) config.target_modules = [...new Set(targets.map((t) => t.split('.').pop()!))];
@@ -166,8 +174,8 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
   }
 
   trainableParameters(): TrainableReport {
-    const sharedTensors = [...new Set([...this.adapters.values()].flatMap((a) => [...a.shared.values()].map((s) => s.tensor)))];
-    const params = [...this.model.parameters(), ...sharedTensors];
+    const sharedTensors = [...this.adapters.values()].flatMap((a) => [...a.shared.values()].map((s) => s.tensor));
+    const params = [...new Set([...this.model.parameters(), ...sharedTensors])];
     const total = params.reduce((n, t) => n + t.size, 0);
     const trainable = params.filter((t) => t.requiresGrad).reduce((n, t) => n + t.size, 0);
     return { trainable, total, percent: (100 * trainable) / total };

@@ -1,11 +1,15 @@
 import { ConfigError } from '../errors.js';
 import { didYouMean, parseMethodConfig } from './config.js';
 import type { MethodConfig, PeftMethod } from './method.js';
+import { lnTuning } from './methods/ln-tuning/index.js';
 import { lora } from './methods/lora/index.js';
+import { trainableTokens } from './methods/trainable-tokens/index.js';
 
 /** Every method peft-ts implements. Adding a method is its folder and one line here. */
 const METHODS: readonly PeftMethod[] = [
   lora,
+  lnTuning,
+  trainableTokens,
 ];
 
 export function listMethods(): readonly PeftMethod[] {
