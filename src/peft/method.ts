@@ -1,10 +1,20 @@
 import type { Module } from '../nn/index.js';
 import type { Generator, Tensor } from '../tensor/index.js';
-import type { BaseConfig, ConfigSpec, Infer, targetFields } from './config.js';
+import type { BaseConfig, ConfigSpec } from './config.js';
+import type { TargetSpec } from './targets.js';
 import type { TunerEffect, TunerLayer } from './tuner-layer.js';
 
-/** The config of a method that adapts modules chosen by name (target_modules and friends). */
-export type TargetedConfig = BaseConfig & Infer<typeof targetFields>;
+/**
+ * The config of a method that adapts modules chosen by name. Only target_modules is in every
+ * such method's file; the others exist where PEFT declares them (see config.ts targetFields).
+ */
+export type TargetedConfig = BaseConfig & {
+  target_modules: TargetSpec;
+  exclude_modules?: TargetSpec;
+  layers_to_transform?: number | number[] | null;
+  layers_pattern?: string | string[] | null;
+  modules_to_save?: string[] | null;
+};
 
 /**
  * Adapter-wide tensors shared by every targeted layer (VeRA's projections, VB-LoRA's vector

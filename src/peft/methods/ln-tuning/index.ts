@@ -47,7 +47,7 @@ export class LnTuningLayer extends TunerLayer<Norm> {
   }
 }
 
-const lnTuningConfigSpec: ConfigSpec<TargetedConfig> = { peftType: 'LN_TUNING', label: 'ln_tuning', fields: { ...targetFields } };
+const lnTuningConfigSpec: ConfigSpec<TargetedConfig> = { peftType: 'LN_TUNING', label: 'ln_tuning', fields: { target_modules: targetFields.target_modules, exclude_modules: targetFields.exclude_modules, modules_to_save: targetFields.modules_to_save } };
 
 /** HF PEFT's TRANSFORMERS_MODELS_TO_LNTUNING_TARGET_MODULES_MAPPING for the architectures peft-ts loads. */
 const LN_TUNING_DEFAULT_TARGETS = {

@@ -96,7 +96,7 @@ export class TrainableTokensLayer extends TunerLayer<Embedding | Linear> {
 }
 
 const trainableTokensFields = {
-  ...targetFields,
+  target_modules: targetFields.target_modules,
   token_indices: { ...f.intList({ default: null, doc: 'the token ids whose embedding rows train' }), accepts: 'a non-empty list of distinct non-negative token ids', check: (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((t) => Number.isInteger(t) && t >= 0) && new Set(v).size === v.length },
   init_weights: f.bool({ default: true, doc: 'start from the current rows (true) or random values (false)' }),
 };
