@@ -5,7 +5,7 @@ import { Generator, type Tensor } from '../tensor/index.js';
 import { parseMethodConfig } from './config.js';
 import type { MethodConfig, PeftMethod, SharedTensor } from './method.js';
 import { ModulesToSave } from './modules-to-save.js';
-import { peftMethod } from './registry.js';
+import { peftMethod, type PeftConfigInput } from './registry.js';
 import { findTargets } from './targets.js';
 import { isTunerLayer, type TunerLayer } from './tuner-layer.js';
 
@@ -35,11 +35,11 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
    * Parses `raw` (adapter_config.json fields; peft_type picks the method, LORA when absent) and
    * injects a new adapter; it becomes the only active one.
    */
-  addAdapter(name: string, raw: Record<string, unknown> | MethodConfig): MethodConfig {
+  addAdapter(name: string, raw: PeftConfigInput): MethodConfig {
     if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new ArgumentError(`[peft] adapter name '${name}' must be letters, digits, '_' or '-'.`, "Use a name like 'default' or 'spam'.");
     if (this.adapters.has(name)) throw new ArgumentError(`[peft] an adapter named '${name}' already exists.`, 'Pick another name or delete it first.');
     const method = peftMethod(raw.peft_type ?? 'LORA');
-    const config = parseMethodConfig(method.config, { ...raw, peft_type: method.config.peftType });
+    const config = parseMethodConfig(method.config, { ...(raw as Record<string, unknown>), peft_type: method.config.peftType });
     if (config.task_type === 'SEQ_CLS' && this.model.task === 'sequence-classification') {
       config.modules_to_save = [...new Set([...(config.modules_to_save ?? []), ...SEQ_CLS_HEADS])];
     }
@@ -204,7 +204,7 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
 }
 
 /** Wraps `model` with a new adapter, as HF PEFT's get_peft_model. */
-export function getPeftModel<M extends PretrainedModel>(model: M, config: Record<string, unknown> | MethodConfig, options: { adapterName?: string; seed?: number } = {}): PeftModel<M> {
+export function getPeftModel<M extends PretrainedModel>(model: M, config: PeftConfigInput, options: { adapterName?: string; seed?: number } = {}): PeftModel<M> {
   const peft = new PeftModel(model, { seed: options.seed });
   peft.addAdapter(options.adapterName ?? 'default', config);
   return peft;

@@ -1,7 +1,7 @@
 import { ArgumentError } from '../../errors.js';
 import { bundledTask, readRecords, shuffled, validationSplit } from '../../data/index.js';
 import { HFTokenizer } from '../../io/index.js';
-import { PeftModel, saveAdapters } from '../../peft/index.js';
+import { PeftModel, saveAdapters, type PeftConfigInput } from '../../peft/index.js';
 import { manualSeed } from '../../tensor/index.js';
 import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, encodeRecords, labelWordTarget, train, type Encoded, type LMExample } from '../../train/index.js';
 import { parse, required, numberFlag } from '../args.js';
@@ -73,7 +73,7 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
   if (encoded.truncated) out.note(`note: ${encoded.truncated} of ${encoded.examples.length} training examples were longer than ${maxLength} tokens; their prompts were cut from the start.`);
 
   const peft = new PeftModel(model, { seed });
-  peft.addAdapter('default', { task_type: 'CAUSAL_LM', ...peftConfig, base_model_name_or_path: modelDir });
+  peft.addAdapter('default', { task_type: 'CAUSAL_LM', ...peftConfig, base_model_name_or_path: modelDir } as PeftConfigInput);
   out.note(`method: ${method.name} (${method.config.peftType})`);
   const report = peft.trainableParameters();
   out.note(`training ${report.trainable.toLocaleString('en-US')} of ${report.total.toLocaleString('en-US')} parameters (${report.percent.toFixed(3)}%) on ${encoded.examples.length} examples`);
