@@ -52,23 +52,26 @@ export class ConfigError extends PeftTsError {
   constructor(message: string, options: { hint?: string; cause?: unknown } = {}) { super('E_CONFIG', message, options); }
 }
 
-/** Levenshtein distance, for suggestions. */
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const next = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = row[j];
+      row[j] = next;
+    }
   }
   return row[b.length];
 }
 
-/** " Did you mean 'x'?" for the candidate nearest to `word` (within a third of its length), or ''. */
-export function didYouMean(word: string, candidates: Iterable<string>): string {
-  let best = '', bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) { best = c; bestDistance = d; }
+/** The closest of `options` to `word`, when it is close enough to be a likely typo (for "did you mean" hints everywhere). */
+export function didYouMean(word: string, options: Iterable<string>): string | null {
+  let best: string | null = null, bestDistance = Infinity;
+  for (const option of options) {
+    const d = levenshtein(word.toLowerCase(), option.toLowerCase());
+    if (d < bestDistance) { best = option; bestDistance = d; }
   }
-  return best && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? ` Did you mean '${best}'?` : '';
+  return best !== null && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : null;
 }

@@ -1,5 +1,8 @@
 import { Command, Option } from 'commander';
 import { ArgumentError, didYouMean } from '../errors.js';
+
+/** " Did you mean 'x'?" when one of `options` is close to `word`, else ''. */
+const suggestion = (word: string, options: Iterable<string>) => { const guess = didYouMean(word, options); return guess ? ` Did you mean '${guess}'?` : ''; };
 import { readSettingsFile } from './config-file.js';
 import type { Output } from './output.js';
 
@@ -9,9 +12,11 @@ export class UsageError extends ArgumentError {}
 /**
  * string: free text; int/number: checked numerals; boolean: a switch (`--no-NAME` when it defaults
  * to true); list: comma-separated on the command line, a list in a config file; repeat: the flag
- * may be given several times; map: `key=number,...` or a mapping of numbers.
+ * may be given several times; map: `key=number,...` or a mapping of numbers; text: a string on
+ * the command line and any value in a config file, checked by the command (PEFT method fields,
+ * whose declarations check them).
  */
-export type FlagType = 'string' | 'int' | 'number' | 'boolean' | 'list' | 'repeat' | 'map';
+export type FlagType = 'string' | 'int' | 'number' | 'boolean' | 'list' | 'repeat' | 'map' | 'text';
 
 /** One flag: its type, default, accepted values and one line of meaning. Help, parsing and config files all read this. */
 export interface FlagSpec {
@@ -32,7 +37,7 @@ export interface FlagSpec {
   aliases?: readonly string[];
 }
 
-type Base<T extends FlagType> = T extends 'string' ? string : T extends 'int' | 'number' ? number : T extends 'boolean' ? boolean : T extends 'map' ? Record<string, number> : string[];
+type Base<T extends FlagType> = T extends 'text' ? unknown : T extends 'string' ? string : T extends 'int' | 'number' ? number : T extends 'boolean' ? boolean : T extends 'map' ? Record<string, number> : string[];
 type Always = { required: true } | { default: unknown } | { type: 'boolean' | 'repeat' };
 /** The parsed values, typed from the flag table: optional unless required, defaulted, a switch or repeatable. */
 export type FlagValues<F extends Record<string, FlagSpec>> = { [K in keyof F]: F[K] extends Always ? Base<F[K]['type']> : Base<F[K]['type']> | undefined };
@@ -53,8 +58,8 @@ export interface CommandSpec<F extends Record<string, FlagSpec> = Record<string,
   flags: F;
   /** Lines shown under "Examples:" in --help. */
   examples?: readonly string[];
-  /** A positional argument still accepted for this flag, with a deprecation note (old `info DIR`). */
-  positional?: keyof F & string;
+  /** A positional argument that fills this flag; `deprecated` adds a note (old `info DIR`). */
+  positional?: { flag: keyof F & string; deprecated?: boolean };
   /** Accepts --config FILE (JSON or YAML); these top-level mappings are passed to run() as blocks. */
   config?: { blocks: readonly string[] };
   run(values: FlagValues<F>, ctx: RunContext): void | Promise<void>;
@@ -74,7 +79,7 @@ function describe(spec: FlagSpec): string {
 }
 
 function checkChoice(name: string, spec: FlagSpec, value: string): string {
-  if (spec.choices && !spec.choices.includes(value)) throw new UsageError(`${name} '${value}' is not accepted.${didYouMean(value, spec.choices)}`, `Accepted: ${spec.choices.join(', ')}.`);
+  if (spec.choices && !spec.choices.includes(value)) throw new UsageError(`${name} '${value}' is not accepted.${suggestion(value, spec.choices)}`, `Accepted: ${spec.choices.join(', ')}.`);
   return value;
 }
 
@@ -109,6 +114,8 @@ export function coerceFlag(name: string, spec: FlagSpec, raw: unknown): unknown 
       if (!items || items.length === 0) throw new UsageError(`${name} must be a list of names, got ${JSON.stringify(raw)}.`, 'Write a,b on the command line or [a, b] in a config file.');
       return items.map((item) => checkChoice(name, spec, item));
     }
+    case 'text':
+      return raw;
     case 'map': {
       const entries = typeof raw === 'string' ? raw.split(',').map((pair) => pair.split('=').map((s) => s.trim())) : raw && typeof raw === 'object' && !Array.isArray(raw) ? Object.entries(raw) : null;
       if (!entries || entries.some((e) => e.length !== 2 || e[0] === '')) throw new UsageError(`${name} must map names to numbers, got ${JSON.stringify(raw)}.`, "Write 'c_attn=4,c_proj=8' on the command line or a mapping in a config file.");
@@ -133,7 +140,7 @@ function settingsFromFile(path: string, spec: CommandSpec): { values: Map<string
     const flag = byName.get(kebab(key));
     if (!flag) {
       const known = [...[...byName.keys()].map(snake), ...blockNames];
-      throw new UsageError(`[config] ${path}: unknown setting '${key}'.${didYouMean(key, known)}`, `Run peft-ts ${spec.name} --help for every setting; Hugging Face TrainingArguments names such as learning_rate work too.`);
+      throw new UsageError(`[config] ${path}: unknown setting '${key}'.${suggestion(key, known)}`, `Run peft-ts ${spec.name} --help for every setting; Hugging Face TrainingArguments names such as learning_rate work too.`);
     }
     if (from.has(flag)) throw new UsageError(`[config] ${path}: '${key}' and '${from.get(flag)}' set the same thing.`, 'Keep one of them.');
     from.set(flag, key);
@@ -170,7 +177,7 @@ export function buildProgram(commands: readonly CommandSpec<any>[], version: str
   for (const spec of commands) {
     const cmd = program.command(spec.name).description(spec.summary).showHelpAfterError(`(run 'peft-ts ${spec.name} --help' to see every flag)`);
     addOptions(cmd, spec);
-    if (spec.positional) cmd.argument('[path]', `deprecated: use --${spec.positional}`);
+    if (spec.positional) cmd.argument(`[${spec.positional.flag}]`, spec.positional.deprecated ? `deprecated: use --${spec.positional.flag}` : `the same as --${spec.positional.flag}`);
     if (spec.examples?.length) cmd.addHelpText('after', `\nExamples:\n${spec.examples.map((e) => `  ${e}`).join('\n')}`);
     cmd.action(async () => {
       const opts = cmd.opts();
@@ -186,10 +193,11 @@ export function buildProgram(commands: readonly CommandSpec<any>[], version: str
         else values[flag] = opts[key];
       }
       if (spec.positional && cmd.args[0] !== undefined) {
-        if (given.has(spec.positional)) throw new UsageError(`[cli] both --${spec.positional} and a positional path were given.`, `Pass --${spec.positional} only.`);
-        out.note(`note: 'peft-ts ${spec.name} PATH' is deprecated; write 'peft-ts ${spec.name} --${spec.positional} PATH'.`);
-        values[spec.positional] = cmd.args[0];
-        given.add(spec.positional);
+        const flag = spec.positional.flag;
+        if (given.has(flag)) throw new UsageError(`[cli] both --${flag} and a positional argument were given.`, `Pass --${flag} only.`);
+        if (spec.positional.deprecated) out.note(`note: 'peft-ts ${spec.name} PATH' is deprecated; write 'peft-ts ${spec.name} --${flag} PATH'.`);
+        values[flag] = coerceFlag(`[cli] ${flag}`, spec.flags[flag], cmd.args[0]);
+        given.add(flag);
       }
       for (const [flag, f] of Object.entries(spec.flags as Record<string, FlagSpec>)) {
         if (f.required && values[flag] === undefined) throw new UsageError(`[cli] --${flag} is required.`, `Set it on the command line${spec.config ? ' or in the --config file' : ''}; run 'peft-ts ${spec.name} --help' for every flag.`);

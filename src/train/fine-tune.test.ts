@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gpt2WithWordTokenizer, tempDir } from '../../test/cli.js';
 import { HFTokenizer, readHeader } from '../io/index.js';
 import { generate, loadCausalLM, loadSequenceClassifier, loadTokenizer, type CausalLM } from '../models/index.js';
-import { checkUserPeftConfig, getPeftModel, PeftModel, type LoraConfigInput } from '../peft/index.js';
+import { getPeftModel, parsePeftConfig, PeftModel, type PeftConfigInput } from '../peft/index.js';
 import { train, type StepEvent } from './index.js';
 
 const records = Array.from({ length: 16 }, (_, i) => ({ prompt: `w${i} w${i + 1}`, completion: ` w${(i * 7) % 50}` }));
@@ -56,11 +56,11 @@ test('printTrainableParameters prints PEFT\'s line', async () => {
 
 test('a misspelt LoRA field does not compile, and from JSON it is an error naming the nearest field', async () => {
   // @ts-expect-error lora_alhpa is not a LoRA field: the typed input refuses it at compile time.
-  const typo: LoraConfigInput = { r: 8, lora_alhpa: 16 };
+  const typo: PeftConfigInput = { r: 8, lora_alhpa: 16 };
   const model0 = await loadCausalLM(gpt2WithWordTokenizer());
   // @ts-expect-error the same for getPeftModel's config.
   assert.throws(() => getPeftModel(model0, { lora_alhpa: 16 }), /Did you mean 'lora_alpha'/);
-  assert.throws(() => checkUserPeftConfig(typo as Record<string, unknown>), /unknown LORA setting 'lora_alhpa'\. Did you mean 'lora_alpha'\?/);
+  assert.throws(() => parsePeftConfig(typo as Record<string, unknown>), /unknown config field 'lora_alhpa'\. Did you mean 'lora_alpha'\?/);
   assert.throws(() => getPeftModel(model0, JSON.parse('{"r": 4, "lora_alhpa": 16}')), /Did you mean 'lora_alpha'/);
   const dir = gpt2WithWordTokenizer();
   await assert.rejects(train({ model: await loadCausalLM(dir), tokenizer: HFTokenizer.fromDir(dir), data: records, peft: JSON.parse('{"lora_alhpa": 16}'), maxSteps: 1 }), /Did you mean 'lora_alpha'/);

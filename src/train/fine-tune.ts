@@ -2,7 +2,7 @@ import { ArgumentError, didYouMean } from '../errors.js';
 import { readRecords, validationSplit, type SourcedRecord } from '../data/index.js';
 import type { HFTokenizer } from '../io/index.js';
 import type { PretrainedModel } from '../models/index.js';
-import { checkUserPeftConfig, PeftModel, type PeftConfigInput } from '../peft/index.js';
+import { PeftModel, type PeftConfigInput } from '../peft/index.js';
 import { manualSeed } from '../tensor/index.js';
 import type { LMExample } from './batching.js';
 import { classificationLabels, encodeClassificationRecords, encodeRecords, type Encoded, type FieldMapping } from './data.js';
@@ -68,12 +68,12 @@ function records(data: string | readonly Record<string, unknown>[], limit = 0): 
  */
 export async function train(options: TrainOptions): Promise<TrainOutput> {
   for (const key of Object.keys(options)) {
-    if (!TRAIN_OPTIONS.has(key)) throw new ArgumentError(`[train] unknown option '${key}'.${didYouMean(key, TRAIN_OPTIONS)}`, `Options: ${[...TRAIN_OPTIONS].sort().join(', ')}.`);
+    if (!TRAIN_OPTIONS.has(key)) throw new ArgumentError(`[train] unknown option '${key}'.${didYouMean(key, TRAIN_OPTIONS) ? ` Did you mean '${didYouMean(key, TRAIN_OPTIONS)}'?` : ''}`, `Options: ${[...TRAIN_OPTIONS].sort().join(', ')}.`);
   }
   const seed = options.seed ?? DEFAULT_TRAIN_CONFIG.seed;
   manualSeed(seed);
   const adapterName = options.adapterName ?? 'default';
-  const peft = options.model instanceof PeftModel ? options.model : new PeftModel(options.model, { seed, warn: options.warn, tokenizer: options.tokenizer });
+  const peft = options.model instanceof PeftModel ? options.model : new PeftModel(options.model, { seed, tokenizer: options.tokenizer });
   peft.tokenizer ??= options.tokenizer;
   const model = peft.model;
   const classifier = model.task === 'sequence-classification';
@@ -111,9 +111,7 @@ export async function train(options: TrainOptions): Promise<TrainOutput> {
   if (trainSet.truncated) options.warn?.(`${trainSet.truncated} of ${trainSet.examples.length} training examples were longer than ${maxLength} tokens and were cut.`);
 
   if (!peft.adapters.has(adapterName)) {
-    const config = checkUserPeftConfig({ ...(options.peft ?? {}) });
-    config.task_type ??= classifier ? 'SEQ_CLS' : 'CAUSAL_LM';
-    peft.addAdapter(adapterName, config);
+    peft.addAdapter(adapterName, { task_type: classifier ? 'SEQ_CLS' : 'CAUSAL_LM', ...(options.peft ?? {}) } as PeftConfigInput);
   }
   peft.setAdapter(adapterName);
   const save = (dir: string) => { peft.savePretrained(dir, { adapters: [adapterName] }); };

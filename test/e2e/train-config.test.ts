@@ -64,7 +64,7 @@ test('settings are never silently ignored: yes for a boolean, a list for a numbe
   assert.match(epochs.stderr, /epochs must be a number >= 0, got \[3,4\]/);
   const typo = run('peft:\n  lora_alhpa: 16\n');
   assert.equal(typo.code, 2);
-  assert.match(typo.stderr, /unknown LORA setting 'lora_alhpa'\. Did you mean 'lora_alpha'\?/);
+  assert.match(typo.stderr, /unknown config field 'lora_alhpa'\. Did you mean 'lora_alpha'\?/);
   const scheduler = run('lr_scheduler_type: cosine_annealing\n');
   assert.equal(scheduler.code, 2);
   assert.match(scheduler.stderr, /lr_scheduler_type 'cosine_annealing' is not accepted.*Accepted: linear, cosine, constant, constant_with_warmup/);

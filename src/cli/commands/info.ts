@@ -9,7 +9,7 @@ export const infoCommand = defineCommand({
   name: 'info',
   summary: 'architecture, parameter count and stored dtypes of a model',
   flags: { ...MODEL_FLAGS, ...JSON_FLAG },
-  positional: 'model',
+  positional: { flag: 'model', deprecated: true },
   async run(values, { out }) {
     const dir = await resolveModelDir(values.model, { revision: values.revision });
     const raw = readConfig(dir);

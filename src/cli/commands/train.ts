@@ -2,12 +2,16 @@ import { ArgumentError, ConfigError } from '../../errors.js';
 import { bundledTask, bundledTaskNames, readRecords, shuffled, validationSplit } from '../../data/index.js';
 import { HFTokenizer, resolveModelDir } from '../../io/index.js';
 import { loadPretrained, readConfig } from '../../models/index.js';
-import { checkUserPeftConfig, PeftModel } from '../../peft/index.js';
+import { parsePeftConfig, PeftModel, type PeftConfigInput } from '../../peft/index.js';
 import { encodeChoiceItems, train, type TrainData } from '../../train/index.js';
 import { defineCommand, UsageError, type FlagValues } from '../command.js';
 import { JSON_FLAG, MODEL_FLAGS } from '../flags.js';
+import { methodFlagSpecs, peftConfigFromFlags } from '../method-flags.js';
 import type { Output } from '../output.js';
 import { ProgressBar } from '../progress.js';
+
+/** The CLI's LoRA defaults (PEFT's are alpha 8, no dropout): what fine-tuning recipes use. */
+const CLI_LORA_DEFAULTS = { lora_alpha: 16, lora_dropout: 0.05 };
 
 const flags = {
   ...MODEL_FLAGS,
@@ -16,21 +20,12 @@ const flags = {
   task: { type: 'string', metavar: 'NAME', help: `a bundled task instead of --data (${bundledTaskNames().join(', ')})` },
   out: { type: 'string', required: true, metavar: 'DIR', aliases: ['output_dir'], help: 'where the adapter, checkpoints and metrics.jsonl go' },
   // The adapter
-  method: { type: 'string', default: 'lora', help: "PEFT method (peft_type); its fields go in the config file's peft: block" },
+  method: { type: 'string', default: 'lora', help: "PEFT method (peft-ts methods lists them); its fields are the flags marked [method] below, or a config file's peft: block" },
+  'peft-config': { type: 'string', metavar: 'FILE', help: 'adapter_config.json-style JSON with the method and its fields (instead of a peft: block)' },
   'adapter-name': { type: 'string', default: 'default', help: "adapter name; not 'default' saves it in a subfolder of --out, as PEFT does" },
   'task-type': { type: 'string', choices: ['CAUSAL_LM', 'SEQ_CLS'], help: 'CAUSAL_LM trains completions; SEQ_CLS trains a classification head (+ adapter) on labels (default: SEQ_CLS for classifier checkpoints, else CAUSAL_LM)' },
   'num-labels': { type: 'int', min: 2, help: "SEQ_CLS: the head's label count (default: the model config's, else the data's)" },
-  r: { type: 'int', min: 1, default: 8, help: 'LoRA rank' },
-  'lora-alpha': { type: 'number', default: 16, help: 'LoRA alpha (scaling alpha / r)' },
-  'lora-dropout': { type: 'number', min: 0, below: 1, default: 0.05, help: 'dropout on the LoRA input' },
-  'target-modules': { type: 'list', metavar: 'A,B', help: "module names to adapt, or 'all-linear' (default: PEFT's per-model default, e.g. c_attn for GPT-2)" },
-  'init-lora-weights': { type: 'string', choices: ['true', 'false', 'gaussian', 'pissa', 'olora'], default: 'true', help: 'LoRA initialisation' },
-  'use-dora': { type: 'boolean', default: false, help: 'DoRA: weight-decomposed LoRA' },
-  'use-rslora': { type: 'boolean', default: false, help: 'rank-stabilised scaling alpha / sqrt(r)' },
-  bias: { type: 'string', choices: ['none', 'all', 'lora_only'], default: 'none', help: 'which biases train with the adapter' },
-  'modules-to-save': { type: 'list', metavar: 'A,B', help: 'modules trained in full and saved with the adapter (SEQ_CLS adds the head: classifier / score)' },
-  'rank-pattern': { type: 'map', help: "per-module ranks, e.g. 'c_attn=4,c_proj=8'" },
-  'alpha-pattern': { type: 'map', help: "per-module alphas, e.g. 'c_attn=8'" },
+  ...methodFlagSpecs(CLI_LORA_DEFAULTS),
   // The data
   'prompt-field': { type: 'string', default: 'prompt', help: 'record field holding the prompt' },
   'completion-field': { type: 'string', default: 'completion', help: 'record field holding the completion (the loss is on it)' },
@@ -66,37 +61,16 @@ const flags = {
 
 type Values = FlagValues<typeof flags>;
 
-/** LoRA fields the flags set, with the flag that sets each. */
-const LORA_FLAGS: Record<string, keyof Values> = {
-  r: 'r', lora_alpha: 'lora-alpha', lora_dropout: 'lora-dropout', target_modules: 'target-modules', init_lora_weights: 'init-lora-weights', use_dora: 'use-dora',
-  use_rslora: 'use-rslora', bias: 'bias', modules_to_save: 'modules-to-save', rank_pattern: 'rank-pattern', alpha_pattern: 'alpha-pattern',
-};
-
 /**
- * The adapter config: the config file's peft: block, then the flags. A LoRA flag left at its
- * default fills a field the block does not set; a flag given explicitly wins. For other methods
- * the LoRA flags are refused rather than dropped.
+ * The adapter config: the config file's peft: block (or --peft-config), then the method's fields
+ * given as flags or top-level settings; checked by the method's declaration before anything loads.
  */
 function peftConfig(v: Values, given: ReadonlySet<string>, block: unknown): Record<string, unknown> {
-  if (block !== undefined && (!block || typeof block !== 'object' || Array.isArray(block))) throw new ConfigError('[config] peft: must be a mapping of adapter_config.json fields.', { hint: 'E.g. peft: { peft_type: LORA, r: 8, target_modules: [c_attn, c_proj] }.' });
-  const fromBlock = { ...(block as Record<string, unknown> | undefined) };
-  if (given.has('method') && fromBlock.peft_type !== undefined && String(fromBlock.peft_type).toUpperCase() !== v.method.toUpperCase()) {
-    throw new ConfigError(`[config] --method ${v.method} and peft.peft_type ${fromBlock.peft_type} disagree.`, { hint: 'Set the method in one place.' });
-  }
-  const peftType = String(fromBlock.peft_type ?? v.method).toUpperCase();
-  const config: Record<string, unknown> = { ...fromBlock, peft_type: peftType };
-  for (const [field, flag] of Object.entries(LORA_FLAGS)) {
-    if (peftType !== 'LORA') {
-      if (given.has(flag)) throw new ConfigError(`[config] --${flag} is a LoRA setting, but the method is ${peftType}.`, { hint: `Put ${peftType}'s fields in the config file's peft: block.` });
-      continue;
-    }
-    const value = v[flag];
-    if (value === undefined || (!given.has(flag) && field in fromBlock)) continue;
-    config[field] = field === 'init_lora_weights' ? (value === 'true' ? true : value === 'false' ? false : value)
-      : field === 'target_modules' && Array.isArray(value) && value.length === 1 && value[0] === 'all-linear' ? 'all-linear' : value;
-  }
+  const set = Object.fromEntries(Object.entries(v).filter(([flag]) => given.has(flag)));
+  const { config } = peftConfigFromFlags(set, CLI_LORA_DEFAULTS, block);
   if (v['task-type']) config.task_type = v['task-type'];
-  return checkUserPeftConfig(config, 'peft');
+  parsePeftConfig(config);
+  return config;
 }
 
 function progressHooks(out: Output, shouldStop: () => boolean) {
@@ -152,8 +126,8 @@ export const trainCommand = defineCommand({
     const fields = classify
       ? { textField: v['text-field'] ?? 'text', labelField: v['label-field'] }
       : { promptField: v['prompt-field'], completionField: v['completion-field'], textField: v['text-field'], messagesField: v['messages-field'], template: v.template };
-    const peftModel = new PeftModel(model, { seed: v.seed, warn: (m) => out.note(`warning: ${m}`), tokenizer });
-    peftModel.addAdapter(v['adapter-name'], { ...peft, task_type: peft.task_type ?? (classify ? 'SEQ_CLS' : 'CAUSAL_LM') });
+    const peftModel = new PeftModel(model, { seed: v.seed, tokenizer });
+    peftModel.addAdapter(v['adapter-name'], { ...peft, task_type: peft.task_type ?? (classify ? 'SEQ_CLS' : 'CAUSAL_LM'), base_model_name_or_path: v.model } as PeftConfigInput);
     const trainable = peftModel.trainableParameters();
     out.note(`training ${trainable.trainable.toLocaleString('en-US')} of ${trainable.total.toLocaleString('en-US')} parameters (${trainable.percent.toFixed(3)}%)`);
     const result = await train({
