@@ -3,8 +3,12 @@ import type { Generator, Tensor } from '../tensor/index.js';
 import type { BaseConfig, ConfigSpec, Infer, targetFields } from './config.js';
 import type { TunerEffect, TunerLayer } from './tuner-layer.js';
 
-/** The config of a method that adapts modules chosen by name (target_modules and friends). */
-export type TargetedConfig = BaseConfig & Infer<typeof targetFields>;
+type TargetFieldValues = Infer<typeof targetFields>;
+/**
+ * The config of a method that adapts modules chosen by name (target_modules and friends). Some
+ * PEFT configs (IA3's) have no layers_to_transform / layers_pattern, hence optional.
+ */
+export type TargetedConfig = BaseConfig & Omit<TargetFieldValues, 'layers_to_transform' | 'layers_pattern'> & Partial<Pick<TargetFieldValues, 'layers_to_transform' | 'layers_pattern'>>;
 
 /**
  * Adapter-wide tensors shared by every targeted layer (VeRA's projections, VB-LoRA's vector
@@ -41,8 +45,8 @@ export interface LayerMethod<C extends TargetedConfig = TargetedConfig> {
   config: ConfigSpec<C>;
   /** Default target_modules per model_type, as HF PEFT's TRANSFORMERS_MODELS_TO_<METHOD>_TARGET_MODULES_MAPPING. */
   defaultTargets: Record<string, readonly string[]>;
-  /** Fills fields PEFT derives from the model before the layers are made (LoRA's fan_in_fan_out, IA3's feedforward check). */
-  resolveConfig?(config: C, targets: readonly [string, Module][]): void;
+  /** Fills fields PEFT derives from the model before the layers are made (LoRA's fan_in_fan_out, IA3's default feedforward_modules). */
+  resolveConfig?(config: C, targets: readonly [string, Module][], modelType: string): void;
   /** Creates this adapter's shared tensors, once, before any layer. */
   createShared?(config: C, targets: readonly [string, Module][], generator: Generator): Map<string, SharedTensor>;
   /**

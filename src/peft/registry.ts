@@ -1,11 +1,13 @@
 import { ConfigError } from '../errors.js';
 import { didYouMean, parseMethodConfig } from './config.js';
 import type { MethodConfig, PeftMethod } from './method.js';
+import { ia3 } from './methods/ia3/index.js';
 import { lora } from './methods/lora/index.js';
 
 /** Every method peft-ts implements. Adding a method is its folder and one line here. */
 const METHODS: readonly PeftMethod[] = [
   lora,
+  ia3,
 ];
 
 export function listMethods(): readonly PeftMethod[] {

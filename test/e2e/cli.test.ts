@@ -18,6 +18,8 @@ function tensorsToJson(ids: Tensor): number[][] {
 const FORWARD_CASES: [string, string | null][] = [
   ['gpt2-tiny', null], ['llama-tiny', null], ['qwen2-tiny', null], ['bert-tiny', null],
   ['gpt2-tiny', 'gpt2-tiny-lora'], ['llama-tiny', 'llama-tiny-lora'], ['qwen2-tiny', 'qwen2-tiny-lora'], ['bert-tiny', 'bert-tiny-lora'],
+  // One HF PEFT zoo adapter per method beyond LoRA.
+  ['gpt2-tiny', 'peft-zoo/gpt2-tiny-ia3'],
 ];
 for (const [model, adapter] of FORWARD_CASES) {
   const name = adapter ?? model;
