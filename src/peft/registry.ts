@@ -2,12 +2,16 @@ import { ConfigError } from '../errors.js';
 import { didYouMean, parseMethodConfig } from './config.js';
 import type { MethodConfig, PeftMethod } from './method.js';
 import { ia3 } from './methods/ia3/index.js';
+import { loha } from './methods/loha/index.js';
+import { lokr } from './methods/lokr/index.js';
 import { lora } from './methods/lora/index.js';
 
 /** Every method peft-ts implements. Adding a method is its folder and one line here. */
 const METHODS: readonly PeftMethod[] = [
   lora,
   ia3,
+  loha,
+  lokr,
 ];
 
 export function listMethods(): readonly PeftMethod[] {

@@ -20,6 +20,8 @@ const FORWARD_CASES: [string, string | null][] = [
   ['gpt2-tiny', 'gpt2-tiny-lora'], ['llama-tiny', 'llama-tiny-lora'], ['qwen2-tiny', 'qwen2-tiny-lora'], ['bert-tiny', 'bert-tiny-lora'],
   // One HF PEFT zoo adapter per method beyond LoRA.
   ['gpt2-tiny', 'peft-zoo/gpt2-tiny-ia3'],
+  ['llama-tiny', 'peft-zoo/llama-tiny-loha'],
+  ['llama-tiny', 'peft-zoo/llama-tiny-lokr'],
 ];
 for (const [model, adapter] of FORWARD_CASES) {
   const name = adapter ?? model;
