@@ -5,6 +5,7 @@ import { ia3 } from './methods/ia3/index.js';
 import { loha } from './methods/loha/index.js';
 import { lokr } from './methods/lokr/index.js';
 import { lora } from './methods/lora/index.js';
+import { vera } from './methods/vera/index.js';
 
 /** Every method peft-ts implements. Adding a method is its folder and one line here. */
 const METHODS: readonly PeftMethod[] = [
@@ -12,6 +13,7 @@ const METHODS: readonly PeftMethod[] = [
   ia3,
   loha,
   lokr,
+  vera,
 ];
 
 export function listMethods(): readonly PeftMethod[] {

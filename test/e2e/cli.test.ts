@@ -22,6 +22,7 @@ const FORWARD_CASES: [string, string | null][] = [
   ['gpt2-tiny', 'peft-zoo/gpt2-tiny-ia3'],
   ['llama-tiny', 'peft-zoo/llama-tiny-loha'],
   ['llama-tiny', 'peft-zoo/llama-tiny-lokr'],
+  ['llama-tiny', 'peft-zoo/llama-tiny-vera'],
 ];
 for (const [model, adapter] of FORWARD_CASES) {
   const name = adapter ?? model;
