@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { didYouMean, parseMethodConfig } from './config.js';
 import type { MethodConfig, PeftMethod } from './method.js';
+import { fourierft } from './methods/fourierft/index.js';
 import { ia3 } from './methods/ia3/index.js';
 import { loha } from './methods/loha/index.js';
 import { lokr } from './methods/lokr/index.js';
@@ -14,6 +15,7 @@ const METHODS: readonly PeftMethod[] = [
   loha,
   lokr,
   vera,
+  fourierft,
 ];
 
 export function listMethods(): readonly PeftMethod[] {

@@ -23,6 +23,7 @@ const FORWARD_CASES: [string, string | null][] = [
   ['llama-tiny', 'peft-zoo/llama-tiny-loha'],
   ['llama-tiny', 'peft-zoo/llama-tiny-lokr'],
   ['llama-tiny', 'peft-zoo/llama-tiny-vera'],
+  ['llama-tiny', 'peft-zoo/llama-tiny-fourierft'],
 ];
 for (const [model, adapter] of FORWARD_CASES) {
   const name = adapter ?? model;
