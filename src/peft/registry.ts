@@ -1,22 +1,34 @@
 import { ConfigError } from '../errors.js';
 import { didYouMean, parseMethodConfig } from './config.js';
-import type { MethodConfig, PeftMethod } from './method.js';
+import type { LayerMethod, MethodConfig, PeftMethod } from './method.js';
 import { fourierft } from './methods/fourierft/index.js';
 import { ia3 } from './methods/ia3/index.js';
+import { lnTuning } from './methods/ln-tuning/index.js';
 import { loha } from './methods/loha/index.js';
 import { lokr } from './methods/lokr/index.js';
 import { lora } from './methods/lora/index.js';
+import { trainableTokens } from './methods/trainable-tokens/index.js';
 import { vera } from './methods/vera/index.js';
 
 /** Every method peft-ts implements. Adding a method is its folder and one line here. */
-const METHODS: readonly PeftMethod[] = [
+const METHODS = [
   lora,
+  lnTuning,
+  trainableTokens,
   ia3,
   loha,
   lokr,
   vera,
   fourierft,
-];
+] as const satisfies readonly PeftMethod[];
+
+type ConfigOf<M> = M extends LayerMethod<infer C> ? C : never;
+
+/**
+ * A config as a user writes it: the fields of any one method, PEFT's defaults for the rest
+ * (peft_type picks the method; LORA when absent). A misspelt field does not compile.
+ */
+export type PeftConfigInput = { [I in keyof typeof METHODS]: Partial<ConfigOf<(typeof METHODS)[I]>> }[number];
 
 export function listMethods(): readonly PeftMethod[] {
   return METHODS;

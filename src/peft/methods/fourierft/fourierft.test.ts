@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { assertClose } from '../../../../test/helpers.js';
-import { assertAdapterGradients, assertSaveLoadExact, assertTrainableCount, assertZooReproduces, loadBase, zooFixture } from '../../../../test/zoo.js';
+import { loadBase, zooFixture } from '../../../../test/zoo.js';
 import { ConfigError } from '../../../errors.js';
 import { loadSafetensors } from '../../../io/index.js';
 import { Generator, noGrad, Tensor } from '../../../tensor/index.js';
@@ -13,12 +13,6 @@ const fx = zooFixture('llama-tiny-fourierft');
 const ids = Tensor.from([3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26], [2, 6], 'int32');
 const run = (m: { forward: unknown }) => noGrad(() => (m.forward as (i: { inputIds: Tensor }) => Tensor)({ inputIds: ids })).contiguousData();
 const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
-
-test(`${fx.folder}: HF PEFT's adapter reproduces PyTorch's logits; PEFT's trainable count; save -> load is bit-exact`, () => {
-  assertZooReproduces(fx);
-  assertTrainableCount(fx);
-  assertSaveLoadExact(fx);
-});
 
 test("the frequency indices rebuilt from random_loc_seed are exactly the ones PEFT drew (torch.randperm on PyTorch's generator)", () => {
   const derived = loadSafetensors(join(fx.dir, 'derived.safetensors'));
@@ -52,28 +46,13 @@ test('the update is scaling * Re ifft2 of the sparse spectrum, checked against a
   }
 });
 
-test('init_weights: false (PEFT default) draws the spectrum, true starts at zero; merge/unmerge on Linear and Conv1D', () => {
-  for (const [name, targets] of [['llama-tiny', ['q_proj', 'v_proj']], ['gpt2-tiny', null]] as const) {
-    const model = loadBase(name);
-    const before = run(model);
-    assert.deepEqual(run(getPeftModel(loadBase(name), { peft_type: 'FOURIERFT', n_frequency: 50, init_weights: true, target_modules: targets })), before, `${name}: zero spectrum`);
-    const weightKey = name === 'gpt2-tiny' ? 'transformer.h.0.mlp.c_proj.weight' : 'model.layers.0.self_attn.q_proj.weight';
-    const weight = model.stateDict().get(weightKey)!.contiguousData().slice();
-    const peft = getPeftModel(model, { peft_type: 'FOURIERFT', n_frequency: 50, target_modules: targets });
-    if (name === 'gpt2-tiny') assert.deepEqual(peft.config().target_modules, ['mlp.c_proj']);
-    const adapted = run(peft);
-    assert.ok(maxAbsDiff(adapted, before) > 1e-3, `${name}: random spectrum acts`);
-    peft.merge();
-    assert.ok(maxAbsDiff(run(peft), adapted) < 1e-5, `${name}: merged vs unmerged ${maxAbsDiff(run(peft), adapted)}`);
-    peft.unmerge();
-    const layer = peft.tunerLayers()[0][1];
-    assert.ok(maxAbsDiff((layer.baseLayer() as unknown as { weight: Tensor }).weight.contiguousData(), weight) < 1e-6, `${name}: unmerge restores`);
-  }
-});
-
-test('gradients of the spectral coefficients match finite differences through the model', () => {
-  const peft = getPeftModel(loadBase('llama-tiny'), { peft_type: 'FOURIERFT', n_frequency: 30, scaling: 300, target_modules: ['v_proj'], layers_to_transform: [1] });
-  assertAdapterGradients(peft, Tensor.from([5, 17, 300, 42], [1, 4], 'int32'));
+test("init_weights: false (PEFT's default) draws the spectrum, true starts at zero; GPT-2's default target is mlp.c_proj", () => {
+  const before = run(loadBase('gpt2-tiny'));
+  const zero = getPeftModel(loadBase('gpt2-tiny'), { peft_type: 'FOURIERFT', n_frequency: 50, init_weights: true });
+  assert.deepEqual(run(zero), before);
+  assert.deepEqual(zero.config().target_modules, ['mlp.c_proj']);
+  assert.deepEqual(zero.tunerLayers().map(([p]) => p), ['transformer.h.0.mlp.c_proj', 'transformer.h.1.mlp.c_proj']);
+  assert.ok(maxAbsDiff(run(getPeftModel(loadBase('gpt2-tiny'), { peft_type: 'FOURIERFT', n_frequency: 50 })), before) > 1e-3);
 });
 
 test('n_frequency_pattern sets per-module counts; bad FourierFT configs are ConfigErrors naming the field', () => {
@@ -82,5 +61,6 @@ test('n_frequency_pattern sets per-module counts; bad FourierFT configs are Conf
   assert.deepEqual(sizes, { q_proj: 20, v_proj: 7 });
   assert.throws(() => getPeftModel(loadBase('llama-tiny'), { peft_type: 'FOURIERFT', n_frequency: 5000, target_modules: ['v_proj'] }), (e: unknown) => e instanceof ConfigError && /n_frequency 5000 exceeds the 32 x 64 = 2048/.test(e.message));
   assert.throws(() => getPeftModel(loadBase('llama-tiny'), { peft_type: 'FOURIERFT', target_modules: '.*v_proj', layers_to_transform: [0] }), (e: unknown) => e instanceof ConfigError && /layers_to_transform cannot be used when target_modules is a regex/.test(e.message));
+  // @ts-expect-error a value outside the field's choices
   assert.throws(() => getPeftModel(loadBase('llama-tiny'), { peft_type: 'FOURIERFT', bias: 'lora_only' }), (e: unknown) => e instanceof ConfigError && /bias must be "none", "all", "fourier_only"/.test(e.message));
 });

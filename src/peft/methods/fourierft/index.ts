@@ -2,6 +2,7 @@ import { ConfigError } from '../../../errors.js';
 import { Conv1D } from '../../../nn/index.js';
 import { Tensor } from '../../../tensor/index.js';
 import type { LayerMethod } from '../../method.js';
+import { unwrapTarget } from '../../tuner-layer.js';
 import { isLinearLike, patternValue, trainableBiases } from '../../targets.js';
 import { LORA_DEFAULT_TARGETS } from '../lora/index.js';
 import { type FourierFTConfig, fourierftConfigSpec } from './config.js';
@@ -24,7 +25,7 @@ export const fourierft: LayerMethod<FourierFTConfig> = {
   defaultTargets: FOURIERFT_DEFAULT_TARGETS,
 
   resolveConfig(config, targets) {
-    config.fan_in_fan_out = targets.some(([, m]) => m instanceof Conv1D);
+    config.fan_in_fan_out = targets.some(([, m]) => unwrapTarget(m) instanceof Conv1D);
   },
 
   inject(module, { config, adapter, path, generator }) {

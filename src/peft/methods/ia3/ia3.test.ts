@@ -1,29 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertClose } from '../../../../test/helpers.js';
-import { assertAdapterGradients, assertSaveLoadExact, assertTrainableCount, assertZooReproduces, loadBase, zooFixture } from '../../../../test/zoo.js';
+import { loadBase, zooFixture } from '../../../../test/zoo.js';
 import { ConfigError } from '../../../errors.js';
 import { Linear } from '../../../nn/index.js';
 import { Generator, linear, noGrad, Tensor } from '../../../tensor/index.js';
 import { getPeftModel, loadPeftModel, type PeftModel } from '../../index.js';
 import { IA3Layer } from './layer.js';
 
-const FIXTURES = ['llama-tiny-ia3', 'gpt2-tiny-ia3', 'bert-tiny-ia3'].map(zooFixture);
 const ids = Tensor.from([3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26], [2, 6], 'int32');
 const run = (m: { forward: unknown }, input = ids) => noGrad(() => (m.forward as (i: { inputIds: Tensor }) => Tensor)({ inputIds: input })).contiguousData();
 const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 const layerAt = (peft: PeftModel, path: string) => peft.model.getSubmodule(path) as IA3Layer;
 
-for (const fx of FIXTURES) {
-  test(`${fx.folder}: HF PEFT's adapter reproduces PyTorch's logits; PEFT's trainable count; save -> load is bit-exact in PEFT's layout`, () => {
-    assertZooReproduces(fx);
-    assertTrainableCount(fx);
-    assertSaveLoadExact(fx);
-  });
-}
-
 test('feed-forward targets scale the input, the others the output (bias included); list entries match path endings as in PEFT', () => {
-  const peft = loadPeftModel(loadBase('bert-tiny'), FIXTURES[2].dir);
+  const peft = loadPeftModel(loadBase('bert-tiny'), zooFixture('bert-tiny-ia3').dir);
   // 'output.dense' also ends 'attention.output.dense', so PEFT treats both as feed-forward.
   for (const path of ['bert.encoder.layer.0.attention.output.dense', 'bert.encoder.layer.0.output.dense']) assert.equal(layerAt(peft, path).isFeedforward, true, path);
   const key = layerAt(peft, 'bert.encoder.layer.0.attention.self.key');
@@ -53,30 +44,14 @@ test('defaults: PEFT\'s targets and feed-forward modules per model; a fresh adap
     assert.equal(config.fan_in_fan_out, fanInFanOut);
     assert.equal(peft.tunerLayers().length, layers, 'mlp.c_proj does not widen to attn.c_proj');
     assert.deepEqual(run(peft), before);
+    // A second adapter sees the first one's wrappers, and still reads the layout of the layers beneath.
+    peft.addAdapter('second', { peft_type: 'IA3' });
+    assert.equal((peft.config('second') as unknown as Record<string, unknown>).fan_in_fan_out, fanInFanOut);
   }
   const random = getPeftModel(loadBase('llama-tiny'), { peft_type: 'IA3', init_ia3_weights: false });
   assert.ok(maxAbsDiff(run(random), run(loadBase('llama-tiny'))) > 1e-3, 'init_ia3_weights=false draws random vectors');
 });
 
-test('merged equals unmerged; unmerge restores weights and biases; disabled gives the base exactly', () => {
-  for (const fx of FIXTURES) {
-    const model = loadBase(fx.base);
-    const before = new Map([...model.stateDict()].map(([k, t]) => [k, Float32Array.from(t.contiguousData())]));
-    const baseOut = run(model);
-    const peft = loadPeftModel(model, fx.dir);
-    const adapted = run(peft);
-    assert.deepEqual(peft.withAdaptersDisabled(() => run(peft)), baseOut);
-    peft.merge();
-    assert.ok(maxAbsDiff(run(peft), adapted) < 1e-5 * Math.max(1, ...adapted.map(Math.abs)), `${fx.folder}: merged vs unmerged ${maxAbsDiff(run(peft), adapted)}`);
-    peft.unmerge();
-    for (const [path, layer] of peft.tunerLayers()) {
-      const base = layer.baseLayer() as unknown as { weight: Tensor; bias?: Tensor };
-      for (const [field, t] of [['weight', base.weight], ['bias', base.bias]] as const) {
-        if (t) assert.ok(maxAbsDiff(t.contiguousData(), before.get(`${path}.${field}`)!) < 1e-6, `${fx.folder}: ${path}.${field} restored`);
-      }
-    }
-  }
-});
 
 test('two active adapters multiply their vectors', () => {
   const peft = getPeftModel(loadBase('llama-tiny'), { peft_type: 'IA3', init_ia3_weights: false }, { seed: 1 });
@@ -89,15 +64,12 @@ test('two active adapters multiply their vectors', () => {
   assertClose(noGrad(() => layer.forward(x)).contiguousData(), expected.contiguousData(), 1e-6, 1e-6, 'product');
 });
 
-test('gradients of the IA3 vectors match finite differences through the model', () => {
-  const peft = loadPeftModel(loadBase('llama-tiny'), FIXTURES[0].dir, { trainable: true });
-  assertAdapterGradients(peft, Tensor.from([5, 17, 300, 42], [1, 4], 'int32'));
-});
 
 test('bad IA3 configs are ConfigErrors naming the field', () => {
   const llama = () => loadBase('llama-tiny');
   assert.throws(() => getPeftModel(llama(), { peft_type: 'IA3', target_modules: ['k_proj'], feedforward_modules: ['down_proj'] }), (e: unknown) => e instanceof ConfigError && /feedforward_modules must be a subset of target_modules/.test(e.message) && /down_proj/.test(e.message));
   assert.throws(() => getPeftModel(llama(), { peft_type: 'IA3', target_modules: ['embed_tokens'], feedforward_modules: [] }), (e: unknown) => e instanceof ConfigError && /embed_tokens' is a Embedding; IA3 wraps Linear and Conv1D/.test(e.message));
+  // @ts-expect-error a misspelt field
   assert.throws(() => getPeftModel(llama(), { peft_type: 'IA3', init_ia3_weight: false }), (e: unknown) => e instanceof ConfigError && /Did you mean 'init_ia3_weights'/.test(e.message));
   assert.throws(() => getPeftModel(llama(), { peft_type: 'IA3', layers_to_transform: [0] }), (e: unknown) => e instanceof ConfigError && /unknown config field 'layers_to_transform'/.test(e.message));
   const peft = getPeftModel(llama(), { peft_type: 'IA3' });

@@ -1,6 +1,7 @@
 import { ConfigError } from '../../../errors.js';
 import { Conv1D } from '../../../nn/index.js';
 import type { LayerMethod } from '../../method.js';
+import { unwrapTarget } from '../../tuner-layer.js';
 import { isLinearLike } from '../../targets.js';
 import { type IA3Config, ia3ConfigSpec } from './config.js';
 import { IA3Layer } from './layer.js';
@@ -46,7 +47,7 @@ export const ia3: LayerMethod<IA3Config> = {
       if (!defaults) throw new ConfigError(`[ia3] no feedforward_modules given and no default for model_type '${modelType}'.`, { hint: 'Pass feedforward_modules (the targets whose input is scaled, e.g. ["down_proj"]; [] for none).' });
       config.feedforward_modules = [...defaults];
     }
-    config.fan_in_fan_out = targets.some(([, m]) => m instanceof Conv1D);
+    config.fan_in_fan_out = targets.some(([, m]) => unwrapTarget(m) instanceof Conv1D);
   },
 
   inject(module, { config, adapter, path, generator }) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertClose } from '../../../../test/helpers.js';
-import { assertAdapterGradients, loadBase } from '../../../../test/zoo.js';
+import { loadBase } from '../../../../test/zoo.js';
 import { ConfigError } from '../../../errors.js';
 import { Generator, manualSeed, noGrad, Tensor } from '../../../tensor/index.js';
 import { getPeftModel, type PeftModel } from '../../index.js';
@@ -55,26 +55,10 @@ for (const { peft_type, rankDropoutScaled } of METHODS) {
     for (const j of kept) for (let i = 0; i < 64; i++) assert.ok(Math.abs(dropped[i * out + j] - scale * full[i * out + j]) < 1e-5 * (1 + Math.abs(full[i * out + j])), `row ${j}`);
   });
 
-  test(`${peft_type}: merged equals unmerged; unmerge restores the base`, () => {
-    const model = loadBase('llama-tiny');
-    const before = model.stateDict().get('model.layers.0.self_attn.v_proj.weight')!.contiguousData().slice();
-    const peft = getPeftModel(model, { peft_type, init_weights: false, target_modules: ['q_proj', 'v_proj', 'up_proj'] });
-    const adapted = run(peft);
-    peft.merge();
-    assert.ok(maxAbsDiff(run(peft), adapted) < 1e-5, `merged vs unmerged ${maxAbsDiff(run(peft), adapted)}`);
-    peft.unmerge();
-    assert.ok(maxAbsDiff(vProj(peft).base_layer.weight.contiguousData(), before) < 1e-6);
-    assert.ok(maxAbsDiff(run(peft), adapted) < 1e-6);
-  });
-
-  test(`${peft_type}: gradients of every factor match finite differences through the model`, () => {
-    const peft = getPeftModel(loadBase('llama-tiny'), { peft_type, init_weights: false, r: 1, alpha: 4, target_modules: ['v_proj'], layers_to_transform: [1], ...(peft_type === 'LOKR' ? { decompose_both: true } : {}) });
-    assertAdapterGradients(peft, Tensor.from([5, 17, 300, 42], [1, 4], 'int32'));
-  });
-
   test(`${peft_type}: GPT-2's Conv1D is refused as HF PEFT refuses it; bad fields are ConfigErrors`, () => {
     assert.throws(() => getPeftModel(loadBase('gpt2-tiny'), { peft_type }), (e: unknown) => e instanceof ConfigError && /c_attn' is a Conv1D/.test(e.message) && /Linear layers only/.test(e.message));
     assert.throws(() => getPeftModel(loadBase('llama-tiny'), { peft_type, rank_dropout: 1.5 }), (e: unknown) => e instanceof ConfigError && /rank_dropout must be a number >= 0, <= 1/.test(e.message));
+    // @ts-expect-error a LoRA field on a LyCORIS method does not compile; from JSON it is a run-time error
     assert.throws(() => getPeftModel(loadBase('llama-tiny'), { peft_type, lora_alpha: 16 }), (e: unknown) => e instanceof ConfigError && /unknown config field 'lora_alpha'/.test(e.message));
   });
 }

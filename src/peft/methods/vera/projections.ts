@@ -2,6 +2,7 @@ import { ConfigError } from '../../../errors.js';
 import { type Module } from '../../../nn/index.js';
 import { Tensor, TorchGenerator } from '../../../tensor/index.js';
 import { isLinearLike } from '../../targets.js';
+import { unwrapTarget } from '../../tuner-layer.js';
 import type { VeraProjections } from './layer.js';
 
 /**
@@ -22,7 +23,8 @@ function veraKaimingUniform(rows: number, cols: number, generator: TorchGenerato
  */
 export function veraProjections(r: number, seed: number, targets: readonly [string, Module][]): VeraProjections {
   let outMax = 0, inMax = 0;
-  for (const [, m] of targets) {
+  for (const [, target] of targets) {
+    const m = unwrapTarget(target);
     if (!isLinearLike(m)) continue;
     outMax = Math.max(outMax, m.outFeatures);
     inMax = Math.max(inMax, m.inFeatures);
