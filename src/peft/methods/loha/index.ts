@@ -1,7 +1,6 @@
 import type { LayerMethod } from '../../method.js';
-import { patternValue } from '../../targets.js';
 import { LORA_DEFAULT_TARGETS } from '../lora/index.js';
-import { requireLinear } from '../lycoris/layer.js';
+import { lycorisSettings, requireLinear } from '../lycoris/layer.js';
 import { type LoHaConfig, lohaConfigSpec } from './config.js';
 import { LoHaLayer } from './layer.js';
 
@@ -20,9 +19,9 @@ export const loha: LayerMethod<LoHaConfig> = {
 
   inject(module, { config, adapter, path, generator }) {
     const layer = module instanceof LoHaLayer ? module : new LoHaLayer(requireLinear(module, path, 'loha', 'LoHa'));
-    const r = patternValue(path, config.rank_pattern, config.r);
-    const alpha = patternValue(path, config.alpha_pattern, config.alpha);
-    layer.addAdapter(adapter, r, { scaling: alpha / r, rankDropout: config.rank_dropout, moduleDropout: config.module_dropout, rankDropoutScale: true }, !config.init_weights, generator);
+    // PEFT's LoHa always rescales the rows rank_dropout keeps.
+    const { r, settings } = lycorisSettings(path, config, true);
+    layer.addAdapter(adapter, r, settings, !config.init_weights, generator);
     return layer;
   },
 };

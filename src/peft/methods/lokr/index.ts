@@ -1,7 +1,6 @@
 import type { LayerMethod } from '../../method.js';
-import { patternValue } from '../../targets.js';
 import { LORA_DEFAULT_TARGETS } from '../lora/index.js';
-import { requireLinear } from '../lycoris/layer.js';
+import { lycorisSettings, requireLinear } from '../lycoris/layer.js';
 import { type LoKrConfig, lokrConfigSpec } from './config.js';
 import { LoKrLayer } from './layer.js';
 
@@ -21,9 +20,7 @@ export const lokr: LayerMethod<LoKrConfig> = {
 
   inject(module, { config, adapter, path, generator }) {
     const layer = module instanceof LoKrLayer ? module : new LoKrLayer(requireLinear(module, path, 'lokr', 'LoKr'));
-    const r = patternValue(path, config.rank_pattern, config.r);
-    const alpha = patternValue(path, config.alpha_pattern, config.alpha);
-    const settings = { scaling: alpha / r, rankDropout: config.rank_dropout, moduleDropout: config.module_dropout, rankDropoutScale: config.rank_dropout_scale };
+    const { r, settings } = lycorisSettings(path, config, config.rank_dropout_scale);
     layer.addAdapter(adapter, r, settings, { decomposeBoth: config.decompose_both, decomposeFactor: config.decompose_factor }, config.init_weights, generator);
     return layer;
   },

@@ -1,7 +1,12 @@
 import { ConfigError } from '../../../errors.js';
 import { Linear, type Module, type ParameterDict } from '../../../nn/index.js';
 import { defaultGenerator, linear, noGrad, Tensor } from '../../../tensor/index.js';
+import type { Infer } from '../../config.js';
+import { patternValue } from '../../targets.js';
 import { TunerLayer } from '../../tuner-layer.js';
+import type { lycorisFields } from './config.js';
+
+type LycorisConfigFields = Infer<typeof lycorisFields>;
 
 /** How one adapter's update behaves in training (HF PEFT's LycorisLayer bookkeeping). */
 export interface LycorisSettings {
@@ -62,6 +67,13 @@ function rowKeepMask(rows: number, p: number, rescale: boolean): Tensor {
   const kept = keep.reduce((a, b) => a + b, 0);
   if (rescale && kept > 0) keep.forEach((v, i) => { keep[i] = v * (rows / kept); });
   return new Tensor(keep, [rows, 1]);
+}
+
+/** A module's rank and training settings: rank_pattern / alpha_pattern applied, scaling alpha / r. */
+export function lycorisSettings(path: string, config: LycorisConfigFields, rankDropoutScale: boolean): { r: number; settings: LycorisSettings } {
+  const r = patternValue(path, config.rank_pattern, config.r);
+  const alpha = patternValue(path, config.alpha_pattern, config.alpha);
+  return { r, settings: { scaling: alpha / r, rankDropout: config.rank_dropout, moduleDropout: config.module_dropout, rankDropoutScale } };
 }
 
 /** PEFT's LyCORIS layers wrap torch.nn.Linear (and convolutions); transformers' Conv1D is refused. */
