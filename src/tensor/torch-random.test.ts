@@ -16,9 +16,11 @@ test('uniform draws match torch.manual_seed(0); torch.rand(3) = [0.4963, 0.7682,
   assert.ok(draws.every((v) => v === Math.fround(v)), 'float32 values');
 });
 
-test('seeds above 32 bits keep their low 32 bits, as mt19937 seeding does', () => {
+test('seeds above 32 bits keep their low 32 bits, as mt19937 seeding does; negative seeds wrap as PyTorch\'s uint64 cast', () => {
   const a = new TorchGenerator(2n ** 32n + 7n), b = new TorchGenerator(7);
   assert.deepEqual([a.random(), a.random()], [b.random(), b.random()]);
+  const c = new TorchGenerator(-1), d = new TorchGenerator(0xffffffff);
+  assert.deepEqual([c.random(), c.random()], [d.random(), d.random()]);
 });
 
 test('randperm is a permutation, reproducible from the seed', () => {

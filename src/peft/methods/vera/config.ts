@@ -8,7 +8,7 @@ const veraFields = {
   layers_pattern: targetFields.layers_pattern,
   modules_to_save: targetFields.modules_to_save,
   r: f.int({ default: 256, min: 1, doc: 'rank of the shared random projections vera_A [r, in] and vera_B [out, r]' }),
-  projection_prng_key: f.int({ default: 0, min: 0, doc: "seed of PyTorch's CPU generator that draws vera_A and vera_B (kaiming-uniform)" }),
+  projection_prng_key: f.int({ default: 0, doc: "seed of PyTorch's CPU generator that draws vera_A and vera_B (kaiming-uniform)" }),
   save_projection: f.bool({ default: true, doc: 'save vera_A / vera_B in the adapter file; false regenerates them from projection_prng_key on load' }),
   vera_dropout: f.number({ default: 0, min: 0, max: 1, maxExclusive: true, doc: 'dropout on the adapter input' }),
   d_initial: f.number({ default: 0.1, doc: 'initial value of every entry of lambda_d' }),
