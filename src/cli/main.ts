@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { PeftTsError } from '../errors.js';
 import { buildProgram, UsageError, type CommandSpec } from './command.js';
+import { compareCommand } from './commands/compare.js';
 import { evalCommand } from './commands/eval.js';
 import { forwardCommand } from './commands/forward.js';
 import { generateCommand } from './commands/generate.js';
@@ -11,10 +12,11 @@ import { mergeCommand } from './commands/merge.js';
 import { methodsCommand } from './commands/methods.js';
 import { scoreCommand } from './commands/score.js';
 import { trainCommand } from './commands/train.js';
+import { workerCommand } from './commands/worker.js';
 import { consoleOutput, type Output } from './output.js';
 
 /** Every command: adding one is its file in commands/ and one line here. */
-const COMMANDS: CommandSpec<any>[] = [trainCommand, evalCommand, infoCommand, generateCommand, forwardCommand, scoreCommand, mergeCommand, methodsCommand];
+const COMMANDS: CommandSpec<any>[] = [trainCommand, evalCommand, infoCommand, generateCommand, forwardCommand, scoreCommand, mergeCommand, compareCommand, workerCommand, methodsCommand];
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;
 
