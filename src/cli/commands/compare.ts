@@ -31,7 +31,7 @@ function readCompareConfig(path: string): Record<string, unknown> {
   if (methods !== undefined) {
     if (!methods || typeof methods !== 'object' || Array.isArray(methods)) throw new ConfigError(`[compare] ${path}: methods must map a method name to { peft, lr, epochs }.`, { hint: 'For example methods: { ia3: { lr: 0.01 } }.' });
     for (const [name, entry] of Object.entries(methods)) {
-      for (const key of Object.keys(entry ?? {})) if (!['peft', 'lr', 'epochs'].includes(key)) throw new ConfigError(`[compare] ${path}: methods.${name}.${key} is not a setting.`, { hint: 'Per method: peft (adapter_config.json fields), lr, epochs.' });
+      for (const key of Object.keys(entry ?? {})) if (!['method', 'peft', 'lr', 'epochs'].includes(key)) throw new ConfigError(`[compare] ${path}: methods.${name}.${key} is not a setting.`, { hint: 'Per method: method (a registered method this label is a variant of), peft (adapter_config.json fields), lr, epochs.' });
     }
   }
   return raw as Record<string, unknown>;
