@@ -37,6 +37,8 @@ export const METHOD_CASES: MethodCase[] = [
   // DoRA detaches the weight norm (PEFT does, per the paper's section 4.3): A and B get the partial gradient only.
   { name: 'lora + dora', base: 'llama-tiny', config: { peft_type: 'LORA', r: 4, lora_alpha: 8, use_dora: true }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true, detachedGradient: /lora_[AB]/ },
   { name: 'lora, SEQ_CLS', base: 'bert-tiny', config: { peft_type: 'LORA', r: 4, task_type: 'SEQ_CLS' }, identityAtInit: true, multipleActive: true, mixedBatch: false, mergeable: true },
+  { name: 'oft', base: 'llama-tiny', config: { peft_type: 'OFT', oft_block_size: 16, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'oft exact Cayley, shared block, on Conv1D', base: 'gpt2-tiny', config: { peft_type: 'OFT', oft_block_size: 8, use_cayley_neumann: false, block_share: true, target_modules: ['c_attn', 'c_fc'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
 ];
 
 const ids = Tensor.from([3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26], [2, 6], 'int32');

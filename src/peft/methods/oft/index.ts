@@ -43,6 +43,8 @@ export const oft: LayerMethod<OftConfig> = {
 
   resolveConfig(config, targets) {
     config.fan_in_fan_out = targets.some(([, m]) => m instanceof Conv1D);
+    // Every target is checked before any is wrapped, so a bad block size leaves the model untouched.
+    for (const [path, m] of targets) if (isLinearLike(m)) blockLayout(config, m.inFeatures, path, 'oft', 'oft_block_size');
   },
 
   inject(module, { config, adapter, path, generator }) {
