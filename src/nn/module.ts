@@ -141,3 +141,11 @@ export class ModuleDict<M extends Module = Module> extends Module {
     this.items.set(name, module as M);
   }
 }
+
+/** Named tensors held in a map (HF's nn.ParameterDict): a PEFT layer's bare per-adapter parameters (HRA's hra_u, AdaLoRA's lora_E). */
+export class ParameterDict extends Module {
+  readonly items = new Map<string, Tensor>();
+  protected override *entries(): Generator<[string, Tensor | Module]> {
+    yield* this.items.entries();
+  }
+}

@@ -39,6 +39,9 @@ export const METHOD_CASES: MethodCase[] = [
   { name: 'lora, SEQ_CLS', base: 'bert-tiny', config: { peft_type: 'LORA', r: 4, task_type: 'SEQ_CLS' }, identityAtInit: true, multipleActive: true, mixedBatch: false, mergeable: true },
   { name: 'oft', base: 'llama-tiny', config: { peft_type: 'OFT', oft_block_size: 16, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
   { name: 'oft exact Cayley, shared block, on Conv1D', base: 'gpt2-tiny', config: { peft_type: 'OFT', oft_block_size: 8, use_cayley_neumann: false, block_share: true, target_modules: ['c_attn', 'c_fc'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'hra', base: 'llama-tiny', config: { peft_type: 'HRA', r: 4, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  // PEFT's paired init is not the identity under Gram-Schmidt: the second of a pair orthogonalises to rounding noise.
+  { name: 'hra with Gram-Schmidt', base: 'llama-tiny', config: { peft_type: 'HRA', r: 4, apply_GS: true }, identityAtInit: false, multipleActive: true, mixedBatch: true, mergeable: true },
 ];
 
 const ids = Tensor.from([3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26], [2, 6], 'int32');

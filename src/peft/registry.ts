@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { didYouMean, parseMethodConfig } from './config.js';
 import type { MethodConfig, PeftMethod } from './method.js';
+import { hra } from './methods/hra/index.js';
 import { lora } from './methods/lora/index.js';
 import { oft } from './methods/oft/index.js';
 
@@ -8,6 +9,7 @@ import { oft } from './methods/oft/index.js';
 const METHODS: readonly PeftMethod[] = [
   lora,
   oft,
+  hra,
 ];
 
 export function listMethods(): readonly PeftMethod[] {
