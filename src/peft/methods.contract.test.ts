@@ -42,6 +42,7 @@ export const METHOD_CASES: MethodCase[] = [
   { name: 'hra', base: 'llama-tiny', config: { peft_type: 'HRA', r: 4, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
   // PEFT's paired init is not the identity under Gram-Schmidt: the second of a pair orthogonalises to rounding noise.
   { name: 'hra with Gram-Schmidt', base: 'llama-tiny', config: { peft_type: 'HRA', r: 4, apply_GS: true }, identityAtInit: false, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'boft', base: 'llama-tiny', config: { peft_type: 'BOFT', boft_block_size: 8, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
 ];
 
 const ids = Tensor.from([3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26], [2, 6], 'int32');

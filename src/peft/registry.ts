@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { didYouMean, parseMethodConfig } from './config.js';
 import type { MethodConfig, PeftMethod } from './method.js';
+import { boft } from './methods/boft/index.js';
 import { hra } from './methods/hra/index.js';
 import { lora } from './methods/lora/index.js';
 import { oft } from './methods/oft/index.js';
@@ -10,6 +11,7 @@ const METHODS: readonly PeftMethod[] = [
   lora,
   oft,
   hra,
+  boft,
 ];
 
 export function listMethods(): readonly PeftMethod[] {

@@ -1,7 +1,7 @@
 import { type Conv1D, type Linear, Module, ModuleDict } from '../../../nn/index.js';
 import { type Generator, inverse, noGrad, Tensor } from '../../../tensor/index.js';
 import { setWeightOutIn, TunerLayer, weightOutIn } from '../../tuner-layer.js';
-import { blockDiagonal, cayley, eye, rotateBlocks } from './rotation.js';
+import { blockDiagonal, cayley, dropBlocks, eye, rotateBlocks } from './rotation.js';
 
 /** One adapter's parameters: the strict upper triangles of its skew-symmetric blocks, [blocks (1 when shared), b(b-1)/2]. */
 export class OftRotation extends Module {
@@ -81,7 +81,7 @@ export class OftLayer extends TunerLayer<Linear | Conv1D> {
     const U = weight.matmul(this.#scatter.get(b)!).reshape([weight.shape[0], b, b]);
     const Q = U.sub(U.transpose(-1, -2));
     let R = s.cayleyNeumann ? neumannCayley(Q, s.neumannTerms) : cayley(Q);
-    if (this.training && s.moduleDropout > 0 && R.shape[0] > 1) R = this.dropBlocks(R, s.moduleDropout);
+    if (this.training && s.moduleDropout > 0 && R.shape[0] > 1) R = dropBlocks(R, s.moduleDropout, this.#generator!);
     return R;
   }
 
@@ -96,17 +96,6 @@ export class OftLayer extends TunerLayer<Linear | Conv1D> {
       const norm = Math.sqrt(2 * sq); // each parameter appears twice in Q = U - U^T
       if (norm > radius) for (let k = 0; k < m; k++) d[weight.offset + r * m + k] *= radius / norm;
     }
-  }
-
-  /** PEFT's MultiplicativeDropoutLayer: int(p * blocks) blocks, chosen at random, become the identity. */
-  private dropBlocks(R: Tensor, p: number): Tensor {
-    const [n, b] = R.shape;
-    const order = Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) { const j = Math.floor(this.#generator!.uniform() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
-    const mask = new Float32Array(n);
-    for (let i = 0; i < Math.floor(p * n); i++) mask[order[i]] = 1;
-    const m = new Tensor(mask, [n, 1, 1]);
-    return R.mul(m.neg().add(1)).add(eye(b).mul(m));
   }
 
   private rotate(x: Tensor, name: string): Tensor {
