@@ -43,6 +43,8 @@ export const METHOD_CASES: MethodCase[] = [
   // PEFT's paired init is not the identity under Gram-Schmidt: the second of a pair orthogonalises to rounding noise.
   { name: 'hra with Gram-Schmidt', base: 'llama-tiny', config: { peft_type: 'HRA', r: 4, apply_GS: true }, identityAtInit: false, multipleActive: true, mixedBatch: true, mergeable: true },
   { name: 'boft', base: 'llama-tiny', config: { peft_type: 'BOFT', boft_block_size: 8, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'adalora', base: 'llama-tiny', config: { peft_type: 'ADALORA', init_r: 4, target_r: 2, total_step: 10, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'adalora on Conv1D', base: 'gpt2-tiny', config: { peft_type: 'ADALORA', init_r: 4, total_step: 10, target_modules: ['c_attn'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
 ];
 
 const ids = Tensor.from([3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26], [2, 6], 'int32');

@@ -3,7 +3,7 @@ import type { Module } from '../nn/index.js';
 import type { CausalLMInput, EncoderInput, PretrainedModel } from '../models/index.js';
 import { Generator, type Tensor } from '../tensor/index.js';
 import { parseMethodConfig } from './config.js';
-import type { MethodConfig, PeftMethod, SharedTensor } from './method.js';
+import type { MethodConfig, PeftMethod, SharedTensor, TrainingHooks } from './method.js';
 import { ModulesToSave } from './modules-to-save.js';
 import { peftMethod } from './registry.js';
 import { findTargets } from './targets.js';
@@ -97,6 +97,24 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
   }
 
   listAdapters(): string[] { return [...this.adapters.keys()]; }
+
+  /**
+   * The per-step training hooks of the active adapters' methods, combined (extra losses summed),
+   * for a trainer that knows no method. Call once per training run: the hooks keep state.
+   */
+  trainingHooks(): TrainingHooks {
+    const hooks = this.activeAdapters.flatMap((name) => {
+      const { method, config } = this.adapters.get(name)!;
+      const layers = this.tunerLayers().filter(([, l]) => l.adapterNames().includes(name));
+      return method.trainingHooks ? [method.trainingHooks({ adapter: name, config, layers })] : [];
+    });
+    const losses = hooks.filter((h) => h.extraLoss);
+    const after = hooks.filter((h) => h.afterStep);
+    return {
+      ...(losses.length ? { extraLoss: () => losses.map((h) => h.extraLoss!()).reduce((a, b) => a.add(b)) } : {}),
+      ...(after.length ? { afterStep: (step: number) => { for (const h of after) h.afterStep!(step); } } : {}),
+    };
+  }
 
   deleteAdapter(name: string): void {
     if (!this.adapters.delete(name)) throw new ArgumentError(`[peft] no adapter named '${name}'.`, `Adapters: ${this.listAdapters().join(', ') || 'none'}.`);

@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { didYouMean, parseMethodConfig } from './config.js';
 import type { MethodConfig, PeftMethod } from './method.js';
+import { adalora } from './methods/adalora/index.js';
 import { boft } from './methods/boft/index.js';
 import { hra } from './methods/hra/index.js';
 import { lora } from './methods/lora/index.js';
@@ -12,6 +13,7 @@ const METHODS: readonly PeftMethod[] = [
   oft,
   hra,
   boft,
+  adalora,
 ];
 
 export function listMethods(): readonly PeftMethod[] {
