@@ -6,6 +6,7 @@ import { boft } from './methods/boft/index.js';
 import { hra } from './methods/hra/index.js';
 import { lora } from './methods/lora/index.js';
 import { oft } from './methods/oft/index.js';
+import { vblora } from './methods/vblora/index.js';
 
 /** Every method peft-ts implements. Adding a method is its folder and one line here. */
 const METHODS: readonly PeftMethod[] = [
@@ -14,6 +15,7 @@ const METHODS: readonly PeftMethod[] = [
   hra,
   boft,
   adalora,
+  vblora,
 ];
 
 export function listMethods(): readonly PeftMethod[] {

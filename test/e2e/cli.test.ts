@@ -18,7 +18,7 @@ function tensorsToJson(ids: Tensor): number[][] {
 const FORWARD_CASES: [string, string | null][] = [
   ['gpt2-tiny', null], ['llama-tiny', null], ['qwen2-tiny', null], ['bert-tiny', null],
   ['gpt2-tiny', 'gpt2-tiny-lora'], ['llama-tiny', 'llama-tiny-lora'], ['qwen2-tiny', 'qwen2-tiny-lora'], ['bert-tiny', 'bert-tiny-lora'],
-  ['llama-tiny', 'peft-zoo/llama-tiny-oft'], ['llama-tiny', 'peft-zoo/llama-tiny-hra'], ['llama-tiny', 'peft-zoo/llama-tiny-boft'], ['llama-tiny', 'peft-zoo/llama-tiny-adalora'],
+  ['llama-tiny', 'peft-zoo/llama-tiny-oft'], ['llama-tiny', 'peft-zoo/llama-tiny-hra'], ['llama-tiny', 'peft-zoo/llama-tiny-boft'], ['llama-tiny', 'peft-zoo/llama-tiny-adalora'], ['llama-tiny', 'peft-zoo/llama-tiny-vblora'],
 ];
 for (const [model, adapter] of FORWARD_CASES) {
   const name = adapter ?? model;

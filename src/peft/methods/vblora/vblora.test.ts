@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertClose } from '../../../../test/helpers.js';
+import { assertZooLayout, assertZooLogits, zooBase, zooFixture } from '../../../../test/zoo.js';
+import { ConfigError } from '../../../errors.js';
+import { Generator, Tensor } from '../../../tensor/index.js';
+import { getPeftModel } from '../../index.js';
+import { mixBank, VbloraLayer } from './layer.js';
+
+const fixture = zooFixture('llama-tiny-vblora');
+
+test('llama-tiny-vblora: HF PEFT\'s adapter (32 x 16 bank, top-2 mixes) reproduces PyTorch\'s logits on every backend', () => {
+  assertZooLogits(fixture);
+});
+
+test('llama-tiny-vblora: trainable count, saved keys (the bank once, at base_model.vblora_vector_bank) and shapes are PEFT\'s; save and reload is bit-exact', () => {
+  assertZooLayout(fixture);
+});
+
+test('each piece is the softmax over its top-k logits of the chosen bank vectors; the rest weigh nothing and get no gradient', () => {
+  const gen = new Generator(1);
+  const logits = Tensor.randn([3, 6], gen), bank = Tensor.randn([6, 4], gen);
+  logits.requiresGrad = true;
+  const mixed = mixBank(logits, bank, 2);
+  const l = logits.contiguousData(), b = bank.contiguousData();
+  const expected: number[] = [];
+  for (let row = 0; row < 3; row++) {
+    const top = [0, 1, 2, 3, 4, 5].sort((i, j) => l[row * 6 + j] - l[row * 6 + i]).slice(0, 2);
+    const w = top.map((i) => Math.exp(l[row * 6 + i]));
+    const total = w[0] + w[1];
+    for (let c = 0; c < 4; c++) expected.push(top.reduce((s, i, t) => s + (w[t] / total) * b[i * 4 + c], 0));
+  }
+  assertClose(mixed.contiguousData(), expected, 1e-6, 0, 'mix');
+  mixed.sum().backward();
+  const g = logits.grad!.contiguousData();
+  for (let row = 0; row < 3; row++) {
+    const top = new Set([0, 1, 2, 3, 4, 5].sort((i, j) => l[row * 6 + j] - l[row * 6 + i]).slice(0, 2));
+    for (let i = 0; i < 6; i++) if (!top.has(i)) assert.equal(g[row * 6 + i], 0);
+  }
+});
+
+test('the bank is shared: every layer of the adapter mixes the same tensor, and it trains with the adapter', () => {
+  const peft = getPeftModel(zooBase(fixture), { peft_type: 'VBLORA', r: 2, num_vectors: 8, vector_length: 16, target_modules: ['q_proj', 'v_proj'] });
+  const bank = peft.adapterStateDict('default').get('base_model.vblora_vector_bank')!;
+  assert.ok(bank.requiresGrad);
+  const bound = Math.max(...bank.contiguousData().map(Math.abs));
+  assert.ok(bound <= 0.02 && bound > 0, 'uniform in [-0.02, 0.02]');
+  // Changing the bank changes every layer's delta.
+  const layers = peft.tunerLayers().map(([, l]) => l as VbloraLayer);
+  const before = layers.map((l) => l.deltaWeight('default').contiguousData());
+  (bank.data as Float32Array)[0] += 1;
+  layers.forEach((l, i) => assert.ok(l.deltaWeight('default').contiguousData().some((v, j) => v !== before[i][j]), `layer ${i} uses the bank`));
+});
+
+test('vector_length must divide in_features and out_features of every target (ConfigError naming the field, nothing wrapped)', () => {
+  const model = zooBase(fixture);
+  assert.throws(() => getPeftModel(model, { peft_type: 'VBLORA', vector_length: 24, target_modules: ['q_proj'] }), (e: Error) => e instanceof ConfigError && /vector_length = 24 does not divide in_features = 64/.test(e.message));
+  assert.ok(model.namedModules().every(([, m]) => !(m instanceof VbloraLayer)));
+  assert.throws(() => getPeftModel(zooBase(fixture), { peft_type: 'VBLORA', num_vectors: 4, topk: 5, vector_length: 16 }), (e: Error) => e instanceof ConfigError && /topk/.test(e.message));
+});
