@@ -1,3 +1,4 @@
+import type { IntDType } from '../io/index.js';
 import type { Module } from '../nn/index.js';
 import type { Generator, Tensor } from '../tensor/index.js';
 import type { BaseConfig, ConfigSpec, Infer, targetFields } from './config.js';
@@ -73,6 +74,8 @@ export interface LayerMethod<C extends TargetedConfig = TargetedConfig> {
   inject(module: Module, ctx: InjectContext<C>): TunerLayer;
   /** Base-model parameters the config makes trainable besides the adapter (e.g. LoRA's bias option). */
   extraTrainable?(model: Module, config: C, targets: readonly string[]): string[];
+  /** How the saved file stores integer tensors, where PEFT narrows them (VB-LoRA's top-k indices: U8 below 256 vectors). */
+  savedIntDType?(config: C): IntDType;
   /** Per-step training behaviour beyond the loss's gradient (AdaLoRA's budget schedule); created once per training run. */
   trainingHooks?(ctx: TrainingContext<C>): TrainingHooks;
 }

@@ -197,13 +197,18 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
     return entry.config;
   }
 
-  /** The adapter's tensors under HF PEFT's saved names (base_model.model.<path>.<local>). */
-  adapterStateDict(name: string): Map<string, Tensor> {
+  /**
+   * The adapter's tensors under HF PEFT's saved names (base_model.model.<path>.<local>): its
+   * parameters, or with `form: 'saved'` the tensors as the file holds them (see TunerLayer.savedState).
+   */
+  adapterStateDict(name: string, form: 'parameters' | 'saved' = 'parameters'): Map<string, Tensor> {
     const entry = this.adapters.get(name);
     if (!entry) throw new ArgumentError(`[peft] no adapter named '${name}'.`, `Adapters: ${this.listAdapters().join(', ')}.`);
     const out = new Map<string, Tensor>();
     for (const [path, layer] of this.tunerLayers()) {
-      if (layer.adapterNames().includes(name)) for (const [k, t] of layer.adapterState(name)) out.set(`base_model.model.${path}.${k}`, t);
+      if (!layer.adapterNames().includes(name)) continue;
+      const state = form === 'saved' && layer.savedState ? layer.savedState(name) : layer.adapterState(name);
+      for (const [k, t] of state) out.set(`base_model.model.${path}.${k}`, t);
     }
     for (const [path, wrapper] of this.wrappers()) for (const [k, t] of wrapper.adapterState(name)) out.set(`base_model.model.${path}.${k}`, t);
     const params = new Map(this.model.namedParameters());

@@ -56,12 +56,16 @@ export class AdaloraLayer extends TunerLayer<Linear | Conv1D> {
     for (const map of [this.ranknum, this.scaling, this.rankMask]) map.delete(name);
   }
 
-  /** PEFT's saved tensors: with an allocation in force, only the kept triplets (resize_state_dict_by_rank_pattern). */
   override adapterState(name: string): Map<string, Tensor> {
-    const A = this.lora_A.items.get(name)!, E = this.lora_E.items.get(name)!, B = this.lora_B.items.get(name)!;
+    return new Map([['lora_A', this.lora_A.items.get(name)!], ['lora_B', this.lora_B.items.get(name)!], ['lora_E', this.lora_E.items.get(name)!]]);
+  }
+
+  /** With an allocation in force, PEFT saves only the kept triplets (resize_state_dict_by_rank_pattern). */
+  override savedState(name: string): Map<string, Tensor> {
     const keep = this.rankMask.get(name);
-    if (!keep || keep.every(Boolean)) return new Map([['lora_A', A], ['lora_B', B], ['lora_E', E]]);
-    return noGrad(() => new Map([['lora_A', selectRank(A, keep, false)], ['lora_B', selectRank(B, keep, true)], ['lora_E', selectRank(E, keep, false)]]));
+    const state = this.adapterState(name);
+    if (!keep || keep.every(Boolean)) return state;
+    return noGrad(() => new Map([...state].map(([k, t]) => [k, selectRank(t, keep, k === 'lora_B')])));
   }
 
   private factor(name: string): number {

@@ -39,9 +39,12 @@ export const vblora: LayerMethod<VbloraConfig> = {
     return new Map<string, SharedTensor>([['vblora_vector_bank', { tensor: bank, trainable: true, saved: true }]]);
   },
 
+  // PEFT's narrowest type for the top-k indices of save_only_topk_weights.
+  savedIntDType: (config) => (config.num_vectors < 2 ** 8 ? 'U8' : config.num_vectors < 2 ** 15 ? 'I16' : 'I32'),
+
   inject(module, { config, adapter, generator, shared }) {
     const layer = module instanceof VbloraLayer ? module : new VbloraLayer(module as never);
-    layer.addAdapter(adapter, { bank: shared.get('vblora_vector_bank')!.tensor, r: config.r, topk: config.topk, dropout: config.vblora_dropout, logitsStd: config.init_logits_std, generator });
+    layer.addAdapter(adapter, { bank: shared.get('vblora_vector_bank')!.tensor, r: config.r, topk: config.topk, dropout: config.vblora_dropout, logitsStd: config.init_logits_std, saveTopK: config.save_only_topk_weights, generator });
     return layer;
   },
 };

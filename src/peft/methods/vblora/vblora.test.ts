@@ -1,10 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { assertClose } from '../../../../test/helpers.js';
 import { assertZooLayout, assertZooLogits, zooBase, zooFixture } from '../../../../test/zoo.js';
-import { ConfigError } from '../../../errors.js';
-import { Generator, Tensor } from '../../../tensor/index.js';
-import { getPeftModel } from '../../index.js';
+import { ArgumentError, ConfigError } from '../../../errors.js';
+import { readHeader } from '../../../io/index.js';
+import { Generator, noGrad, Tensor } from '../../../tensor/index.js';
+import { getPeftModel, loadPeftModel, saveAdapters } from '../../index.js';
 import { mixBank, VbloraLayer } from './layer.js';
 
 const fixture = zooFixture('llama-tiny-vblora');
@@ -57,4 +61,21 @@ test('vector_length must divide in_features and out_features of every target (Co
   assert.throws(() => getPeftModel(model, { peft_type: 'VBLORA', vector_length: 24, target_modules: ['q_proj'] }), (e: Error) => e instanceof ConfigError && /vector_length = 24 does not divide in_features = 64/.test(e.message));
   assert.ok(model.namedModules().every(([, m]) => !(m instanceof VbloraLayer)));
   assert.throws(() => getPeftModel(zooBase(fixture), { peft_type: 'VBLORA', num_vectors: 4, topk: 5, vector_length: 16 }), (e: Error) => e instanceof ConfigError && /topk/.test(e.message));
+});
+
+test('save_only_topk_weights writes PEFT\'s top-k form (U8 indices, k - 1 weights), which loads back to the same outputs but refuses to train', () => {
+  const ids = Tensor.from([3, 14, 15, 92, 65, 35], [1, 6], 'int32');
+  const peft = getPeftModel(zooBase(fixture), { peft_type: 'VBLORA', r: 2, num_vectors: 8, topk: 3, vector_length: 16, save_only_topk_weights: true, target_modules: ['q_proj', 'v_proj'] });
+  const out = noGrad(() => peft.forward({ inputIds: ids })).contiguousData();
+  const dir = mkdtempSync(join(tmpdir(), 'peft-ts-vblora-'));
+  saveAdapters(peft, dir);
+  const header = readHeader(join(dir, 'adapter_model.safetensors')).tensors;
+  const q = 'base_model.model.model.layers.0.self_attn.q_proj.vblora_logits_A';
+  assert.deepEqual([header.get(`${q}_topk_indices`)!.dtype, header.get(`${q}_topk_indices`)!.shape], ['U8', [2, 4, 3]]);
+  assert.deepEqual([header.get(`${q}_topk_weights`)!.dtype, header.get(`${q}_topk_weights`)!.shape], ['F32', [2, 4, 2]]);
+  assert.ok(!header.has(q) && header.has('base_model.vblora_vector_bank'));
+  const loaded = loadPeftModel(zooBase(fixture), dir);
+  assertClose(noGrad(() => loaded.forward({ inputIds: ids })).contiguousData(), out, 1e-5, 0, 'top-k reload');
+  loaded.model.train(true);
+  assert.throws(() => loaded.forward({ inputIds: ids }), (e: Error) => e instanceof ArgumentError && /save_only_topk_weights/.test(e.message));
 });
