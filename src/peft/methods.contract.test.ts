@@ -20,6 +20,8 @@ interface MethodCase {
   name: string;
   base: 'llama-tiny' | 'gpt2-tiny' | 'bert-tiny';
   config: Record<string, unknown>;
+  /** The second adapter's config in the several-adapters check (default: the same). */
+  otherConfig?: Record<string, unknown>;
   /** PEFT's initialisation leaves the output unchanged (false for e.g. LoRA with init_lora_weights false). */
   identityAtInit: boolean;
   /** PEFT allows several active adapters on one module. */
@@ -36,6 +38,10 @@ export const METHOD_CASES: MethodCase[] = [
   { name: 'lora on Conv1D', base: 'gpt2-tiny', config: { peft_type: 'LORA', r: 4, lora_alpha: 8, target_modules: ['c_attn', 'c_fc'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
   // DoRA detaches the weight norm (PEFT does, per the paper's section 4.3): A and B get the partial gradient only.
   { name: 'lora + dora', base: 'llama-tiny', config: { peft_type: 'LORA', r: 4, lora_alpha: 8, use_dora: true }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true, detachedGradient: /lora_[AB]/ },
+  { name: 'ln-tuning', base: 'llama-tiny', config: { peft_type: 'LN_TUNING' }, identityAtInit: true, multipleActive: false, mixedBatch: true, mergeable: true },
+  { name: 'ln-tuning on LayerNorm', base: 'gpt2-tiny', config: { peft_type: 'LN_TUNING' }, identityAtInit: true, multipleActive: false, mixedBatch: true, mergeable: true },
+  { name: 'trainable-tokens', base: 'llama-tiny', config: { peft_type: 'TRAINABLE_TOKENS', token_indices: [3, 15, 65, 200] }, otherConfig: { peft_type: 'TRAINABLE_TOKENS', token_indices: [14, 92] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'trainable-tokens, tied LM head', base: 'gpt2-tiny', config: { peft_type: 'TRAINABLE_TOKENS', token_indices: [3, 15, 65, 200] }, otherConfig: { peft_type: 'TRAINABLE_TOKENS', token_indices: [14, 92] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
   { name: 'lora, SEQ_CLS', base: 'bert-tiny', config: { peft_type: 'LORA', r: 4, task_type: 'SEQ_CLS' }, identityAtInit: true, multipleActive: true, mixedBatch: false, mergeable: true },
   { name: 'oft', base: 'llama-tiny', config: { peft_type: 'OFT', oft_block_size: 16, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
   { name: 'oft exact Cayley, shared block, on Conv1D', base: 'gpt2-tiny', config: { peft_type: 'OFT', oft_block_size: 8, use_cayley_neumann: false, block_share: true, target_modules: ['c_attn', 'c_fc'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
@@ -147,7 +153,7 @@ for (const c of METHOD_CASES) {
     const baseOut = run(model);
     const peft = getPeftModel(model, c.config);
     perturb(peft, 'default', 1);
-    peft.addAdapter('other', c.config);
+    peft.addAdapter('other', c.otherConfig ?? c.config);
     perturb(peft, 'other', 2);
     peft.setAdapter('default');
     const outA = run(peft);
