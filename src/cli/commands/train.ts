@@ -80,7 +80,7 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
 
   const bar = new ProgressBar('train', (t) => out.progress(t));
   const save = (dir: string) => { saveAdapters(peft, dir, { baseModelNameOrPath: modelDir }); };
-  const target = labelTokens ? labelWordTarget(model, labelTokens, save) : causalLMTarget(model, save);
+  const target = labelTokens ? labelWordTarget(model, labelTokens, save, peft.trainingHooks()) : causalLMTarget(model, save, peft.trainingHooks());
   const result = await train(target, { train: encoded.examples, validation }, {
     ...DEFAULT_TRAIN_CONFIG,
     epochs: real('epochs', 1), maxSteps: int('max-steps', 0) || undefined, batchSize: int('batch-size', 8), gradAccumulation: int('grad-accum', 1),
