@@ -119,7 +119,8 @@ function flipSections(task: TaskReport, variants: string[], docs: Map<string, Ev
         const r = results.get(`${task.name}\u0000${id}\u0000${v}`)!;
         return `<td>${escapeHtml(r.prediction ?? '')}<br><small>p=${r.probs![r.pred!].toFixed(2)}</small></td>`;
       };
-      const prompt = doc.prompt.length > 400 ? `...${doc.prompt.slice(-400)}` : doc.prompt;
+      // The start (e.g. sender and subject) and the end (the question) say most about an item.
+      const prompt = doc.prompt.length > 400 ? `${doc.prompt.slice(0, 240)} [...] ${doc.prompt.slice(-160)}` : doc.prompt;
       return `<tr><td class="id">${escapeHtml(id)}</td><td><pre>${escapeHtml(prompt)}</pre></td><td>${escapeHtml(doc.target)}</td>${variants.filter((v) => v === variants[0] || v === adapter).map(answer).join('')}</tr>`;
     }).join('\n');
     return `<div class="flipped ${kind}" id="flips-${escapeHtml(task.name)}-${escapeHtml(adapter)}-${kind}"><h3>${kind === 'fixed' ? 'Fixed' : 'Broken'} by ${escapeHtml(adapter)}: ${ids.length} items ${phrase} ${escapeHtml(adapter)}${ids.length > EXAMPLES_SHOWN ? ` (first ${EXAMPLES_SHOWN} shown; all in items.jsonl)` : ''}</h3>
