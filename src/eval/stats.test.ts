@@ -95,6 +95,12 @@ test("Newcombe's paired interval (1998b, method 10): the paper's example and hon
   const [nlo, nhi] = newcombePairedInterval({ both: 36, onlyA: 12, onlyB: 2, neither: 0 });
   near(nlo, -0.3404, 5e-5);
   near(nhi, -0.0569, 5e-5);
+  // Fagerland, Lydersen & Laake, "Statistical Analysis of Contingency Tables" (2017), chapter 8: complete
+  // response before and after consolidation therapy (Cavo et al. 2012), 59 / 6 / 16 / 80; the square-and-add
+  // interval for p(before) - p(after) is -0.0621 (-0.1186 to -0.0046), so after - before is 0.0046 to 0.1186.
+  const [clo, chi] = newcombePairedInterval({ both: 59, onlyA: 6, onlyB: 16, neither: 80 });
+  near(clo, 0.0046, 5e-5);
+  near(chi, 0.1186, 5e-5);
   // No discordant items, all right (n = 5): the margins vanish so phi = 0, and each side is the
   // distance from 1 to the Wilson lower limit 5 / (5 + z^2): an honest [-0.4345, +0.4345], not [0, 0].
   const reach = 1 - 5 / (5 + Z95 * Z95);
