@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { fixturesDir, nativeAvailable, repoRoot } from './helpers.js';
 
 interface PackageJson { version: string; license: string; engines: { node: string }; dependencies: Record<string, string> }
@@ -66,7 +67,7 @@ function runtimeClosure(names: string[], seen = new Set<string>()): Set<string> 
   return seen;
 }
 
-test('the bundled spam task runs from the installed package, without the dev dependency its data came from', () => {
+test('the bundled tasks run from the installed package, without the dev dependency their data came from', () => {
   // Installed as npm would: the tarball unpacked in node_modules/peft-ts beside its runtime dependencies only.
   const project = join(packed.dir, 'project');
   const modules = join(project, 'node_modules');
@@ -84,10 +85,14 @@ test('the bundled spam task runs from the installed package, without the dev dep
     mkdirSync(join(installed, 'build', 'Release'), { recursive: true });
     copyFileSync(join(repoRoot, 'build', 'Release', 'peft_native.node'), join(installed, 'build', 'Release', 'peft_native.node'));
   }
-  const r = spawnSync(process.execPath, [join(installed, 'dist', 'src', 'cli', 'main.js'), 'eval', '--model', join(installed, 'models', 'default'), '--tasks', 'spam', '--limit', '2', '--json'], { cwd: project, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(installed, 'dist', 'src', 'cli', 'main.js'), 'eval', '--model', join(installed, 'models', 'default'), '--tasks', 'spam,sotu-era', '--limit', '2', '--json'], { cwd: project, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const result = JSON.parse(r.stdout) as { tasks: { name: string; n: number }[] };
-  assert.deepEqual(result.tasks.map((t) => [t.name, t.n]), [['spam', 2]]);
+  assert.deepEqual(result.tasks.map((t) => [t.name, t.n]), [['spam', 2], ['sotu-era', 2]]);
+  // heldout-perplexity's documents are long to score; that they load from the package is what matters here.
+  const docs = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(pathToFileURL(join(installed, 'dist', 'src', 'index.js')).href)}); console.log(m.bundledEvalTask('heldout-perplexity').items.length)`], { cwd: project, encoding: 'utf8' });
+  assert.equal(docs.status, 0, docs.stderr);
+  assert.ok(Number(docs.stdout) > 50, docs.stdout);
 });
 
 test('the tests read their fixtures from inside the repository, so a plain clone tests', () => {
