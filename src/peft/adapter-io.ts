@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { CheckpointError, ConfigError } from '../errors.js';
 import { loadSafetensors, saveSafetensors, writeTextAtomic } from '../io/index.js';
 import type { PretrainedModel } from '../models/index.js';
+import { configToJson, PEFT_FORMAT_VERSION } from './config.js';
 import { PeftModel } from './peft-model.js';
-import { peftMethod } from './registry.js';
+import { peftMethod, type PeftConfigInput } from './registry.js';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
@@ -29,10 +30,10 @@ export function adapterDir(dir: string, name: string): string {
 export function saveAdapters(peft: PeftModel, dir: string, options: { adapters?: string[]; baseModelNameOrPath?: string } = {}): string[] {
   const written: string[] = [];
   for (const name of options.adapters ?? peft.listAdapters()) {
-    const { method, config } = peft.adapters.get(name) ?? (() => { throw new ConfigError(`[save] no adapter named '${name}'.`, { hint: `Adapters: ${peft.listAdapters().join(', ')}.` }); })();
+    const { config } = peft.adapters.get(name) ?? (() => { throw new ConfigError(`[save] no adapter named '${name}'.`, { hint: `Adapters: ${peft.listAdapters().join(', ')}.` }); })();
     const target = adapterDir(dir, name);
     mkdirSync(target, { recursive: true });
-    const json = method.configToJson({ ...config, inference_mode: true, base_model_name_or_path: options.baseModelNameOrPath ?? config.base_model_name_or_path });
+    const json = configToJson({ ...config, inference_mode: true, peft_version: PEFT_FORMAT_VERSION, base_model_name_or_path: options.baseModelNameOrPath ?? config.base_model_name_or_path });
     saveSafetensors(join(target, ADAPTER_WEIGHTS), peft.adapterStateDict(name), { format: 'pt' });
     writeTextAtomic(join(target, ADAPTER_CONFIG), sortedJson(json));
     written.push(target);
@@ -67,7 +68,8 @@ export function loadAdapter(peft: PeftModel, dir: string, name = 'default', opti
   }
   const tensors = loadSafetensors(weightsPath);
   const previous = peft.activeAdapters;
-  peft.addAdapter(name, { ...raw, inference_mode: !options.trainable });
+  // The file's fields are checked at run time by the method's declaration.
+  peft.addAdapter(name, { ...raw, inference_mode: !options.trainable } as PeftConfigInput);
   const expected = peft.adapterStateDict(name);
   for (const key of tensors.keys()) {
     if (!expected.has(key)) {

@@ -3,24 +3,25 @@ import { bundledTask, readRecords, shuffled, validationSplit } from '../../data/
 import { join } from 'node:path';
 import { HFTokenizer, writeTextAtomic } from '../../io/index.js';
 import { packageVersion } from '../../package.js';
-import { PeftModel, saveAdapters } from '../../peft/index.js';
+import { PeftModel, saveAdapters, type PeftConfigInput } from '../../peft/index.js';
 import { manualSeed } from '../../tensor/index.js';
 import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, encodeRecords, labelWordTarget, train, type Encoded, type LMExample } from '../../train/index.js';
 import { parse, required, numberFlag } from '../args.js';
 import { readSettingsFile } from '../config-file.js';
+import { methodFieldFlags, peftConfigFromFlags } from '../method-flags.js';
 import type { Output } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { loadCausalLM } from './model-io.js';
 
-const USAGE = 'peft-ts train --model DIR (--data FILE | --task NAME) --out DIR [--method lora] [--r N] [--lora-alpha X] [--epochs N] [--lr X] ... [--config FILE] [--json]';
+const USAGE = 'peft-ts train --model DIR (--data FILE | --task NAME) --out DIR [--method lora] [--peft-config FILE] [--<method field> VALUE]... [--epochs N] [--lr X] ... [--config FILE] [--json]';
 
 const STRING_FLAGS = [
-  'model', 'data', 'task', 'out', 'method', 'r', 'lora-alpha', 'lora-dropout', 'target-modules', 'init-lora-weights', 'epochs', 'max-steps',
+  'model', 'data', 'task', 'out', 'method', 'peft-config', ...methodFieldFlags().valued, 'epochs', 'max-steps',
   'batch-size', 'grad-accum', 'lr', 'schedule', 'warmup-steps', 'weight-decay', 'max-grad-norm', 'optimizer', 'seed', 'max-length',
   'validation-fraction', 'validation-data', 'eval-every', 'patience', 'checkpoint-every', 'resume', 'prompt-field', 'completion-field',
   'text-field', 'messages-field', 'template', 'limit', 'config',
 ] as const;
-const BOOLEAN_FLAGS = ['use-dora', 'use-rslora', 'json', 'no-group-by-length'] as const;
+const BOOLEAN_FLAGS = ['json', 'no-group-by-length', ...methodFieldFlags().switches] as const;
 
 export async function trainCommand(argv: string[], out: Output, shouldStop: () => boolean = () => false): Promise<void> {
   const options = Object.fromEntries([...STRING_FLAGS.map((f) => [f, { type: 'string' as const }]), ...BOOLEAN_FLAGS.map((f) => [f, { type: 'boolean' as const }])]);
@@ -33,8 +34,8 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
 
   const modelDir = required(str('model'), '--model', USAGE);
   const outDir = required(str('out'), '--out', USAGE);
-  const method = (str('method') ?? 'lora').toUpperCase();
-  if (method !== 'LORA') throw new ArgumentError(`[train] method '${str('method')}' is not available yet.`, 'Use --method lora (with --use-dora or --use-rslora for those variants).');
+  // The CLI's LoRA defaults (PEFT's are alpha 8, no dropout): what fine-tuning recipes use.
+  const { method, config: peftConfig } = peftConfigFromFlags(v, { lora_alpha: 16, lora_dropout: 0.05 });
   if (!str('data') === !str('task')) throw new ArgumentError('[train] pass exactly one of --data FILE or --task NAME.', `Usage: ${USAGE}`);
 
   const seed = int('seed', 0);
@@ -73,15 +74,9 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
   }
   if (encoded.truncated) out.note(`note: ${encoded.truncated} of ${encoded.examples.length} training examples were longer than ${maxLength} tokens; their prompts were cut from the start.`);
 
-  const peft = new PeftModel(model, { seed, warn: (m) => out.note(`warning: ${m}`) });
-  const targets = str('target-modules');
-  const init = str('init-lora-weights');
-  peft.addAdapter('default', {
-    peft_type: 'LORA', task_type: 'CAUSAL_LM', r: int('r', 8), lora_alpha: real('lora-alpha', 16), lora_dropout: real('lora-dropout', 0.05),
-    ...(targets ? { target_modules: targets === 'all-linear' ? targets : targets.split(',').map((t) => t.trim()) } : {}),
-    ...(init ? { init_lora_weights: init === 'true' ? true : init === 'false' ? false : init } : {}),
-    use_dora: v['use-dora'] === true, use_rslora: v['use-rslora'] === true, base_model_name_or_path: modelDir,
-  });
+  const peft = new PeftModel(model, { seed });
+  peft.addAdapter('default', { task_type: 'CAUSAL_LM', ...peftConfig, base_model_name_or_path: modelDir } as PeftConfigInput);
+  out.note(`method: ${method.name} (${method.config.peftType})`);
   const report = peft.trainableParameters();
   out.note(`training ${report.trainable.toLocaleString('en-US')} of ${report.total.toLocaleString('en-US')} parameters (${report.percent.toFixed(3)}%) on ${encoded.examples.length} examples`);
 
