@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { PeftTsError } from '../errors.js';
+import { packageVersion } from '../package.js';
 import { buildProgram, UsageError, type CommandSpec } from './command.js';
 import { compareCommand } from './commands/compare.js';
 import { evalCommand } from './commands/eval.js';
@@ -18,13 +18,11 @@ import { consoleOutput, type Output } from './output.js';
 /** Every command: adding one is its file in commands/ and one line here. */
 const COMMANDS: CommandSpec<any>[] = [trainCommand, evalCommand, infoCommand, generateCommand, forwardCommand, scoreCommand, mergeCommand, compareCommand, workerCommand, methodsCommand];
 
-const VERSION: string = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;
-
 let stopRequested = false;
 
 /** Exit codes: 0 done (and --help, --version), 2 usage errors, 1 every other peft-ts error, 70 bugs. */
 export async function main(argv: string[], out: Output = consoleOutput): Promise<number> {
-  const program = buildProgram(COMMANDS, VERSION, out, () => stopRequested);
+  const program = buildProgram(COMMANDS, packageVersion(), out, () => stopRequested);
   if (argv.length === 0) { out.note(program.helpInformation().trimEnd()); return 2; }
   try {
     await program.parseAsync(argv, { from: 'user' });

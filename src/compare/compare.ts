@@ -30,7 +30,7 @@ export interface CompareOptions {
  */
 export async function compare(options: CompareOptions): Promise<CompareResults> {
   for (const t of options.tasks) if (!bundledTaskNames().includes(t)) throw new ConfigError(`[compare] unknown task '${t}'.`, { hint: `Bundled tasks: ${bundledTaskNames().join(', ')}.` });
-  for (const m of options.methods) if (m !== 'icl') methodByName(m);
+  for (const m of options.methods) if (m !== 'icl') methodByName(options.settings.methods[m]?.method ?? m);
   if (!Number.isInteger(options.seeds) || options.seeds < 1) throw new ConfigError(`[compare] --seeds must be a positive integer, got ${options.seeds}.`, { hint: 'For example --seeds 3.' });
   const log = options.onLine ?? (() => {});
   const store = new ResultStore(options.outDir);

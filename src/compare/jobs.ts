@@ -26,8 +26,11 @@ export interface CompareSettings {
   evalLimit: number;
   /** Held-out text documents scored for the cost elsewhere (bits per byte). */
   heldoutDocs: number;
-  /** Per method: adapter_config.json fields and training overrides (lr, epochs). */
-  methods: Record<string, { peft?: Record<string, unknown>; lr?: number; epochs?: number }>;
+  /**
+   * Per method label: adapter_config.json fields and training overrides (lr, epochs); `method`
+   * makes the label a variant of a registered method (e.g. dora: { method: lora, peft: { use_dora: true } }).
+   */
+  methods: Record<string, { method?: string; peft?: Record<string, unknown>; lr?: number; epochs?: number }>;
 }
 
 /** One scored item of one job: the same items, in the same order, for every job of a task. */

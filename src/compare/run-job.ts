@@ -54,8 +54,8 @@ export async function runJob(job: Job, settings: CompareSettings, onProgress: (m
   let trainSeconds = 0, shots: number | undefined;
 
   if (job.kind === 'adapter') {
-    const method = methodByName(job.method);
     const overrides = settings.methods[job.method] ?? {};
+    const method = methodByName(overrides.method ?? job.method);
     peft.addAdapter('default', { task_type: 'CAUSAL_LM', ...overrides.peft, peft_type: method.config.peftType, base_model_name_or_path: settings.model } as PeftConfigInput);
     const items = trainingItems(task.train, job);
     const maxLength = model.config.maxPositions;

@@ -5,7 +5,7 @@ import { generate, type CausalLMInput, type EncoderInput, type GenerateOptions, 
 import { loadPeftModel, saveAdapters } from './adapter-io.js';
 import { Generator, type Tensor } from '../tensor/index.js';
 import { parseMethodConfig } from './config.js';
-import type { MethodConfig, PeftMethod, SharedTensor } from './method.js';
+import type { MethodConfig, PeftMethod, SharedTensor, TrainingHooks } from './method.js';
 import { ModulesToSave } from './modules-to-save.js';
 import { peftMethod, type PeftConfigInput } from './registry.js';
 import { findTargets } from './targets.js';
@@ -112,6 +112,24 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
   }
 
   listAdapters(): string[] { return [...this.adapters.keys()]; }
+
+  /**
+   * The per-step training hooks of the active adapters' methods, combined (extra losses summed),
+   * for a trainer that knows no method. Call once per training run: the hooks keep state.
+   */
+  trainingHooks(): TrainingHooks {
+    const hooks = this.activeAdapters.flatMap((name) => {
+      const { method, config } = this.adapters.get(name)!;
+      const layers = this.tunerLayers().filter(([, l]) => l.adapterNames().includes(name));
+      return method.trainingHooks ? [method.trainingHooks({ adapter: name, config, layers })] : [];
+    });
+    const losses = hooks.filter((h) => h.extraLoss);
+    const after = hooks.filter((h) => h.afterStep);
+    return {
+      ...(losses.length ? { extraLoss: () => losses.map((h) => h.extraLoss!()).reduce((a, b) => a.add(b)) } : {}),
+      ...(after.length ? { afterStep: (step: number) => { for (const h of after) h.afterStep!(step); } } : {}),
+    };
+  }
 
   deleteAdapter(name: string): void {
     if (!this.adapters.delete(name)) throw new ArgumentError(`[peft] no adapter named '${name}'.`, `Adapters: ${this.listAdapters().join(', ') || 'none'}.`);
@@ -229,13 +247,18 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
     return entry.config;
   }
 
-  /** The adapter's tensors under HF PEFT's saved names (base_model.model.<path>.<local>). */
-  adapterStateDict(name: string): Map<string, Tensor> {
+  /**
+   * The adapter's tensors under HF PEFT's saved names (base_model.model.<path>.<local>): its
+   * parameters, or with `form: 'saved'` the tensors as the file holds them (see TunerLayer.savedState).
+   */
+  adapterStateDict(name: string, form: 'parameters' | 'saved' = 'parameters'): Map<string, Tensor> {
     const entry = this.adapters.get(name);
     if (!entry) throw new ArgumentError(`[peft] no adapter named '${name}'.`, `Adapters: ${this.listAdapters().join(', ')}.`);
     const out = new Map<string, Tensor>();
     for (const [path, layer] of this.tunerLayers()) {
-      if (layer.adapterNames().includes(name)) for (const [k, t] of layer.adapterState(name)) out.set(`base_model.model.${path}.${k}`, t);
+      if (!layer.adapterNames().includes(name)) continue;
+      const state = form === 'saved' && layer.savedState ? layer.savedState(name) : layer.adapterState(name);
+      for (const [k, t] of state) out.set(`base_model.model.${path}.${k}`, t);
     }
     for (const [path, wrapper] of this.wrappers()) for (const [k, t] of wrapper.adapterState(name)) out.set(`base_model.model.${path}.${k}`, t);
     const params = new Map(this.model.namedParameters());

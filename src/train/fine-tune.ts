@@ -115,8 +115,9 @@ export async function train(options: TrainOptions): Promise<TrainOutput> {
   }
   peft.setAdapter(adapterName);
   const save = (dir: string) => { peft.savePretrained(dir, { adapters: [adapterName] }); };
-  const target = classifier ? sequenceClassificationTarget(model, save)
-    : options.labelTokens ? labelWordTarget(model, options.labelTokens, save) : causalLMTarget(model, save);
+  const hooks = peft.trainingHooks();
+  const target = classifier ? sequenceClassificationTarget(model, save, hooks)
+    : options.labelTokens ? labelWordTarget(model, options.labelTokens, save, hooks) : causalLMTarget(model, save, hooks);
   const { model: _model, tokenizer: _tokenizer, data: _data, validation: _validation, peft: _peft, adapterName: _name, fields: _fields, labels: _labels, labelTokens: _labelTokens, limit: _limit, maxLength: _maxLength, callbacks, warn: _warn, ...config } = options;
   const metrics = await trainLoop(target, { train: trainSet.examples, validation }, { ...DEFAULT_TRAIN_CONFIG, ...config, seed, padId }, callbacks);
   return { model: peft, adapterName, metrics, examples: trainSet.examples.length, truncatedExamples: trainSet.truncated, labels };

@@ -3,12 +3,12 @@ import { ConfigError } from '../../errors.js';
 import { defineCommand, UsageError } from '../command.js';
 import { JSON_FLAG } from '../flags.js';
 
-/** A config file's methods: block maps a method name to { peft, lr, epochs }. */
+/** A config file's methods: block maps a method label to { method, peft, lr, epochs }. */
 function methodSettings(block: unknown): CompareSettings['methods'] {
   if (block === undefined) return {};
   if (!block || typeof block !== 'object' || Array.isArray(block)) throw new ConfigError('[compare] methods: must map a method name to { peft, lr, epochs }.', { hint: 'For example methods: { ia3: { lr: 0.01 } }.' });
   for (const [name, entry] of Object.entries(block)) {
-    for (const key of Object.keys(entry ?? {})) if (!['peft', 'lr', 'epochs'].includes(key)) throw new ConfigError(`[compare] methods.${name}.${key} is not a setting.`, { hint: 'Per method: peft (adapter_config.json fields), lr, epochs.' });
+    for (const key of Object.keys(entry ?? {})) if (!['method', 'peft', 'lr', 'epochs'].includes(key)) throw new ConfigError(`[compare] methods.${name}.${key} is not a setting.`, { hint: 'Per method: method (a registered method this label is a variant of), peft (adapter_config.json fields), lr, epochs.' });
   }
   return block as CompareSettings['methods'];
 }

@@ -1,9 +1,10 @@
 import { basename, resolve } from 'node:path';
-import { evaluate, lmScorer, resolveTask, summaryText, writeReport, type Variant } from '../../eval/index.js';
+import { describeRun, evaluate, lmScorer, resolveTask, summaryText, writeReport, type Variant } from '../../eval/index.js';
 import { HFTokenizer, resolveModelDir } from '../../io/index.js';
 import { loadAdapter, PeftModel } from '../../peft/index.js';
 import { defineCommand } from '../command.js';
 import { ADAPTER_FLAG, JSON_FLAG, MODEL_FLAGS } from '../flags.js';
+import { ProgressBar } from '../progress.js';
 import { causalLMWithAdapters } from './model-io.js';
 
 /** Variants to compare on the same items: the base model, then each adapter alone. */
@@ -34,13 +35,21 @@ export const evalCommand = defineCommand({
     const peft = new PeftModel(model);
     const names = v.adapter.map((p, i) => `${basename(resolve(p)).replace(/[^A-Za-z0-9_-]/g, '_')}${v.adapter.length > 1 ? `_${i}` : ''}`);
     v.adapter.forEach((p, i) => loadAdapter(peft, p, names[i]));
+    const limit = v.limit || undefined;
+    // Read before the (long) scoring, so a broken adapter folder fails fast and loses nothing.
+    const run = describeRun({ model: v.model, adapters: names.map((name, i) => ({ name, path: v.adapter[i] })), tasks: tasks.map((t) => t.name), limit, seed: v.seed });
+    const bars = new Map<string, { bar: ProgressBar; start: number }>();
     const report = evaluate(lmScorer(model, tokenizer, { batchSize: v['batch-size'] }), variantsFor(peft, names), tasks, {
-      limit: v.limit || undefined,
-      seed: v.seed,
-      onTask: (task, variant) => out.note(`evaluating ${task} with ${variant}...`),
+      limit, seed: v.seed,
+      onProgress: ({ task, variant, done, total }) => {
+        const key = `${task} ${variant}`;
+        if (!bars.has(key)) bars.set(key, { bar: new ProgressBar(key, (t) => out.progress(t)), start: performance.now() });
+        const { bar, start } = bars.get(key)!;
+        bar.update(done, total, {}, (performance.now() - start) / 1000);
+      },
     });
     if (v.report !== undefined) {
-      writeReport(report, v.report, { title: `peft-ts evaluation of ${v.model}`, model: v.model, adapters: Object.fromEntries(names.map((n, i) => [n, v.adapter[i]])) });
+      writeReport(report, v.report, { title: `peft-ts evaluation of ${v.model}`, run });
       out.note(`report written to ${v.report}/index.html`);
     }
     if (v.json) out.json({ variants: report.variants, tasks: report.tasks });

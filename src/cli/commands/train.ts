@@ -1,6 +1,8 @@
 import { ArgumentError, ConfigError } from '../../errors.js';
 import { bundledTask, bundledTaskNames, readRecords, shuffled, validationSplit } from '../../data/index.js';
-import { HFTokenizer, resolveModelDir } from '../../io/index.js';
+import { join } from 'node:path';
+import { HFTokenizer, resolveModelDir, writeTextAtomic } from '../../io/index.js';
+import { packageVersion } from '../../package.js';
 import { loadPretrained, readConfig } from '../../models/index.js';
 import { parsePeftConfig, PeftModel, type PeftConfigInput } from '../../peft/index.js';
 import { encodeChoiceItems, train, type TrainData } from '../../train/index.js';
@@ -128,6 +130,7 @@ export const trainCommand = defineCommand({
       : { promptField: v['prompt-field'], completionField: v['completion-field'], textField: v['text-field'], messagesField: v['messages-field'], template: v.template };
     const peftModel = new PeftModel(model, { seed: v.seed, tokenizer });
     peftModel.addAdapter(v['adapter-name'], { ...peft, task_type: peft.task_type ?? (classify ? 'SEQ_CLS' : 'CAUSAL_LM'), base_model_name_or_path: v.model } as PeftConfigInput);
+    out.note(`method: ${String(peft.peft_type)}`);
     const trainable = peftModel.trainableParameters();
     out.note(`training ${trainable.trainable.toLocaleString('en-US')} of ${trainable.total.toLocaleString('en-US')} parameters (${trainable.percent.toFixed(3)}%)`);
     const result = await train({
@@ -141,6 +144,8 @@ export const trainCommand = defineCommand({
       callbacks: progressHooks(out, shouldStop),
     });
     const metrics = result.metrics;
+    // The settings behind the adapter, for the evaluation report's header (HF Trainer keeps training_args.bin).
+    if (!metrics.interrupted) writeTextAtomic(join(v.out, 'training_args.json'), `${JSON.stringify({ ...v, peft, peft_ts_version: packageVersion() }, null, 2)}\n`);
     const report = peftModel.trainableParameters();
     const summary = {
       adapter: metrics.interrupted ? null : v['adapter-name'] === 'default' ? v.out : `${v.out}/${v['adapter-name']}`, checkpoint: metrics.checkpoint, steps: metrics.steps, final_loss: metrics.finalLoss,
