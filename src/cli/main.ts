@@ -2,6 +2,7 @@
 import { PeftTsError } from '../errors.js';
 import { UsageError } from './args.js';
 import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
 import { forward } from './commands/forward.js';
 import { generateCommand } from './commands/generate.js';
 import { info } from './commands/info.js';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, { run: (argv: string[], out: Output) => void | Pr
   forward: { run: forward, summary: 'run input ids through a model and write the logits as safetensors' },
   score: { run: score, summary: 'per-token log-probabilities, mean NLL and perplexity of a text' },
   merge: { run: merge, summary: 'fold adapters into the base weights and write a full checkpoint' },
+  export: { run: exportCommand, summary: 'write a model, a LoRA adapter or a merged model as GGUF for llama.cpp / Ollama' },
 };
 
 function help(): string {

@@ -6,3 +6,4 @@ export { DEFAULT_LORA_TARGETS, findTargets, matchesSpec } from './targets.js';
 export { TunerLayer, isTunerLayer } from './tuner-layer.js';
 export { ModulesToSave } from './modules-to-save.js';
 export { LoraLayer, addWeightedAdapter, parseLoraConfig, type CombinationType, type LoraConfig, type LoraInit, type WeightedAdapterOptions } from './methods/lora/index.js';
+export { adapterToGGUF } from './gguf-adapter.js';

@@ -1,6 +1,5 @@
 import { ArgumentError } from '../../errors.js';
 import { bundledTask, readRecords, shuffled, validationSplit } from '../../data/index.js';
-import { HFTokenizer } from '../../io/index.js';
 import { PeftModel, saveAdapters } from '../../peft/index.js';
 import { manualSeed } from '../../tensor/index.js';
 import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, encodeRecords, labelWordTarget, train, type Encoded, type LMExample } from '../../train/index.js';
@@ -8,7 +7,7 @@ import { parse, required, numberFlag } from '../args.js';
 import { readSettingsFile } from '../config-file.js';
 import type { Output } from '../output.js';
 import { ProgressBar } from '../progress.js';
-import { loadCausalLM } from './model-io.js';
+import { loadCausalLM, loadTokenizer } from './model-io.js';
 
 const USAGE = 'peft-ts train --model DIR (--data FILE | --task NAME) --out DIR [--method lora] [--r N] [--lora-alpha X] [--epochs N] [--lr X] ... [--config FILE] [--json]';
 
@@ -38,7 +37,7 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
   const seed = int('seed', 0);
   manualSeed(seed);
   const model = loadCausalLM(modelDir);
-  const tokenizer = HFTokenizer.fromDir(modelDir);
+  const tokenizer = loadTokenizer(modelDir);
   const maxLength = int('max-length', Math.min(512, model.config.maxPositions));
   if (maxLength > model.config.maxPositions) throw new ArgumentError(`[train] --max-length ${maxLength} exceeds the model's ${model.config.maxPositions} positions.`, `Use at most ${model.config.maxPositions}.`);
 
