@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from 'node-llama-cpp';
-import { HFTokenizer, writeGGUF, type GGUFFloatType } from '../../src/io/index.js';
+import { HFTokenizer, writeGGUF, type GGUFFloatType, type GGUFTensorToWrite, type GGUFValue } from '../../src/io/index.js';
 import { loadPretrained, modelToGGUF, type CausalLM } from '../../src/models/index.js';
 import { adapterToGGUF, loadPeftModel } from '../../src/peft/index.js';
 import { Tensor } from '../../src/tensor/index.js';
@@ -104,28 +104,20 @@ function trainAdapter(modelDir: string, extra: string[]): string {
   return out;
 }
 
-const exported = new Map<string, string>();
-/** `peft-ts export gguf ARGS` to a new file (once per ARGS). */
-function exportGGUF(args: string[]): string {
-  const key = args.join(' ');
-  if (!exported.has(key)) {
-    const out = join(tempDir('gguf'), 'out.gguf');
-    const r = runCli('export', 'gguf', ...args, '--out', out);
-    assert.equal(r.code, 0, r.stderr);
-    exported.set(key, out);
-  }
-  return exported.get(key)!;
-}
-
-/** The same files through the library calls the command makes, in this process (a CLI start costs seconds on a busy machine). */
-function exportInProcess(modelDir: string, adapterDir: string, type: GGUFFloatType): { base: string; adapter: string } {
+/**
+ * What `peft-ts export gguf` writes (base, adapter, --merge), made by the library calls the command
+ * makes, in this process: a CLI start costs seconds on a busy machine. test/e2e/export-cli.test.ts runs the command itself.
+ */
+function exportAll(modelDir: string, adapterDir: string, type: GGUFFloatType): { base: string; adapter: string; merged: string } {
   const dir = tempDir('gguf');
   const tokenizer = HFTokenizer.fromDir(modelDir);
-  const base = modelToGGUF(loadPretrained(modelDir).model, { type, name: 'base', tokenizer: { json: tokenizer.json, config: tokenizer.config } });
-  writeGGUF(join(dir, 'base.gguf'), base.metadata, base.tensors);
-  const lora = adapterToGGUF(loadPeftModel(loadPretrained(modelDir).model, adapterDir), 'default', { type, name: 'adapter' });
-  writeGGUF(join(dir, 'adapter.gguf'), lora.metadata, lora.tensors);
-  return { base: join(dir, 'base.gguf'), adapter: join(dir, 'adapter.gguf') };
+  const files = { json: tokenizer.json, config: tokenizer.config };
+  const write = (name: string, content: { metadata: Map<string, GGUFValue>; tensors: GGUFTensorToWrite[] }) => { writeGGUF(join(dir, name), content.metadata, content.tensors); return join(dir, name); };
+  return {
+    base: write('base.gguf', modelToGGUF(loadPretrained(modelDir).model, { type, name: 'base', tokenizer: files })),
+    adapter: write('adapter.gguf', adapterToGGUF(loadPeftModel(loadPretrained(modelDir).model, adapterDir), 'default', { type, name: 'adapter' })),
+    merged: write('merged.gguf', modelToGGUF(loadPeftModel(loadPretrained(modelDir).model, adapterDir).mergeAndUnload(), { type, name: 'merged', tokenizer: files })),
+  };
 }
 
 const CASES = [
@@ -159,20 +151,22 @@ for (const c of CASES) {
       }
     };
 
+    const f32 = exportAll(modelDir, adapterDir, 'F32');
+
     test('base model, f32: same distribution and greedy continuation', async () => {
-      await check('base f32', base, exportGGUF(['--model', modelDir, '--type', 'f32']), null, LOGPROB_TOLERANCE.f32, true);
+      await check('base f32', base, f32.base, null, LOGPROB_TOLERANCE.f32, true);
     });
-    test('base model + LoRA adapter applied by llama.cpp, f32', async () => {
-      const baseFile = exportGGUF(['--model', modelDir, '--type', 'f32']);
-      await check('adapter f32', adapted, baseFile, exportGGUF(['--model', modelDir, '--adapter', adapterDir, '--type', 'f32']), LOGPROB_TOLERANCE.f32, true);
+    test('base model + LoRA adapter applied by llama.cpp, f32: same distribution and greedy continuation', async () => {
+      await check('adapter f32', adapted, f32.base, f32.adapter, LOGPROB_TOLERANCE.f32, true);
     });
-    test('merged export (--merge), f32', async () => {
-      await check('merged f32', adapted, exportGGUF(['--model', modelDir, '--adapter', adapterDir, '--merge', '--type', 'f32']), null, LOGPROB_TOLERANCE.f32, true);
+    test('merged export, f32: same distribution and greedy continuation', async () => {
+      await check('merged f32', adapted, f32.merged, null, LOGPROB_TOLERANCE.f32, true);
     });
     for (const type of ['f16', 'bf16', 'q8_0'] as const) {
-      test(`base + adapter stored as ${type}: distribution within ${LOGPROB_TOLERANCE[type]}`, async () => {
-        const files = exportInProcess(modelDir, adapterDir, type.toUpperCase() as GGUFFloatType);
+      test(`base + adapter and merged, stored as ${type}: distribution within ${LOGPROB_TOLERANCE[type]}`, async () => {
+        const files = exportAll(modelDir, adapterDir, type.toUpperCase() as GGUFFloatType);
         await check(`adapter ${type}`, adapted, files.base, files.adapter, LOGPROB_TOLERANCE[type], false);
+        await check(`merged ${type}`, adapted, files.merged, null, LOGPROB_TOLERANCE[type], false);
       });
     }
     after(() => { if (process.env.PEFT_TS_GGUF_REPORT) console.log(`${c.name}: max |delta log p|`, JSON.stringify(measured)); });

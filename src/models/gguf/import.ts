@@ -27,6 +27,7 @@ function hfConfig(header: GGUFHeader, path: string): Record<string, unknown> {
   const arch = get('general.architecture');
   const type = get('general.type');
   if (type !== undefined && type !== 'model') throw new CheckpointError(`[gguf] ${path} is a GGUF ${String(type)}, not a model.`, { hint: type === 'adapter' ? 'Pass the base model as --model; a GGUF LoRA adapter is for llama.cpp.' : 'Pass a GGUF model file.' });
+  if (arch !== 'gpt2' && arch !== 'llama' && arch !== 'qwen2') throw new CheckpointError(`[gguf] ${path} holds a '${String(arch)}' model, which peft-ts does not import.`, { hint: 'peft-ts imports gpt2, llama (and Mistral, written as llama) and qwen2 GGUF models.' });
   const rows = (name: string) => header.tensors.get(name)?.shape[0];
   const vocab = rows('token_embd.weight');
   if (vocab === undefined) throw new CheckpointError(`[gguf] ${path} has no token_embd.weight.`, { hint: 'The file is not a complete llama.cpp model.' });
@@ -39,19 +40,16 @@ function hfConfig(header: GGUFHeader, path: string): Record<string, unknown> {
       tie_word_embeddings: !header.tensors.has('output.weight'), ...special,
     };
   }
-  if (arch === 'llama' || arch === 'qwen2') {
-    const heads = num(`${arch}.attention.head_count`), hidden = num(`${arch}.embedding_length`);
-    const scaling = get(`${arch}.rope.scaling.type`);
-    if (scaling !== undefined && scaling !== 'none' && scaling !== 'linear') throw new CheckpointError(`[gguf] ${path} uses rope scaling '${String(scaling)}', which peft-ts does not import.`, { hint: 'peft-ts imports linear rope scaling only.' });
-    return {
-      model_type: arch, vocab_size: vocab, hidden_size: hidden, num_hidden_layers: num(`${arch}.block_count`), intermediate_size: num(`${arch}.feed_forward_length`),
-      num_attention_heads: heads, num_key_value_heads: num(`${arch}.attention.head_count_kv`, heads), head_dim: num(`${arch}.attention.key_length`, hidden / heads),
-      rms_norm_eps: num(`${arch}.attention.layer_norm_rms_epsilon`), rope_theta: num(`${arch}.rope.freq_base`, arch === 'qwen2' ? 1e6 : 10000),
-      max_position_embeddings: num(`${arch}.context_length`), hidden_act: 'silu', tie_word_embeddings: !header.tensors.has('output.weight'),
-      rope_scaling: scaling === 'linear' ? { type: 'linear', factor: num(`${arch}.rope.scaling.factor`) } : null, ...special,
-    };
-  }
-  throw new CheckpointError(`[gguf] ${path} holds a '${String(arch)}' model, which peft-ts does not import.`, { hint: 'peft-ts imports gpt2, llama (and Mistral, written as llama) and qwen2 GGUF models.' });
+  const heads = num(`${arch}.attention.head_count`), hidden = num(`${arch}.embedding_length`);
+  const scaling = get(`${arch}.rope.scaling.type`);
+  if (scaling !== undefined && scaling !== 'none' && scaling !== 'linear') throw new CheckpointError(`[gguf] ${path} uses rope scaling '${String(scaling)}', which peft-ts does not import.`, { hint: 'peft-ts imports linear rope scaling only.' });
+  return {
+    model_type: arch, vocab_size: vocab, hidden_size: hidden, num_hidden_layers: num(`${arch}.block_count`), intermediate_size: num(`${arch}.feed_forward_length`),
+    num_attention_heads: heads, num_key_value_heads: num(`${arch}.attention.head_count_kv`, heads), head_dim: num(`${arch}.attention.key_length`, hidden / heads),
+    rms_norm_eps: num(`${arch}.attention.layer_norm_rms_epsilon`), rope_theta: num(`${arch}.rope.freq_base`, arch === 'qwen2' ? 1e6 : 10000),
+    max_position_embeddings: num(`${arch}.context_length`), hidden_act: 'silu', tie_word_embeddings: !header.tensors.has('output.weight'),
+    rope_scaling: scaling === 'linear' ? { type: 'linear', factor: num(`${arch}.rope.scaling.factor`) } : null, ...special,
+  };
 }
 
 /**
