@@ -240,12 +240,13 @@ function quantizeQ8_0(values: Float32Array): Uint8Array {
   for (let b = 0; b < blocks; b++) {
     let amax = 0;
     for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(values[b * 32 + i]));
-    const d = amax / 127;
-    const id = d === 0 ? 0 : 1 / d;
+    // float32 arithmetic throughout, as ggml's C and gguf-py's numpy do, so ties round the same way.
+    const d = Math.fround(amax / 127);
+    const id = d === 0 ? 0 : Math.fround(1 / d);
     f32ToF16(Float32Array.of(d), f16Bits);
     view.setUint16(b * 34, f16Bits[0], true);
     for (let i = 0; i < 32; i++) {
-      const x = values[b * 32 + i] * id;
+      const x = Math.fround(values[b * 32 + i] * id);
       view.setInt8(b * 34 + 2 + i, Math.sign(x) * Math.round(Math.abs(x))); // roundf: halves away from zero
     }
   }
@@ -298,8 +299,11 @@ export function loadGGUFTensors(path: string, names?: Iterable<string>): { heade
       const info = header.tensors.get(name);
       if (!info) throw new CheckpointError(`[gguf] ${path} has no tensor '${name}'.`, { hint: 'Check the tensor name and the file.' });
       const bytes = new Uint8Array(info.byteLength);
-      const n = readSync(fd, bytes, 0, info.byteLength, header.dataStart + info.offset);
-      if (n !== info.byteLength) throw corrupt(path, `tensor '${name}' is cut short`);
+      for (let done = 0; done < bytes.byteLength;) {
+        const n = readSync(fd, bytes, done, bytes.byteLength - done, header.dataStart + info.offset + done);
+        if (n === 0) throw corrupt(path, `tensor '${name}' is cut short`);
+        done += n;
+      }
       tensors.set(name, { shape: info.shape, data: decodeGGML(info.type, bytes, info.shape.reduce((a, b) => a * b, 1), `${path}: tensor '${name}'`) });
     }
     return { header, tensors };

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../errors.js';
 import { gguf, type GGUFHeader, type GGUFValue } from '../../io/gguf.js';
+import { tokenContent } from '../../io/tokenizer.js';
 import type { TokenizerFiles } from './export.js';
 
 /**
@@ -29,12 +30,6 @@ function splitRegex(pre: any): string | null {
     if (!split && byteLevel) return splitRegex(byteLevel);
   }
   return null;
-}
-
-function tokenContent(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') return (value as { content: string }).content;
-  return undefined;
 }
 
 /**
