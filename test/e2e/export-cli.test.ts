@@ -19,9 +19,13 @@ function adapter(extra: Record<string, unknown> = {}): string {
 
 const meta = (path: string, key: string) => readGGUFHeader(path).metadata.get(key)?.value;
 
-test('export gguf writes the base model as llama.cpp names it (f16 by default), with its tokenizer', () => {
+test('export gguf writes the base model as llama.cpp names it (f16 by default), with its tokenizer and chat template', () => {
+  const withTemplate = fixtureWithGpt2Tokenizer('llama-tiny');
+  const template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}";
+  const tokenizerConfig = JSON.parse(readFileSync(join(withTemplate, 'tokenizer_config.json'), 'utf8'));
+  writeFileSync(join(withTemplate, 'tokenizer_config.json'), JSON.stringify({ ...tokenizerConfig, chat_template: template }));
   const out = join(tempDir('gguf'), 'base.gguf');
-  const r = runCli('export', 'gguf', '--model', model, '--out', out);
+  const r = runCli('export', 'gguf', '--model', withTemplate, '--out', out);
   assert.equal(r.code, 0, r.stderr);
   const header = readGGUFHeader(out);
   assert.equal(meta(out, 'general.architecture'), 'llama');
@@ -29,6 +33,9 @@ test('export gguf writes the base model as llama.cpp names it (f16 by default), 
   assert.equal(meta(out, 'general.file_type'), 1);
   assert.deepEqual([meta(out, 'llama.block_count'), meta(out, 'llama.attention.head_count'), meta(out, 'llama.attention.head_count_kv'), meta(out, 'llama.rope.freq_base'), meta(out, 'llama.feed_forward_length')], [2, 4, 2, 50000, 176]);
   assert.equal(meta(out, 'tokenizer.ggml.model'), 'gpt2');
+  assert.equal(meta(out, 'tokenizer.ggml.pre'), 'gpt-2');
+  assert.equal(meta(out, 'tokenizer.ggml.eos_token_id'), 511);
+  assert.equal(meta(out, 'tokenizer.chat_template'), template);
   assert.equal((meta(out, 'tokenizer.ggml.merges') as string[]).length, 512 - 257);
   assert.equal(header.tensors.get('blk.1.attn_k.weight')!.type, 'F16');
   assert.deepEqual(header.tensors.get('blk.1.attn_k.weight')!.shape, [32, 64]);

@@ -7,7 +7,7 @@ import { assertClose, fixturesDir, repoRoot } from '../../../test/helpers.js';
 import { CheckpointError, ConfigError } from '../../errors.js';
 import { HFTokenizer, readGGUFHeader, writeGGUF, type GGUFFloatType } from '../../io/index.js';
 import { Tensor } from '../../tensor/index.js';
-import { loadPretrained } from '../load.js';
+import { buildModel, loadPretrained, parseConfig } from '../load.js';
 import type { CausalLM } from '../model.js';
 import { loadGGUFModel, modelToGGUF, permuteRows, tokenizerFromGGUF } from './index.js';
 
@@ -88,4 +88,17 @@ test('a GGUF adapter or an unknown architecture passed as a model is refused wit
   assert.throws(() => loadGGUFModel(retag('general.architecture', 'mamba')), (e: unknown) => e instanceof CheckpointError && /'mamba' model, which peft-ts does not import/.test(e.message));
   const bert = loadPretrained(join(fixturesDir, 'bert-tiny')).model;
   assert.throws(() => modelToGGUF(bert, { type: 'F32', name: 'b' }), (e: unknown) => e instanceof ConfigError && /gpt2, llama, mistral and qwen2/.test(e.message));
+});
+
+test('Mistral is written as llama (as the converter maps MistralForCausalLM), Q/K rows reordered, and imports as llama', () => {
+  const { model: llamaModel } = loadPretrained(join(fixturesDir, 'llama-tiny'));
+  const mistral = buildModel(parseConfig({ ...llamaModel.config.raw, model_type: 'mistral' }), llamaModel.stateDict()).model;
+  const path = join(tmp(), 'mistral.gguf');
+  const { metadata, tensors } = modelToGGUF(mistral, { type: 'F32', name: 'mistral' });
+  writeGGUF(path, metadata, tensors);
+  assert.equal(readGGUFHeader(path).metadata.get('general.architecture')?.value, 'llama');
+  const q = tensors.find((t) => t.name === 'blk.0.attn_q.weight')!;
+  const hf = llamaModel.stateDict().get('model.layers.0.self_attn.q_proj.weight')!.contiguousData();
+  assert.deepEqual([...q.data.subarray(64, 128)], [...hf.subarray(8 * 64, 9 * 64)], 'head 0 row 1 holds HF row d/2 = 8');
+  assertClose(logits(loadGGUFModel(path).model as CausalLM, [1, 2, 3]), logits(mistral as CausalLM, [1, 2, 3]), 1e-5, 1e-5, 'logits');
 });
