@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from 'node-llama-cpp';
 import { HFTokenizer, writeGGUF, type GGUFFloatType, type GGUFTensorToWrite, type GGUFValue } from '../../src/io/index.js';
@@ -120,9 +120,24 @@ function exportAll(modelDir: string, adapterDir: string, type: GGUFFloatType): {
   };
 }
 
+/** Llama 3's and Qwen2's pre-tokenizer regexes as their tokenizer.json files hold them (they differ in digit runs: 1-3 vs 1). */
+const LLAMA3_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const QWEN2_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/** A tiny fixture whose byte-level BPE splits text with `regex` first, as Llama 3's and Qwen2's tokenizers do. */
+function withSplitPreTokenizer(fixture: string, regex: string): string {
+  const dir = fixtureWithGpt2Tokenizer(fixture);
+  const json = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'));
+  json.pre_tokenizer = { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: regex }, behavior: 'Isolated', invert: false }, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false }] };
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(json));
+  return dir;
+}
+
+const TEXTS = ["Hello world! It's 2024-11-28, and I'LL pay $12345.67 for 3 cats.", 'Indented\n\n    spaces\tand tabs  ', 'Café naïve, 東京 🙂'];
+
 const CASES = [
-  { name: 'llama-tiny', dir: () => fixtureWithGpt2Tokenizer('llama-tiny'), train: ['--target-modules', 'all-linear', '--r', '4', '--lora-alpha', '8'] },
-  { name: 'qwen2-tiny', dir: () => fixtureWithGpt2Tokenizer('qwen2-tiny'), train: ['--target-modules', 'q_proj,k_proj,v_proj,o_proj', '--r', '4', '--lora-alpha', '16', '--use-rslora'] },
+  { name: 'llama-tiny', dir: () => withSplitPreTokenizer('llama-tiny', LLAMA3_SPLIT), train: ['--target-modules', 'all-linear', '--r', '4', '--lora-alpha', '8'] },
+  { name: 'qwen2-tiny', dir: () => withSplitPreTokenizer('qwen2-tiny', QWEN2_SPLIT), train: ['--target-modules', 'q_proj,k_proj,v_proj,o_proj', '--r', '4', '--lora-alpha', '16', '--use-rslora'] },
   { name: 'models/default (GPT-2)', dir: () => join(repoRoot, 'models', 'default'), train: ['--target-modules', 'c_attn,c_proj,c_fc', '--r', '8', '--lora-alpha', '16'] },
 ];
 
@@ -153,6 +168,19 @@ for (const c of CASES) {
 
     const f32 = exportAll(modelDir, adapterDir, 'F32');
 
+    test('llama.cpp tokenizes and detokenizes text as peft-ts\'s tokenizer does', async () => {
+      const model = await llama.loadModel({ modelPath: f32.base, gpuLayers: 0 });
+      try {
+        const tokenizer = HFTokenizer.fromDir(modelDir);
+        for (const text of TEXTS) {
+          const ids = tokenizer.encode(text, { addSpecialTokens: false });
+          assert.deepEqual(model.tokenize(text).map(Number), ids, JSON.stringify(text));
+          assert.equal(model.detokenize(ids as never[]), text);
+        }
+      } finally {
+        await model.dispose();
+      }
+    });
     test('base model, f32: same distribution and greedy continuation', async () => {
       await check('base f32', base, f32.base, null, LOGPROB_TOLERANCE.f32, true);
     });
