@@ -46,7 +46,7 @@ function corrupt(path: string, what: string): CheckpointError {
   return new CheckpointError(`[gguf] ${path} is not a valid GGUF file: ${what}.`, { hint: 'The file is truncated or corrupt: download or export it again.' });
 }
 
-export function ggmlByteLength(type: GGMLType, shape: readonly number[]): number {
+function ggmlByteLength(type: GGMLType, shape: readonly number[]): number {
   const [, block, bytes] = GGML_TYPES[type];
   return (shape.reduce((a, b) => a * b, 1) / block) * bytes;
 }
@@ -266,7 +266,7 @@ function dequantizeQ8_0(bytes: Uint8Array, n: number): Float32Array {
 }
 
 /** float32 values in a ggml type's bytes. Q8_0 needs rows that are whole blocks of 32. */
-export function encodeGGML(type: GGUFFloatType, values: Float32Array): Uint8Array {
+function encodeGGML(type: GGUFFloatType, values: Float32Array): Uint8Array {
   const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   switch (type) {
     case 'F32': return bytes(values);
@@ -277,7 +277,7 @@ export function encodeGGML(type: GGUFFloatType, values: Float32Array): Uint8Arra
 }
 
 /** A tensor's bytes as float32 (dequantised). */
-export function decodeGGML(type: GGMLType, bytes: Uint8Array, numel: number, what = 'tensor'): Float32Array {
+function decodeGGML(type: GGMLType, bytes: Uint8Array, numel: number, what = 'tensor'): Float32Array {
   const aligned = new Uint8Array(bytes); // file offsets need not be aligned for the typed-array views
   switch (type) {
     case 'F32': return new Float32Array(aligned.buffer, 0, numel);

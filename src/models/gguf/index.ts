@@ -1,4 +1,4 @@
-export { archMetadata, ggufArch, hfKey, permuteRows, tensorPlace, type GGUFArch, type TensorPlace } from './layout.js';
+export { ggufArch, permuteRows, tensorPlace, type GGUFArch, type TensorPlace } from './layout.js';
 export { generalMetadata, modelToGGUF, storageType, toFileLayout, type TokenizerFiles } from './export.js';
 export { loadGGUFModel } from './import.js';
-export { tokenizerFromGGUF, vocabMetadata } from './vocab.js';
+export { tokenizerFromGGUF } from './vocab.js';
