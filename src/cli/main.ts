@@ -3,6 +3,7 @@ import { PeftTsError } from '../errors.js';
 import { UsageError } from './args.js';
 import { compareCommand } from './commands/compare.js';
 import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
 import { forward } from './commands/forward.js';
 import { generateCommand } from './commands/generate.js';
 import { info } from './commands/info.js';
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, { run: (argv: string[], out: Output) => void | Pr
   compare: { run: compareCommand, summary: 'methods x seeds x training sizes on a task: a leaderboard with paired intervals (local pool or a Redis queue)' },
   worker: { run: workerCommand, summary: 'serve a compare queue (BullMQ on Redis) from this machine' },
   methods: { run: methodsCommand, summary: 'the PEFT methods peft-ts implements, with their config fields and defaults' },
+  export: { run: exportCommand, summary: 'write a model, a LoRA adapter or a merged model as GGUF for llama.cpp / Ollama' },
 };
 
 function help(): string {

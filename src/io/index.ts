@@ -2,3 +2,4 @@ export { writeFileAtomic, writeTextAtomic } from './atomic-write.js';
 export { decodeTensor, loadCheckpointFolder, loadSafetensors, parseHeader, readHeader, saveSafetensors, type IntDType, type SaveOptions, type SafetensorsHeader, type TensorInfo } from './safetensors.js';
 export { HFTokenizer, type ChatMessage } from './tokenizer.js';
 export { gpt2TokenizerConfig, gpt2TokenizerJson } from './gpt2-tokenizer.js';
+export { GGUF_FLOAT_TYPES, gguf, loadGGUFTensors, parseGGUF, readGGUFHeader, writeGGUF, type GGUFFloatType, type GGUFHeader, type GGUFTensorInfo, type GGUFTensorToWrite, type GGUFValue } from './gguf.js';

@@ -7,3 +7,4 @@ export { GPT2LMHeadModel, initGPT2, type GPT2Config } from './gpt2/index.js';
 export { LlamaForCausalLM, type LlamaConfig } from './llama/index.js';
 export { BertForSequenceClassification, type BertConfig } from './bert/index.js';
 export { savePretrained } from './save.js';
+export { loadGGUFModel, modelToGGUF, tokenizerFromGGUF, type TokenizerFiles } from './gguf/index.js';

@@ -15,6 +15,7 @@ const COMPANIONS = /^(tokenizer\.json|tokenizer_config\.json|special_tokens_map\
 export function merge(argv: string[], out: Output): void {
   const { values } = parse(argv, { model: { type: 'string' }, adapter: { type: 'string', multiple: true }, out: { type: 'string' } }, USAGE);
   const dir = required(values.model, '--model', USAGE);
+  if (dir.toLowerCase().endsWith('.gguf')) throw new ArgumentError(`[merge] ${dir} is a GGUF file; merge writes a Hugging Face folder from a model folder.`, 'To merge into a GGUF, run `peft-ts export gguf --model FILE.gguf --adapter DIR --merge --out merged.gguf`.');
   const adapters = adapterFlags(values.adapter);
   if (adapters.length === 0) throw new ArgumentError('[merge] at least one --adapter is required.', `Usage: ${USAGE}`);
   const target = required(values.out, '--out', USAGE);

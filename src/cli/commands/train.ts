@@ -1,7 +1,7 @@
 import { ArgumentError } from '../../errors.js';
 import { bundledTask, readRecords, shuffled, validationSplit } from '../../data/index.js';
 import { join } from 'node:path';
-import { HFTokenizer, writeTextAtomic } from '../../io/index.js';
+import { writeTextAtomic } from '../../io/index.js';
 import { packageVersion } from '../../package.js';
 import { PeftModel, saveAdapters, type PeftConfigInput } from '../../peft/index.js';
 import { manualSeed } from '../../tensor/index.js';
@@ -11,7 +11,7 @@ import { readSettingsFile } from '../config-file.js';
 import { methodFieldFlags, peftConfigFromFlags } from '../method-flags.js';
 import type { Output } from '../output.js';
 import { ProgressBar } from '../progress.js';
-import { loadCausalLM } from './model-io.js';
+import { loadCausalLM, loadTokenizer } from './model-io.js';
 
 const USAGE = 'peft-ts train --model DIR (--data FILE | --task NAME) --out DIR [--method lora] [--peft-config FILE] [--<method field> VALUE]... [--epochs N] [--lr X] ... [--config FILE] [--json]';
 
@@ -41,7 +41,7 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
   const seed = int('seed', 0);
   manualSeed(seed);
   const model = loadCausalLM(modelDir);
-  const tokenizer = HFTokenizer.fromDir(modelDir);
+  const tokenizer = loadTokenizer(modelDir);
   const maxLength = int('max-length', Math.min(512, model.config.maxPositions));
   if (maxLength > model.config.maxPositions) throw new ArgumentError(`[train] --max-length ${maxLength} exceeds the model's ${model.config.maxPositions} positions.`, `Use at most ${model.config.maxPositions}.`);
 
