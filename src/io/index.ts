@@ -3,3 +3,4 @@ export { decodeTensor, loadCheckpointFolder, loadSafetensors, parseHeader, readH
 export { HFTokenizer, type ChatMessage } from './tokenizer.js';
 export { gpt2TokenizerConfig, gpt2TokenizerJson } from './gpt2-tokenizer.js';
 export { cachedModelDir, COMPANION_FILES, hubCacheDir, isHubId, resolveModelDir } from './hub.js';
+export { GGUF_FLOAT_TYPES, gguf, loadGGUFTensors, parseGGUF, readGGUFHeader, writeGGUF, type GGUFFloatType, type GGUFHeader, type GGUFTensorInfo, type GGUFTensorToWrite, type GGUFValue } from './gguf.js';

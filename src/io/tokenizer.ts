@@ -14,7 +14,7 @@ function readJson(path: string): Record<string, any> {
   }
 }
 
-function tokenContent(value: unknown): string | undefined {
+export function tokenContent(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') return (value as { content: string }).content;
   return undefined;

@@ -9,3 +9,4 @@ export { LlamaForCausalLM, LlamaForSequenceClassification, type LlamaConfig } fr
 export { BertForSequenceClassification, type BertConfig } from './bert/index.js';
 export { savePretrained } from './save.js';
 export { loadCausalLM, loadSequenceClassifier, loadTokenizer, type FromPretrainedOptions } from './auto.js';
+export { loadGGUFModel, modelToGGUF, tokenizerFromGGUF, type TokenizerFiles } from './gguf/index.js';

@@ -64,7 +64,7 @@ export const f = {
   },
   /** A value peft-ts reads only at PEFT's default: any other asks for a feature not implemented here. */
   fixed<T>(value: T, o: { doc: string }): Field<T> {
-    return { accepts: `${JSON.stringify(value)} (the only value peft-ts implements)`, default: value, doc: o.doc, cli: 'json', check: (v): v is T => JSON.stringify(v) === JSON.stringify(value) };
+    return { accepts: `${JSON.stringify(value)} (the only value peft-ts implements)`, default: value, doc: o.doc, cli: typeof value === 'boolean' ? 'boolean' : 'json', check: (v): v is T => JSON.stringify(v) === JSON.stringify(value) };
   },
   /** Free JSON that peft-ts reads and writes back unchanged (metadata such as auto_mapping). */
   any(o: { default: unknown; doc: string }): Field<unknown> {

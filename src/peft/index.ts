@@ -7,3 +7,4 @@ export { findTargets, matchesSpec } from './targets.js';
 export { TunerLayer, isTunerLayer, setWeightOutIn, weightOutIn, type TunerEffect } from './tuner-layer.js';
 export { ModulesToSave } from './modules-to-save.js';
 export { LORA_DEFAULT_TARGETS, LoraLayer, addWeightedAdapter, type CombinationType, type LoraConfig, type LoraInit, type WeightedAdapterOptions } from './methods/lora/index.js';
+export { adapterToGGUF } from './gguf-adapter.js';

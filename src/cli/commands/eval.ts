@@ -1,11 +1,11 @@
 import { basename, resolve } from 'node:path';
 import { describeRun, evaluate, lmScorer, resolveTask, summaryText, writeReport, type Variant } from '../../eval/index.js';
-import { HFTokenizer, resolveModelDir } from '../../io/index.js';
+import { resolveModelDir } from '../../io/index.js';
 import { loadAdapter, PeftModel } from '../../peft/index.js';
 import { defineCommand } from '../command.js';
 import { ADAPTER_FLAG, JSON_FLAG, MODEL_FLAGS } from '../flags.js';
 import { ProgressBar } from '../progress.js';
-import { causalLMWithAdapters } from './model-io.js';
+import { causalLMWithAdapters, loadTokenizer } from './model-io.js';
 
 /** Variants to compare on the same items: the base model, then each adapter alone. */
 export function variantsFor(peft: PeftModel, adapters: string[]): Variant[] {
@@ -31,7 +31,7 @@ export const evalCommand = defineCommand({
     const tasks = v.tasks.map((t) => resolveTask(t));
     const dir = await resolveModelDir(v.model, { revision: v.revision });
     const model = causalLMWithAdapters(dir);
-    const tokenizer = HFTokenizer.fromDir(dir);
+    const tokenizer = loadTokenizer(dir);
     const peft = new PeftModel(model);
     const names = v.adapter.map((p, i) => `${basename(resolve(p)).replace(/[^A-Za-z0-9_-]/g, '_')}${v.adapter.length > 1 ? `_${i}` : ''}`);
     v.adapter.forEach((p, i) => loadAdapter(peft, p, names[i]));

@@ -1,8 +1,8 @@
-import { HFTokenizer, resolveModelDir } from '../../io/index.js';
+import { resolveModelDir } from '../../io/index.js';
 import { generate } from '../../models/index.js';
 import { defineCommand } from '../command.js';
 import { ADAPTER_FLAG, JSON_FLAG, MODEL_FLAGS } from '../flags.js';
-import { causalLMWithAdapters } from './model-io.js';
+import { causalLMWithAdapters, loadTokenizer } from './model-io.js';
 
 export const generateCommand = defineCommand({
   name: 'generate',
@@ -20,7 +20,7 @@ export const generateCommand = defineCommand({
   async run(v, { out }) {
     const dir = await resolveModelDir(v.model, { revision: v.revision });
     const model = causalLMWithAdapters(dir, v.adapter);
-    const tokenizer = HFTokenizer.fromDir(dir);
+    const tokenizer = loadTokenizer(dir);
     const ids = tokenizer.encode(v.prompt);
     const started = performance.now();
     const tokens = generate(model, [ids], {

@@ -17,6 +17,7 @@ export const mergeCommand = defineCommand({
     out: { type: 'string', required: true, metavar: 'DIR', help: 'an empty folder for the merged model' },
   },
   async run(v, { out }) {
+    if (v.model.toLowerCase().endsWith('.gguf')) throw new ArgumentError(`[merge] ${v.model} is a GGUF file; merge writes a Hugging Face folder from a model folder.`, 'To merge into a GGUF, run `peft-ts export gguf --model FILE.gguf --adapter DIR --merge --out merged.gguf`.');
     if (existsSync(join(v.out, 'model.safetensors'))) throw new ArgumentError(`[merge] ${v.out} already holds a model.safetensors.`, 'Choose an empty --out folder; nothing was overwritten.');
     const dir = await resolveModelDir(v.model, { revision: v.revision });
     const { peft } = loadModel(dir, v.adapter);

@@ -2,15 +2,18 @@ import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { loadAdapter, PeftModel } from '../../peft/index.js';
 import { ArgumentError, ConfigError } from '../../errors.js';
-import { loadPretrained, type CausalLM, type PretrainedModel } from '../../models/index.js';
+import { HFTokenizer, readGGUFHeader } from '../../io/index.js';
+import { loadGGUFModel, loadPretrained, tokenizerFromGGUF, type CausalLM, type PretrainedModel } from '../../models/index.js';
 import { Tensor } from '../../tensor/index.js';
 
 /** A model to run: the base, or the base with adapters (all active, their outputs summed). */
 export interface Runnable { model: PretrainedModel; forward: PretrainedModel['forward']; peft: PeftModel | null }
 
-/** Loads the base model and every --adapter folder (named by folder) on top of it. */
+const isGGUF = (path: string) => path.toLowerCase().endsWith('.gguf');
+
+/** Loads the base model (a Hugging Face folder or a llama.cpp .gguf file) and every --adapter folder (named by folder) on top of it. */
 export function loadModel(dir: string, adapters: string[] = []): Runnable {
-  const { model } = loadPretrained(dir);
+  const { model } = isGGUF(dir) ? loadGGUFModel(dir) : loadPretrained(dir);
   if (adapters.length === 0) return { model, forward: model.forward.bind(model) as PretrainedModel['forward'], peft: null };
   const peft = new PeftModel(model);
   const names = adapters.map((path, i) => basename(resolve(path)).replace(/[^A-Za-z0-9_-]/g, '_') + (adapters.length > 1 ? `_${i}` : ''));
@@ -23,6 +26,13 @@ export function causalLMWithAdapters(dir: string, adapters: string[] = []): Caus
   const { model } = loadModel(dir, adapters);
   if (model.task !== 'causal-lm') throw new ConfigError(`[cli] ${dir} holds a ${model.task} model; this command needs a causal LM.`, { hint: 'Use a GPT-2, Llama, Qwen2 or Mistral checkpoint.' });
   return model;
+}
+
+export function loadTokenizer(dir: string): HFTokenizer {
+  if (!isGGUF(dir)) return HFTokenizer.fromDir(dir);
+  const files = tokenizerFromGGUF(readGGUFHeader(dir));
+  if (!files) throw new ConfigError(`[tokenizer] ${dir} has no byte-level BPE vocabulary peft-ts can read.`, { hint: 'Use a model folder with tokenizer.json for text commands.' });
+  return new HFTokenizer(files.json, files.config);
 }
 
 /** Reads {"input_ids": [[...]], "attention_mask"?: [[...]], "token_type_ids"?: [[...]]} as int32 [B, T] tensors. */

@@ -1,9 +1,9 @@
 import { ArgumentError } from '../../errors.js';
-import { HFTokenizer, resolveModelDir } from '../../io/index.js';
+import { resolveModelDir } from '../../io/index.js';
 import { logSoftmax, noGrad, Tensor } from '../../tensor/index.js';
 import { defineCommand } from '../command.js';
 import { ADAPTER_FLAG, JSON_FLAG, MODEL_FLAGS } from '../flags.js';
-import { causalLMWithAdapters } from './model-io.js';
+import { causalLMWithAdapters, loadTokenizer } from './model-io.js';
 
 /** Per-token log-probabilities of a text under the model, its mean NLL and perplexity. */
 export const scoreCommand = defineCommand({
@@ -17,7 +17,7 @@ export const scoreCommand = defineCommand({
   async run(v, { out }) {
     const dir = await resolveModelDir(v.model, { revision: v.revision });
     const model = causalLMWithAdapters(dir, v.adapter);
-    const tokenizer = HFTokenizer.fromDir(dir);
+    const tokenizer = loadTokenizer(dir);
     const ids = tokenizer.encode(v.text);
     if (ids.length < 2) throw new ArgumentError('[score] the text must have at least two tokens.', 'Score a longer text.');
     const logp = noGrad(() => logSoftmax(model.forward({ inputIds: Tensor.from(ids, [1, ids.length], 'int32') }))).contiguousData();
