@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { ArgumentError } from '../../errors.js';
 import type { AttentionArgs, Backend, GemmArgs, Strided } from '../backend.js';
 
 /** What native/addon.cc exports: typed arrays in, nothing out. */
@@ -45,8 +46,23 @@ function attentionMeta(a: AttentionArgs): Float64Array {
   ]);
 }
 
+/** The addon with its argument checks (RangeError/TypeError thrown before any kernel runs) turned into ArgumentErrors. */
+function guarded(raw: Addon): Addon {
+  const out: Record<string, (...args: unknown[]) => unknown> = {};
+  for (const [name, fn] of Object.entries(raw)) {
+    out[name] = (...args: unknown[]) => {
+      try {
+        return fn(...args);
+      } catch (cause) {
+        throw new ArgumentError(`${(cause as Error).message}.`, 'An operand does not fit its buffer: a shape, stride or offset is wrong (a bug in the caller, not in the data).');
+      }
+    };
+  }
+  return out as Addon;
+}
+
 export function loadNativeBackend(threads?: number): Backend {
-  const addon = createRequire(import.meta.url)(addonPath()) as Addon;
+  const addon = guarded(createRequire(import.meta.url)(addonPath()) as Addon);
   if (threads !== undefined) addon.setThreads(threads);
   const f64 = (xs: readonly number[]) => Float64Array.from(xs);
   return {
