@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import { ArgumentError } from '../errors.js';
+import { readTextFile } from '../files.js';
 
 /** A data-file problem: the message names the file and, where it can, the line. */
 export class DataError extends ArgumentError {}
@@ -34,7 +35,7 @@ function parseCsv(text: string, file: string): { row: string[]; line: number }[]
 /** Reads records from JSONL (one object per line), JSON (an array of objects) or CSV (a header row), by extension. */
 export function readRecords(file: string): SourcedRecord[] {
   if (!existsSync(file)) throw new DataError(`[data] ${file} does not exist.`, 'Check the --data path.');
-  const text = readFileSync(file, 'utf8');
+  const text = readTextFile(file, (problem) => new DataError(`[data] ${file} ${problem}.`, 'Pass a .jsonl, .json or .csv data file.'));
   const format = extname(file).toLowerCase();
   let records: SourcedRecord[];
   if (format === '.jsonl' || format === '.ndjson') {

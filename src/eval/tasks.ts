@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { bundledTask, bundledTaskNames, pretrainingCorpus, readRecords, renderTemplate, shuffled, type SourcedRecord } from '../data/index.js';
 import { ConfigError } from '../errors.js';
+import { readTextFile } from '../files.js';
 
 export type OutputType = 'multiple_choice' | 'classification' | 'generate_until' | 'loglikelihood_rolling';
 
@@ -54,9 +55,9 @@ function fail(path: string, message: string): never {
 /** Reads and checks a JSON or YAML task file; paths in it are relative to the file. */
 export function readTaskSpec(path: string): TaskSpec {
   if (!existsSync(path)) throw new ConfigError(`[task] ${path} not found.`, { hint: `Bundled tasks: ${[...bundledTaskNames(), 'heldout-perplexity'].join(', ')}; or pass a .json/.yaml task file.` });
+  const text = readTextFile(path, (problem, cause) => new ConfigError(`[task] ${path} ${problem}.`, { hint: 'Pass a .json or .yaml task file.', cause }));
   let spec: TaskSpec;
   try {
-    const text = readFileSync(path, 'utf8');
     spec = (['.yaml', '.yml'].includes(extname(path)) ? parseYaml(text) : JSON.parse(text)) as TaskSpec;
   } catch (cause) {
     throw new ConfigError(`[task] ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}.`, { hint: 'Fix the syntax.', cause });

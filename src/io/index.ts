@@ -1,4 +1,5 @@
-export { writeFileAtomic, writeTextAtomic } from './atomic-write.js';
-export { decodeTensor, loadCheckpointFolder, loadSafetensors, parseHeader, readHeader, saveSafetensors, type SaveOptions, type SafetensorsHeader, type TensorInfo } from './safetensors.js';
+export { sweepStaleTemps, tempName, writeFileAtomic, writeTextAtomic } from './atomic-write.js';
+export { openRegularFile, readTextFile, type FileProblem } from '../files.js';
+export { decodeTensor, loadCheckpointFolder, loadSafetensors, parseHeader, readHeader, readShardIndex, saveSafetensors, type SaveOptions, type SafetensorsHeader, type TensorInfo } from './safetensors.js';
 export { HFTokenizer, type ChatMessage } from './tokenizer.js';
 export { gpt2TokenizerConfig, gpt2TokenizerJson } from './gpt2-tokenizer.js';

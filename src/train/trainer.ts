@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { ArgumentError, PeftTsError } from '../errors.js';
 import { writeTextAtomic } from '../io/index.js';
 import { defaultGenerator, noGrad, type Tensor } from '../tensor/index.js';
 import { collate, epochBatches, type Batch, type LMExample } from './batching.js';
 import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
-import { AdamW, clipGradNorm, lrMultiplier, SGD, validateSchedule, type Optimizer, type ScheduleName } from './optim/index.js';
+import { AdamW, clipGradNorm, gradNorm as globalGradNorm, lrMultiplier, SGD, validateSchedule, type Optimizer, type ScheduleName } from './optim/index.js';
 
 /** Training stopped on a non-finite loss or gradient. */
 export class TrainingError extends PeftTsError {
@@ -77,6 +77,12 @@ export interface TrainResult {
   checkpoint: string | null;
 }
 
+function allFinite(t: Tensor): boolean {
+  const d = t.contiguousData();
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
+  return true;
+}
+
 function validate(c: TrainConfig): void {
   const positive = (name: string, v: number) => { if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`[train] ${name} must be a positive integer, got ${v}.`, `Set ${name} to 1 or more.`); };
   positive('batchSize', c.batchSize);
@@ -125,8 +131,6 @@ export async function train(target: TrainTarget, data: { train: LMExample[]; val
   const schedule = { name: config.schedule, warmupSteps: config.warmupSteps, totalSteps };
   const logPath = config.outputDir ? join(config.outputDir, 'metrics.jsonl') : null;
   if (config.outputDir) mkdirSync(config.outputDir, { recursive: true });
-  // A fresh run starts a new log; a resumed one continues it.
-  if (logPath && !config.resumeFrom) writeFileSync(logPath, '');
 
   let state: TrainerState = {
     global_step: 0, epoch: 0, step_in_epoch: 0, best_metric: null, best_step: null, evals_without_improvement: 0,
@@ -143,6 +147,9 @@ export async function train(target: TrainTarget, data: { train: LMExample[]; val
     state = ckpt.state;
     defaultGenerator.setState(state.rng);
   }
+  // A fresh run starts a new log; a resumed one continues from the checkpoint's own history, so
+  // the steps after the checkpoint that are about to be redone are not logged twice.
+  if (logPath) writeTextAtomic(logPath, state.log_history.map((e) => `${JSON.stringify(e)}\n`).join(''));
 
   const checkpoint = (): string | null => {
     if (!config.outputDir) return null;
@@ -174,12 +181,13 @@ export async function train(target: TrainTarget, data: { train: LMExample[]; val
         loss.backward();
         tokens += batch.tokens;
       }
-      if (!Number.isFinite(lossValue)) {
-        throw new TrainingError(`[train] the loss became ${lossValue} at step ${state.global_step + 1}.`, `Lower the learning rate (now ${config.lr}) or enable gradient clipping; the last checkpoint${lastCheckpoint ? ` (${lastCheckpoint})` : ''} is intact.`);
-      }
-      const gradNorm = config.maxGradNorm ? clipGradNorm(params, config.maxGradNorm) : NaN;
+      if (!Number.isFinite(lossValue)) diverged(`the loss became ${lossValue}`);
+      const gradNorm = config.maxGradNorm ? clipGradNorm(params, config.maxGradNorm) : globalGradNorm(params);
+      if (!Number.isFinite(gradNorm)) diverged(`the gradient norm became ${gradNorm}`);
       optimizer.lr = config.lr * lrMultiplier(schedule, state.global_step);
       optimizer.update();
+      const broken = named.find(([, p]) => !allFinite(p));
+      if (broken) diverged(`parameter '${broken[0]}' became non-finite after the update`);
       optimizer.zeroGrad();
       state.global_step++;
       state.step_in_epoch = s + 1;
@@ -197,6 +205,15 @@ export async function train(target: TrainTarget, data: { train: LMExample[]; val
       await new Promise((resolve) => setImmediate(resolve)); // lets Ctrl-C and other events through
     }
     if (state.step_in_epoch >= stepsPerEpoch) { state.epoch++; state.step_in_epoch = 0; }
+  }
+
+  /** Stops a diverged run, saying truthfully which checkpoint (if any) holds good weights. */
+  function diverged(what: string): never {
+    const saved = lastCheckpoint && existsSync(lastCheckpoint) ? lastCheckpoint : null;
+    const where = saved ? `the last checkpoint (${saved}) is intact`
+      : config.resumeFrom ? `no checkpoint was written since the one resumed from (${config.resumeFrom}), which is intact`
+      : 'no checkpoint was written, so nothing was saved';
+    throw new TrainingError(`[train] ${what} at step ${state.global_step + 1}; training stopped.`, `Lower the learning rate (now ${config.lr}) or set --max-grad-norm; ${where}.`);
   }
 
   function evaluateAndCheckStop(): boolean {

@@ -1,17 +1,19 @@
-import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { loadAdapter, PeftModel } from '../../peft/index.js';
 import { ArgumentError, ConfigError } from '../../errors.js';
-import { HFTokenizer } from '../../io/index.js';
-import { loadPretrained, type CausalLM, type PretrainedModel } from '../../models/index.js';
+import { HFTokenizer, readTextFile } from '../../io/index.js';
+import { describeLoadReport, loadPretrained, type CausalLM, type PretrainedModel } from '../../models/index.js';
 import { Tensor } from '../../tensor/index.js';
+import type { Output } from '../output.js';
 
 /** A model to run: the base, or the base with adapters (all active, their outputs summed). */
 export interface Runnable { model: PretrainedModel; forward: PretrainedModel['forward']; peft: PeftModel | null }
 
-/** Loads the base model and every --adapter folder (named by folder) on top of it. */
-export function loadModel(dir: string, adapters: string[] = []): Runnable {
-  const { model } = loadPretrained(dir);
+/** Loads the base model (saying which keys were ignored or initialised) and every --adapter folder (named by folder) on top of it. */
+export function loadModel(dir: string, adapters: string[] = [], out?: Output): Runnable {
+  const { model, report } = loadPretrained(dir);
+  const notice = describeLoadReport(report);
+  if (notice && out) out.note(notice);
   if (adapters.length === 0) return { model, forward: model.forward.bind(model) as PretrainedModel['forward'], peft: null };
   const peft = new PeftModel(model);
   const names = adapters.map((path, i) => basename(resolve(path)).replace(/[^A-Za-z0-9_-]/g, '_') + (adapters.length > 1 ? `_${i}` : ''));
@@ -20,8 +22,8 @@ export function loadModel(dir: string, adapters: string[] = []): Runnable {
   return { model, forward: ((input: never) => peft.forward(input)) as PretrainedModel['forward'], peft };
 }
 
-export function loadCausalLM(dir: string, adapters: string[] = []): CausalLM {
-  const { model } = loadModel(dir, adapters);
+export function loadCausalLM(dir: string, adapters: string[] = [], out?: Output): CausalLM {
+  const { model } = loadModel(dir, adapters, out);
   if (model.task !== 'causal-lm') throw new ConfigError(`[cli] ${dir} holds a ${model.task} model; this command needs a causal LM.`, { hint: 'Use a GPT-2, Llama, Qwen2 or Mistral checkpoint.' });
   return model;
 }
@@ -32,12 +34,14 @@ export function loadTokenizer(dir: string): HFTokenizer {
 
 /** Reads {"input_ids": [[...]], "attention_mask"?: [[...]], "token_type_ids"?: [[...]]} as int32 [B, T] tensors. */
 export function readInputs(path: string): { inputIds: Tensor; attentionMask?: Tensor; tokenTypeIds?: Tensor } {
+  const text = readTextFile(path, (problem) => new ArgumentError(`[forward] ${path} ${problem}.`, 'Pass a JSON file such as {"input_ids": [[1, 2, 3]]}.'));
   let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch {
     throw new ArgumentError(`[forward] ${path} is not readable JSON.`, 'Write {"input_ids": [[1, 2, 3]]}.');
   }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ArgumentError(`[forward] ${path} is not a JSON object.`, 'Write {"input_ids": [[1, 2, 3]]}.');
   const matrix = (field: string): Tensor | undefined => {
     const rows = raw[field];
     if (rows === undefined) return undefined;

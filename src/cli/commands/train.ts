@@ -7,10 +7,11 @@ import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, encodeRecords,
 import { parse, required, numberFlag } from '../args.js';
 import { readSettingsFile } from '../config-file.js';
 import type { Output } from '../output.js';
+import { checkOutputFolder } from '../output-folder.js';
 import { ProgressBar } from '../progress.js';
 import { loadCausalLM } from './model-io.js';
 
-const USAGE = 'peft-ts train --model DIR (--data FILE | --task NAME) --out DIR [--method lora] [--r N] [--lora-alpha X] [--epochs N] [--lr X] ... [--config FILE] [--json]';
+const USAGE = 'peft-ts train --model DIR (--data FILE | --task NAME) --out DIR [--overwrite] [--method lora] [--r N] [--lora-alpha X] [--epochs N] [--lr X] ... [--config FILE] [--json]';
 
 const STRING_FLAGS = [
   'model', 'data', 'task', 'out', 'method', 'r', 'lora-alpha', 'lora-dropout', 'target-modules', 'init-lora-weights', 'epochs', 'max-steps',
@@ -18,7 +19,7 @@ const STRING_FLAGS = [
   'validation-fraction', 'validation-data', 'eval-every', 'patience', 'checkpoint-every', 'resume', 'prompt-field', 'completion-field',
   'text-field', 'messages-field', 'template', 'limit', 'config',
 ] as const;
-const BOOLEAN_FLAGS = ['use-dora', 'use-rslora', 'json', 'no-group-by-length'] as const;
+const BOOLEAN_FLAGS = ['use-dora', 'use-rslora', 'json', 'no-group-by-length', 'overwrite'] as const;
 
 export async function trainCommand(argv: string[], out: Output, shouldStop: () => boolean = () => false): Promise<void> {
   const options = Object.fromEntries([...STRING_FLAGS.map((f) => [f, { type: 'string' as const }]), ...BOOLEAN_FLAGS.map((f) => [f, { type: 'boolean' as const }])]);
@@ -31,13 +32,14 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
 
   const modelDir = required(str('model'), '--model', USAGE);
   const outDir = required(str('out'), '--out', USAGE);
+  checkOutputFolder(outDir, '--out', v.overwrite === true || str('resume') !== undefined);
   const method = (str('method') ?? 'lora').toUpperCase();
   if (method !== 'LORA') throw new ArgumentError(`[train] method '${str('method')}' is not available yet.`, 'Use --method lora (with --use-dora or --use-rslora for those variants).');
   if (!str('data') === !str('task')) throw new ArgumentError('[train] pass exactly one of --data FILE or --task NAME.', `Usage: ${USAGE}`);
 
   const seed = int('seed', 0);
   manualSeed(seed);
-  const model = loadCausalLM(modelDir);
+  const model = loadCausalLM(modelDir, [], out);
   const tokenizer = HFTokenizer.fromDir(modelDir);
   const maxLength = int('max-length', Math.min(512, model.config.maxPositions));
   if (maxLength > model.config.maxPositions) throw new ArgumentError(`[train] --max-length ${maxLength} exceeds the model's ${model.config.maxPositions} positions.`, `Use at most ${model.config.maxPositions}.`);

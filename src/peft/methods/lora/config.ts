@@ -47,7 +47,11 @@ function fail(field: string, expected: string, value: unknown): never {
 }
 
 const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
-const isIntMap = (v: unknown): v is Record<string, number> => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => Number.isInteger(x) || typeof x === 'number');
+/** Ranks above this are refused outright (each layer also caps r at its own width, see index.ts). */
+export const MAX_RANK = 1 << 16;
+const isRank = (x: unknown): x is number => Number.isInteger(x) && (x as number) > 0 && (x as number) <= MAX_RANK;
+const isMap = (v: unknown, ok: (x: unknown) => boolean): v is Record<string, number> => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every(ok);
+const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
 /** Parses a LoRA config (JSON fields or user options), applies PEFT's defaults, warns about unknown fields. */
 export function parseLoraConfig(raw: Record<string, unknown>, warn: (message: string) => void = () => {}): LoraConfig {
@@ -76,7 +80,7 @@ export function parseLoraConfig(raw: Record<string, unknown>, warn: (message: st
     extra: {},
   };
   if (raw.peft_type !== undefined && raw.peft_type !== 'LORA') fail('peft_type', '"LORA"', raw.peft_type);
-  if (!Number.isInteger(c.r) || c.r <= 0) fail('r', 'a positive integer', c.r);
+  if (!isRank(c.r)) fail('r', `a positive integer of at most ${MAX_RANK}`, c.r);
   if (typeof c.lora_alpha !== 'number' || !Number.isFinite(c.lora_alpha)) fail('lora_alpha', 'a number', c.lora_alpha);
   if (typeof c.lora_dropout !== 'number' || c.lora_dropout < 0 || c.lora_dropout >= 1) fail('lora_dropout', 'in [0, 1)', c.lora_dropout);
   if (c.target_modules !== null && typeof c.target_modules !== 'string' && !isStringList(c.target_modules)) fail('target_modules', 'a list of names, a regex string or "all-linear"', c.target_modules);
@@ -84,8 +88,8 @@ export function parseLoraConfig(raw: Record<string, unknown>, warn: (message: st
   if (!['none', 'all', 'lora_only'].includes(c.bias)) fail('bias', '"none", "all" or "lora_only"', c.bias);
   if (![true, false, 'gaussian', 'pissa', 'olora'].includes(c.init_lora_weights as never)) fail('init_lora_weights', 'true, false, "gaussian", "pissa" or "olora"', c.init_lora_weights);
   if (c.modules_to_save !== null && !isStringList(c.modules_to_save)) fail('modules_to_save', 'a list of module names', c.modules_to_save);
-  if (!isIntMap(c.rank_pattern)) fail('rank_pattern', 'an object of pattern -> rank', c.rank_pattern);
-  if (!isIntMap(c.alpha_pattern)) fail('alpha_pattern', 'an object of pattern -> alpha', c.alpha_pattern);
+  if (!isMap(c.rank_pattern, isRank)) fail('rank_pattern', `an object of pattern -> rank (a positive integer of at most ${MAX_RANK})`, c.rank_pattern);
+  if (!isMap(c.alpha_pattern, isFiniteNumber)) fail('alpha_pattern', 'an object of pattern -> alpha (a finite number)', c.alpha_pattern);
   for (const flag of ['fan_in_fan_out', 'use_rslora', 'use_dora', 'inference_mode'] as const) if (typeof c[flag] !== 'boolean') fail(flag, 'true or false', c[flag]);
   if (c.task_type !== null && !TASK_TYPES.has(c.task_type)) fail('task_type', `one of ${[...TASK_TYPES].join(', ')} or null`, c.task_type);
   if (typeof c.init_lora_weights === 'string' && ['pissa', 'olora'].includes(c.init_lora_weights) && c.use_dora) fail('init_lora_weights', 'true/false/"gaussian" with use_dora', c.init_lora_weights);
