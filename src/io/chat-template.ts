@@ -16,7 +16,7 @@ class TemplateLimitError extends ConfigError {
 }
 
 /** Budget of the render in progress (renders are synchronous, so one at a time). */
-let active: { deadline: number; depth: number; steps: number } | null = null;
+let active: { deadline: number; depth: number } | null = null;
 
 // Every node the interpreter evaluates passes through `evaluate`: the one place to watch a
 // render's time, depth and the sizes of the values it builds. Outside a bounded render it is untouched.
@@ -25,7 +25,7 @@ Interpreter.prototype.evaluate = function bounded(this: Interpreter, statement: 
   const budget = active;
   if (!budget) return evaluate.call(this, statement, environment);
   if (++budget.depth > TEMPLATE_LIMITS.maxDepth) throw new TemplateLimitError(`nests deeper than ${TEMPLATE_LIMITS.maxDepth} levels`);
-  if ((++budget.steps & 255) === 0 && performance.now() > budget.deadline) throw new TemplateLimitError(`ran longer than ${TEMPLATE_LIMITS.maxMilliseconds} ms`);
+  if (performance.now() > budget.deadline) throw new TemplateLimitError(`ran longer than ${TEMPLATE_LIMITS.maxMilliseconds} ms`);
   try {
     const value = evaluate.call(this, statement, environment);
     if (typeof value.value === 'string' && value.value.length > TEMPLATE_LIMITS.maxStringChars) throw new TemplateLimitError(`built a string of more than ${TEMPLATE_LIMITS.maxStringChars} characters`);
@@ -67,7 +67,7 @@ export class ChatTemplate {
 
   render(context: Record<string, unknown>): string {
     if (active) throw new ConfigError('[chat-template] a chat template cannot render another one.', { hint: 'Render templates one at a time.' });
-    active = { deadline: performance.now() + TEMPLATE_LIMITS.maxMilliseconds, depth: 0, steps: 0 };
+    active = { deadline: performance.now() + TEMPLATE_LIMITS.maxMilliseconds, depth: 0 };
     try {
       const out = this.template.render(context);
       if (typeof out !== 'string') throw new ConfigError('[chat-template] the chat template did not produce text.', { hint: 'Fix chat_template in tokenizer_config.json.' });

@@ -77,6 +77,12 @@ export interface TrainResult {
   checkpoint: string | null;
 }
 
+/**
+ * Gradient norms above this have squares beyond float32 (AdamW's second moment would be
+ * infinite and the update silently zero): such a run has diverged even if no value is NaN yet.
+ */
+const MAX_GRAD_NORM = Math.sqrt(3.4028234663852886e38);
+
 function allFinite(t: Tensor): boolean {
   const d = t.contiguousData();
   for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
@@ -183,7 +189,7 @@ export async function train(target: TrainTarget, data: { train: LMExample[]; val
       }
       if (!Number.isFinite(lossValue)) diverged(`the loss became ${lossValue}`);
       const gradNorm = config.maxGradNorm ? clipGradNorm(params, config.maxGradNorm) : globalGradNorm(params);
-      if (!Number.isFinite(gradNorm)) diverged(`the gradient norm became ${gradNorm}`);
+      if (!(gradNorm <= MAX_GRAD_NORM)) diverged(`the gradient norm became ${gradNorm.toPrecision(3)}`);
       optimizer.lr = config.lr * lrMultiplier(schedule, state.global_step);
       optimizer.update();
       const broken = named.find(([, p]) => !allFinite(p));
