@@ -1,8 +1,7 @@
 import { copyFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ArgumentError } from '../../errors.js';
 import { savePretrained } from '../../models/index.js';
-import { adapterFlags, parse, required } from '../args.js';
+import { adapterFlags, parse, required, UsageError } from '../args.js';
 import type { Output } from '../output.js';
 import { checkOutputFolder } from '../output-folder.js';
 import { loadModel } from './model-io.js';
@@ -17,7 +16,7 @@ export function merge(argv: string[], out: Output): void {
   const { values } = parse(argv, { model: { type: 'string' }, adapter: { type: 'string', multiple: true }, out: { type: 'string' }, overwrite: { type: 'boolean' } }, USAGE);
   const dir = required(values.model, '--model', USAGE);
   const adapters = adapterFlags(values.adapter);
-  if (adapters.length === 0) throw new ArgumentError('[merge] at least one --adapter is required.', `Usage: ${USAGE}`);
+  if (adapters.length === 0) throw new UsageError('[merge] at least one --adapter is required.', `Usage: ${USAGE}`);
   const target = required(values.out, '--out', USAGE);
   checkOutputFolder(target, '--out', values.overwrite === true);
   const { peft } = loadModel(dir, adapters, out);

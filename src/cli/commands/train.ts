@@ -4,7 +4,7 @@ import { HFTokenizer } from '../../io/index.js';
 import { PeftModel, saveAdapters } from '../../peft/index.js';
 import { manualSeed } from '../../tensor/index.js';
 import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, encodeRecords, labelWordTarget, train, type Encoded, type LMExample } from '../../train/index.js';
-import { parse, required, numberFlag } from '../args.js';
+import { parse, required, numberFlag, UsageError } from '../args.js';
 import { readSettingsFile } from '../config-file.js';
 import type { Output } from '../output.js';
 import { checkOutputFolder } from '../output-folder.js';
@@ -35,7 +35,7 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
   checkOutputFolder(outDir, '--out', v.overwrite === true || str('resume') !== undefined);
   const method = (str('method') ?? 'lora').toUpperCase();
   if (method !== 'LORA') throw new ArgumentError(`[train] method '${str('method')}' is not available yet.`, 'Use --method lora (with --use-dora or --use-rslora for those variants).');
-  if (!str('data') === !str('task')) throw new ArgumentError('[train] pass exactly one of --data FILE or --task NAME.', `Usage: ${USAGE}`);
+  if (!str('data') === !str('task')) throw new UsageError('[train] pass exactly one of --data FILE or --task NAME.', `Usage: ${USAGE}`);
 
   const seed = int('seed', 0);
   manualSeed(seed);
