@@ -15,15 +15,20 @@ export function runCli(...args: string[]): { code: number | null; stdout: string
 
 export const tempDir = (label = 'cli') => mkdtempSync(join(tmpdir(), `peft-ts-${label}-`));
 
+/** A word-level tokenizer.json over ids 0..999 ("w0" ... "w999"; unknown words are w0). */
+export function wordTokenizerJson(): Record<string, unknown> {
+  const vocab = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`w${i}`, i]));
+  return {
+    version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null,
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: false }, model: { type: 'WordLevel', vocab, unk_token: 'w0' },
+  };
+}
+
 /** gpt2-tiny with a word-level tokenizer over its 1000 ids ("w0" ... "w999", eos "w999"), so text commands can run. */
 export function gpt2WithWordTokenizer(): string {
   const dir = tempDir('model');
   for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(fixturesDir, 'gpt2-tiny', f), join(dir, f));
-  const vocab = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`w${i}`, i]));
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({
-    version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null,
-    decoder: { type: 'WordPiece', prefix: '##', cleanup: false }, model: { type: 'WordLevel', vocab, unk_token: 'w0' },
-  }));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(wordTokenizerJson()));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ eos_token: 'w999' }));
   return dir;
 }
