@@ -108,6 +108,10 @@ test('a diverging run stops on its gradient norm or parameters, not only on a Na
   await assert.rejects(train(blownGrad.target, { train: examples(4) }, config({ batchSize: 2 })), (e: unknown) => e instanceof TrainingError && /(gradient norm became|loss became)/.test((e as Error).message));
 });
 
+test('an unknown optimizer is an error, not AdamW in silence', async () => {
+  await assert.rejects(train(setup().target, { train: examples(4) }, config({ optimizer: 'bogus' as never })), /optimizer 'bogus' is not available/);
+});
+
 test('the divergence message names the checkpoint that exists, and only one that exists', async () => {
   const dir = tmp();
   const { target } = setup();

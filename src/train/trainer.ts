@@ -93,7 +93,9 @@ function validate(c: TrainConfig): void {
   const positive = (name: string, v: number) => { if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`[train] ${name} must be a positive integer, got ${v}.`, `Set ${name} to 1 or more.`); };
   positive('batchSize', c.batchSize);
   positive('gradAccumulation', c.gradAccumulation);
-  if (!(c.lr > 0)) throw new ArgumentError(`[train] learning rate ${c.lr} must be > 0.`, 'Try 2e-4 for LoRA.');
+  if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new ArgumentError(`[train] learning rate ${c.lr} must be a finite number > 0.`, 'Try 2e-4 for LoRA.');
+  if (c.optimizer !== 'adamw' && c.optimizer !== 'sgd') throw new ArgumentError(`[train] optimizer '${c.optimizer as string}' is not available.`, "Use 'adamw' or 'sgd'.");
+  if (c.maxGradNorm !== null && !(c.maxGradNorm > 0 && Number.isFinite(c.maxGradNorm))) throw new ArgumentError(`[train] maxGradNorm ${c.maxGradNorm} must be a finite number > 0 (or null for no clipping).`, 'Try 1.');
   if (!(c.epochs > 0) && !c.maxSteps) throw new ArgumentError('[train] set epochs > 0 or maxSteps.', 'E.g. epochs: 1.');
   validateSchedule({ name: c.schedule, warmupSteps: c.warmupSteps, totalSteps: 1 });
 }

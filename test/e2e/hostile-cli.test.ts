@@ -78,11 +78,16 @@ test('broken model folders fail in one line: FIFO or directory in place of a fil
   assertOneLineFailure(runCli('info', badConfig), 1, /'n_positions' must be a positive integer/, 'n_positions 1e9');
 });
 
-test('input ids outside the vocabulary or beyond int32 are errors, not other tokens', () => {
-  for (const ids of [[1, 1000], [1, 2 ** 32 + 5], [1, -1]]) {
+test('input ids outside the vocabulary or beyond int32 are errors, not other tokens; so is a mask of other values than 0/1', () => {
+  for (const [inputs, pattern] of [
+    [{ input_ids: [[1, 1000]] }, /outside the vocabulary/],
+    [{ input_ids: [[1, 2 ** 32 + 5]] }, /not an int32/],
+    [{ input_ids: [[1, -1]] }, /outside the vocabulary/],
+    [{ input_ids: [[1, 2]], attention_mask: [[5, -3]] }, /'attention_mask' must hold only 0 \(padding\) and 1/],
+  ] as const) {
     const input = join(tempDir(), 'ids.json');
-    writeFileSync(input, JSON.stringify({ input_ids: [ids] }));
-    assertOneLineFailure(runCli('forward', '--model', join(fixturesDir, 'gpt2-tiny'), '--inputs', input, '--out', join(tempDir(), 'logits.safetensors')), 1, /(outside the vocabulary|not an int32)/, JSON.stringify(ids));
+    writeFileSync(input, JSON.stringify(inputs));
+    assertOneLineFailure(runCli('forward', '--model', join(fixturesDir, 'gpt2-tiny'), '--inputs', input, '--out', join(tempDir(), 'logits.safetensors')), 1, pattern, JSON.stringify(inputs));
   }
 });
 
