@@ -221,7 +221,7 @@ export async function train(target: TrainTarget, data: { train: LMExample[]; val
     const where = saved ? `the last checkpoint (${saved}) is intact`
       : config.resumeFrom ? `no checkpoint was written since the one resumed from (${config.resumeFrom}), which is intact`
       : 'no checkpoint was written, so nothing was saved';
-    throw new TrainingError(`[train] ${what} at step ${state.global_step + 1}; training stopped.`, `Lower the learning rate (now ${config.lr}) or set --max-grad-norm; ${where}.`);
+    throw new TrainingError(`[train] ${what} at step ${state.global_step + 1}; training stopped.`, `Lower the learning rate (now ${config.lr})${config.maxGradNorm ? '' : ' or clip gradients (--max-grad-norm)'}; ${where}.`);
   }
 
   function evaluateAndCheckStop(): boolean {
