@@ -161,8 +161,8 @@ test('offsets must tile the data section exactly: gaps, overlaps, shifted bytes 
   expectCorrupt(rawFile({ a: entry(0, 8) }, 8 + 4096), /cover 8 bytes/);
   // Zero-size tensors sit anywhere in the sequence, as the Rust loader allows.
   const path = join(tmp(), 'ok.safetensors');
-  writeFileSync(path, rawFile({ e: { dtype: 'F32', shape: [0], data_offsets: [8, 8] }, a: entry(0, 8) }, 8));
-  assert.deepEqual([...loadSafetensors(path).keys()].sort(), ['a', 'e']);
+  writeFileSync(path, rawFile({ e: { dtype: 'F32', shape: [0], data_offsets: [8, 8] }, z: { dtype: 'F32', shape: [1 << 20, 1 << 20, 0], data_offsets: [0, 0] }, a: entry(0, 8) }, 8));
+  assert.deepEqual([...loadSafetensors(path).keys()].sort(), ['a', 'e', 'z']);
 });
 
 test('duplicate names, non-string metadata and a header that is not an object are refused', () => {

@@ -89,7 +89,7 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number, path = '<
     const [start, end] = offsets as number[];
     if (end > dataSize) throw corrupt(path, `tensor '${name}' ends at byte ${end} but the data section holds ${dataSize} bytes`);
     // Stops as soon as the product passes the data size, so it never loses precision.
-    let bytes = DTYPE_BYTES[entry.dtype];
+    let bytes = (entry.shape as number[]).includes(0) ? 0 : DTYPE_BYTES[entry.dtype];
     for (const d of entry.shape as number[]) bytes = bytes > dataSize ? bytes : bytes * d;
     if (bytes !== end - start) {
       throw corrupt(path, `tensor '${name}' (${entry.dtype} ${JSON.stringify(entry.shape)}) needs ${bytes > dataSize ? `more than ${dataSize}` : bytes} bytes but its offsets span ${end - start}`);
