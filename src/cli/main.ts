@@ -65,6 +65,15 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// Anything thrown outside a command's own call chain (a timer, a stream) is still one line.
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(event, (error: unknown) => {
+    const debug = process.env.PEFT_TS_DEBUG === '1';
+    process.stderr.write(`peft-ts: internal error: ${oneLine(error instanceof Error ? `${error.name}: ${error.message}` : String(error))}${debug ? `\n${(error as Error)?.stack ?? ''}` : ' (set PEFT_TS_DEBUG=1 for the stack trace; please report it)'}\n`);
+    process.exit(70);
+  });
+}
+
 // First Ctrl-C: finish the step, write a checkpoint, exit. Second: exit at once.
 process.on('SIGINT', () => {
   if (stopRequested) process.exit(130);
