@@ -450,10 +450,11 @@ peft::AttentionShape Shape(const Napi::CallbackInfo& info, Args& a, int first, B
   a.check(s.kv_heads > 0 ? s.heads % s.kv_heads == 0 : s.heads == 0, "heads must be a multiple of kv_heads");
   a.check(s.tk >= s.tq || !s.causal, "causal attention needs at least as many keys as queries");
   if (!a.ok()) return s;
-  // A time dimension of size <= 1 is never stepped over (a decode step's q has stride 0 there):
-  // give it a stride BLAS accepts as a leading dimension; the memory reached is the same.
-  if (s.tq <= 1) s.qs[2] = std::max<int64_t>(1, s.d);
-  if (s.tk <= 1) s.ks[2] = s.vs[2] = std::max<int64_t>(1, s.d);
+  // A time dimension of size <= 1 is never stepped over (a decode step's q has stride 0 there),
+  // and rows of width 0 are never read: give such strides a value BLAS accepts as a leading
+  // dimension; the memory reached is the same.
+  if (s.tq <= 1 || s.d == 0) s.qs[2] = std::max<int64_t>(1, s.d);
+  if (s.tk <= 1 || s.d == 0) s.ks[2] = s.vs[2] = std::max<int64_t>(1, s.d);
   for (const int64_t* st : {s.qs, s.ks, s.vs}) a.check((st[3] == 1 || s.d <= 1) && st[2] >= std::max<int64_t>(1, s.d), "q, k and v rows must be contiguous");
   const int64_t qshape[4] = {s.batch, s.heads, s.tq, s.d}, kshape[4] = {s.batch, s.kv_heads, s.tk, s.d}, mshape[4] = {s.batch, s.heads, s.tq, s.tk};
   a.reaches(*q, s.q_off, qshape, s.qs, 4, "q");

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ArgumentError, ShapeError } from '../../errors.js';
 import { setBackend } from '../index.js';
-import { Tensor } from '../../tensor/index.js';
+import { scaledDotProductAttention, Tensor } from '../../tensor/index.js';
 import { availableBackends, nativeAvailable } from '../../../test/helpers.js';
 import { createBackend } from '../select.js';
 
@@ -39,7 +39,7 @@ for (const backend of availableBackends()) {
     }
   });
 
-  test(`${backend.name}: embedding and rope with width 0 return empty results (was SIGFPE)`, () => {
+  test(`${backend.name}: embedding, rope and attention with a size of 0 return empty results (was SIGFPE)`, () => {
     setBackend(backend);
     const out = new Float32Array(0);
     backend.embedding(out, new Float32Array(0), Int32Array.of(0, 1), 0);
@@ -47,6 +47,14 @@ for (const backend of availableBackends()) {
     backend.rope(out, out, out, out, 1, 2, 3, 0, 0, false);
     const w = new Tensor(new Float32Array(0), [5, 0]);
     assert.deepEqual(w.matmul(Tensor.zeros([0, 4])).toArray(), new Array(20).fill(0));
+    // Attention with no queries, no keys or a head width of 0 runs forward and backward.
+    for (const [tq, tk, d] of [[0, 3, 4], [2, 0, 4], [2, 2, 0]]) {
+      const q = Tensor.zeros([1, 2, tq, d]);
+      q.requiresGrad = true;
+      const y = scaledDotProductAttention(q, Tensor.zeros([1, 2, tk, d]), Tensor.zeros([1, 2, tk, d]), { causal: tk >= tq });
+      y.sum().backward();
+      assert.deepEqual(y.shape, [1, 2, tq, d]);
+    }
   });
 }
 
