@@ -2,4 +2,5 @@ export { sweepStaleTemps, tempName, writeFileAtomic, writeTextAtomic } from './a
 export { openRegularFile, readTextFile, type FileProblem } from '../files.js';
 export { decodeTensor, loadCheckpointFolder, loadSafetensors, parseHeader, readHeader, readShardIndex, saveSafetensors, type SaveOptions, type SafetensorsHeader, type TensorInfo } from './safetensors.js';
 export { HFTokenizer, type ChatMessage } from './tokenizer.js';
+export { catastrophicBacktracking } from './regex-safety.js';
 export { gpt2TokenizerConfig, gpt2TokenizerJson } from './gpt2-tokenizer.js';

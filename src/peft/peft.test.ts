@@ -289,3 +289,10 @@ test('negative, fractional, huge and per-layer oversized ranks are ConfigErrors 
     assert.throws(() => peft.addAdapter('x', { peft_type: 'LORA', target_modules: ['c_attn'], ...config }), (e: unknown) => e instanceof ConfigError && pattern.test((e as Error).message), JSON.stringify(config));
   }
 });
+
+test('regexes in adapter configs (target_modules, rank_pattern keys) that are invalid or can backtrack without limit are ConfigErrors', () => {
+  const peft = new PeftModel(loadPretrained(join(fixturesDir, 'gpt2-tiny')).model);
+  for (const config of [{ target_modules: '(.*)*x' }, { target_modules: '(' }, { target_modules: ['c_attn'], rank_pattern: { '(a|aa)+': 4 } }, { target_modules: ['c_attn'], rank_pattern: { '[': 4 } }]) {
+    assert.throws(() => peft.addAdapter('y', { peft_type: 'LORA', ...config }), (e: unknown) => e instanceof ConfigError && /\[peft\] (target pattern|rank\/alpha pattern)/.test((e as Error).message), JSON.stringify(config));
+  }
+});
