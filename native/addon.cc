@@ -304,12 +304,9 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   auto out = a.f32(0), mean = a.f32(1), rstd = a.f32(2), x = a.f32(3), w = a.f32(4, true), b = a.f32(5, true);
   const int64_t rows = a.size(6), cols = a.size(7);
   const double eps = a.num(8);
-  a.holds(out, Args::mul(rows, cols), "out");
-  a.holds(x, Args::mul(rows, cols), "x");
-  a.holds(mean, rows, "mean");
-  a.holds(rstd, rows, "rstd");
-  a.optionalHolds(w, cols, "weight");
-  a.optionalHolds(b, cols, "bias");
+  for (auto* t : {&out, &x}) a.holds(*t, Args::mul(rows, cols), "operand");
+  for (auto* t : {&mean, &rstd}) a.holds(*t, rows, "per-row operand");
+  for (auto* t : {&w, &b}) a.optionalHolds(*t, cols, "per-column operand");
   if (!a.ok()) return a.fail();
   peft::layer_norm(out.data, mean.data, rstd.data, x.data, w.data, b.data, rows, cols, static_cast<float>(eps));
   return info.Env().Undefined();
@@ -331,8 +328,7 @@ Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
   auto out = a.f32(0), rstd = a.f32(1), x = a.f32(2), w = a.f32(3, true);
   const int64_t rows = a.size(4), cols = a.size(5);
   const double eps = a.num(6);
-  a.holds(out, Args::mul(rows, cols), "out");
-  a.holds(x, Args::mul(rows, cols), "x");
+  for (auto* t : {&out, &x}) a.holds(*t, Args::mul(rows, cols), "operand");
   a.holds(rstd, rows, "rstd");
   a.optionalHolds(w, cols, "weight");
   if (!a.ok()) return a.fail();
