@@ -50,6 +50,7 @@ void for_each_group(const AttentionShape& s, const std::function<void(int64_t b,
 }  // namespace
 
 void attention(float* out, float* lse, const AttentionShape& s) {
+  if (s.kv_heads == 0) return;  // no heads at all (addon.cc checks heads is a multiple of kv_heads)
   const int64_t group = s.heads / s.kv_heads;
   for_each_group(s, [&](int64_t b, int64_t kh, float* p) {
     for (int64_t h = kh * group; h < (kh + 1) * group; h++) {
@@ -77,6 +78,7 @@ void attention(float* out, float* lse, const AttentionShape& s) {
 }
 
 void attention_backward(float* gq, float* gk, float* gv, const float* gout, const float* out, const float* lse, const AttentionShape& s) {
+  if (s.kv_heads == 0) return;
   const int64_t group = s.heads / s.kv_heads;
   const int64_t ld_o = s.heads * s.d;
   for_each_group(s, [&](int64_t b, int64_t kh, float* scratch) {

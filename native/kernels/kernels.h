@@ -11,6 +11,8 @@ void set_threads(int n);
 int get_threads();
 // Runs fn(begin, end) over [0, n) split into at most get_threads() chunks of at least `grain`.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+// Rows per parallel chunk so that a chunk holds about `work` elements; safe for width 0.
+inline int64_t rows_per_chunk(int64_t work, int64_t width) { return width > 0 && work / width > 0 ? work / width : 1; }
 // Runs fn with OpenBLAS single-threaded, for regions that call sgemm from several threads.
 void with_serial_blas(const std::function<void()>& fn);
 

@@ -34,7 +34,15 @@ function help(): string {
   return ['usage: peft-ts <command> [options]', '', ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`), '', 'Run a command with wrong or missing flags to see its usage.'].join('\n');
 }
 
-/** Exit codes: 2 for usage errors, 1 for every other peft-ts error, 70 for bugs. */
+/** One line: a failure is reported as a single stderr line, whatever its message holds. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/**
+ * Exit codes: 2 for usage errors, 1 for every other peft-ts error, 70 for bugs. Each failure is
+ * one line on stderr; PEFT_TS_DEBUG=1 adds the stack trace.
+ */
 export async function main(argv: string[], out: Output = consoleOutput): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') { out.line(help()); return command ? 0 : 2; }
@@ -44,13 +52,34 @@ export async function main(argv: string[], out: Output = consoleOutput): Promise
     await entry.run(rest, out);
     return 0;
   } catch (error) {
+    const debug = process.env.PEFT_TS_DEBUG === '1';
     if (error instanceof PeftTsError) {
-      out.note(`peft-ts ${command}: ${error.message}`);
+      out.note(`peft-ts ${command}: ${oneLine(error.message)}`);
+      if (debug) out.note(String(error.stack));
       return error instanceof UsageError ? 2 : 1;
     }
-    out.note(`peft-ts ${command}: internal error: ${(error as Error).stack ?? error}`);
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    out.note(`peft-ts ${command}: internal error: ${oneLine(message)}${debug ? '' : ' (set PEFT_TS_DEBUG=1 for the stack trace; please report it)'}`);
+    if (debug) out.note(String((error as Error)?.stack ?? error));
     return 70;
   }
+}
+
+// Output piped into a reader that quits early (`| head`): stop quietly, as other CLI tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
+// Anything thrown outside a command's own call chain (a timer, a stream) is still one line.
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(event, (error: unknown) => {
+    const debug = process.env.PEFT_TS_DEBUG === '1';
+    process.stderr.write(`peft-ts: internal error: ${oneLine(error instanceof Error ? `${error.name}: ${error.message}` : String(error))}${debug ? `\n${(error as Error)?.stack ?? ''}` : ' (set PEFT_TS_DEBUG=1 for the stack trace; please report it)'}\n`);
+    process.exit(70);
+  });
 }
 
 // First Ctrl-C: finish the step, write a checkpoint, exit. Second: exit at once.

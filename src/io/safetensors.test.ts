@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturesDir } from '../../test/helpers.js';
@@ -148,4 +149,71 @@ test('sharded checkpoints load through model.safetensors.index.json', () => {
   writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
   const { model } = loadPretrained(dir);
   assert.deepEqual(model.stateDict().get('transformer.h.1.mlp.c_fc.weight')!.toArray(), all.get('transformer.h.1.mlp.c_fc.weight')!.toArray());
+});
+
+// Issue 12: the Rust loader's rules. Each of these loaded before and gave NaN logits with exit 0.
+test('offsets must tile the data section exactly: gaps, overlaps, shifted bytes and trailing bytes are refused', () => {
+  const entry = (start: number, end: number) => ({ dtype: 'F32', shape: [2], data_offsets: [start, end] });
+  expectCorrupt(rawFile({ a: entry(0, 8), b: entry(9, 17) }, 17), /belong to no tensor/); // a one-byte gap
+  expectCorrupt(rawFile({ a: entry(0, 8), b: entry(4, 12) }, 12), /overlaps/);
+  expectCorrupt(rawFile({ a: entry(1, 9) }, 9), /bytes 0\.\.1 .* belong to no tensor/); // shifted by one byte
+  expectCorrupt(rawFile({ a: entry(0, 8) }, 9), /cover 8 bytes but the data section holds 9/); // an inserted byte
+  expectCorrupt(rawFile({ a: entry(0, 8) }, 8 + 4096), /cover 8 bytes/);
+  // Zero-size tensors sit anywhere in the sequence, as the Rust loader allows.
+  const path = join(tmp(), 'ok.safetensors');
+  writeFileSync(path, rawFile({ e: { dtype: 'F32', shape: [0], data_offsets: [8, 8] }, z: { dtype: 'F32', shape: [1 << 20, 1 << 20, 0], data_offsets: [0, 0] }, a: entry(0, 8) }, 8));
+  assert.deepEqual([...loadSafetensors(path).keys()].sort(), ['a', 'e', 'z']);
+});
+
+test('duplicate names, non-string metadata and a header that is not an object are refused', () => {
+  const a = '{"dtype":"F32","shape":[2],"data_offsets":[0,8]}';
+  const file = (json: string, data = 8) => {
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+    return Buffer.concat([len, Buffer.from(json), Buffer.alloc(data)]);
+  };
+  // JSON.parse keeps the last of two equal keys; the header text is scanned for them.
+  expectCorrupt(file(`{"w":${a},"w":${a}}`), /names "w" twice/);
+  expectCorrupt(file(`{"w":{"dtype":"F32","dtype":"F16","shape":[2],"data_offsets":[0,8]}}`), /names "dtype" twice/);
+  expectCorrupt(file(`{"w":${a},"__metadata__":{"format":"pt","format":"np"}}`), /names "format" twice/);
+  expectCorrupt(file(`{"w":${a},"__metadata__":{"step":3}}`), /__metadata__ is not an object of strings/);
+  expectCorrupt(file(`{"w":${a},"__metadata__":["pt"]}`), /__metadata__ is not an object of strings/);
+  expectCorrupt(file(`[${a}]`), /not a JSON object/);
+  expectCorrupt(file(` {"w":${a}}`), /starting with '\{'/);
+  expectCorrupt(file('{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}}'), /needs more than 8 bytes/);
+  // Escaped quotes and braces inside names do not confuse the scan.
+  const path = join(tmp(), 'ok.safetensors');
+  writeFileSync(path, file(`{"a\\"}{":${a},"__metadata__":{"k":"v\\\\"}}`));
+  assert.deepEqual([...loadSafetensors(path).keys()], ['a"}{']);
+});
+
+test('a shard path in model.safetensors.index.json must stay inside the model folder; weight_map must map names to file names', () => {
+  const dir = tmp();
+  copyFileSync(join(fixturesDir, 'gpt2-tiny', 'config.json'), join(dir, 'config.json'));
+  const index = (weightMap: unknown) => writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: weightMap }));
+  for (const [map, pattern] of [
+    [{ 'wte.weight': '../../etc/passwd' }, /outside the model folder/],
+    [{ 'wte.weight': '/etc/passwd' }, /outside the model folder/],
+    [{ 'wte.weight': '.' }, /outside the model folder/],
+    [{ 'wte.weight': 7 }, /not a file name/],
+    [['model.safetensors'], /no weight_map object/],
+    ['model.safetensors', /no weight_map object/],
+  ] as const) {
+    index(map);
+    assert.throws(() => loadPretrained(dir), (e: unknown) => e instanceof CheckpointError && pattern.test(e.message), JSON.stringify(map));
+  }
+});
+
+test('temp files of a killed atomic write are swept from the folder on the next write; live ones are kept', () => {
+  const dir = tmp();
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout; // a pid that no longer runs
+  const stale = `.peft-ts-tmp-${dead}-1700000000000-adapter_model.safetensors`;
+  const mine = `.peft-ts-tmp-${process.pid}-1700000000000-other.safetensors`;
+  writeFileSync(join(dir, stale), Buffer.alloc(1024));
+  mkdirSync(join(dir, `.peft-ts-tmp-${dead}-1700000000000-checkpoint-4`));
+  writeFileSync(join(dir, mine), '');
+  saveSafetensors(join(dir, 'a.safetensors'), { a: Tensor.zeros([2]) });
+  assert.ok(!existsSync(join(dir, stale)));
+  assert.ok(existsSync(join(dir, mine)), "this process's own temp files are not swept");
+  assert.deepEqual(readdirSync(dir).sort(), [mine, 'a.safetensors'].sort());
 });

@@ -56,6 +56,11 @@ export interface ArchSpec<C extends ModelConfig = ModelConfig> {
   create(config: C): PretrainedModel;
   /** Maps a checkpoint key to the model's name; null drops a key the model does not use (e.g. old buffers). */
   mapKey?(key: string, allKeys: readonly string[]): string | null;
+  /**
+   * How many parameter elements `create` allocates that a checkpoint must supply (tied and optional
+   * ones excluded): compared with the checkpoint before anything is allocated.
+   */
+  parameterCount(config: C): number;
   /** Parameters a checkpoint may lack (they keep their initial values). */
   optionalKeys?(config: C): string[];
 }

@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError, ConfigError } from '../errors.js';
-import { loadSafetensors, saveSafetensors, writeTextAtomic } from '../io/index.js';
+import { loadSafetensors, readTextFile, saveSafetensors, writeTextAtomic } from '../io/index.js';
 import type { PretrainedModel } from '../models/index.js';
 import { configToJson, PEFT_FORMAT_VERSION } from './config.js';
 import { PeftModel } from './peft-model.js';
@@ -44,13 +44,14 @@ export function saveAdapters(peft: PeftModel, dir: string, options: { adapters?:
 export function readAdapterConfig(dir: string): Record<string, unknown> {
   const path = join(dir, ADAPTER_CONFIG);
   if (!existsSync(path)) throw new ConfigError(`[adapter] ${path} not found.`, { hint: 'Point at a folder written by save_pretrained (adapter_config.json + adapter_model.safetensors).' });
+  const text = readTextFile(path, (problem, cause) => new ConfigError(`[adapter] ${path} ${problem}.`, { hint: 'Point at a folder written by save_pretrained.', cause }));
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch (cause) {
     throw new ConfigError(`[adapter] ${path} is not valid JSON.`, { hint: 'Re-save the adapter.', cause });
   }
-  if (!raw || typeof raw !== 'object' || !('peft_type' in raw)) throw new ConfigError(`[adapter] ${path} has no peft_type.`, { hint: 'Every PEFT adapter config names its peft_type (e.g. "LORA").' });
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw) || !('peft_type' in raw)) throw new ConfigError(`[adapter] ${path} has no peft_type.`, { hint: 'Every PEFT adapter config names its peft_type (e.g. "LORA").' });
   return raw as Record<string, unknown>;
 }
 

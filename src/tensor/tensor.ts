@@ -1,5 +1,5 @@
 import { allocate, type DType } from '../dtype.js';
-import { DTypeError, formatShape, ShapeError } from '../errors.js';
+import { ArgumentError, DTypeError, formatShape, ShapeError } from '../errors.js';
 import { backward as runBackward, type GradNode } from './autograd.js';
 import * as ew from './ops/elementwise.js';
 import * as mv from './ops/movement.js';
@@ -24,6 +24,22 @@ function inferDType(data: TensorData): DType {
   throw new DTypeError('[tensor] a Uint16Array could be bfloat16 or float16.', "Pass { dtype: 'bfloat16' } or { dtype: 'float16' }.");
 }
 
+/** A strided view must read only elements of its buffer: every stride and the offset are checked once, here. */
+function checkView(shape: readonly number[], strides: readonly number[], offset: number, length: number): void {
+  if (strides.length !== shape.length || !strides.every(Number.isSafeInteger) || !Number.isSafeInteger(offset) || offset < 0) {
+    throw new ShapeError(`[tensor] strides ${formatShape(strides)} / offset ${offset} do not describe shape ${formatShape(shape)}.`, 'Give one integer stride per dimension and a non-negative integer offset.');
+  }
+  if (sizeOf(shape) === 0) return;
+  let lo = offset, hi = offset;
+  for (let d = 0; d < shape.length; d++) {
+    const span = (shape[d] - 1) * strides[d];
+    if (span < 0) lo += span; else hi += span;
+  }
+  if (lo < 0 || hi >= length) {
+    throw new ShapeError(`[tensor] shape ${formatShape(shape)} with strides ${formatShape(strides)} at offset ${offset} reads elements ${lo}..${hi} of a buffer of ${length}.`, 'A view must stay inside its storage: fix the strides or the offset.');
+  }
+}
+
 /**
  * An n-dimensional array over a typed buffer, row-major, with strides so that transposes,
  * slices and broadcasts are views. Ops record a graph node when an input requires grad.
@@ -46,9 +62,13 @@ export class Tensor {
     this.strides = options.strides ? [...options.strides] : contiguousStrides(shape);
     this.offset = options.offset ?? 0;
     this.requiresGrad = options.requiresGrad ?? false;
-    if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new ShapeError(`[tensor] invalid shape ${formatShape(shape)}.`, 'Dimensions must be non-negative integers.');
-    if (!options.strides && this.offset + sizeOf(shape) > data.length) {
-      throw new ShapeError(`[tensor] shape ${formatShape(shape)} needs ${sizeOf(shape)} elements but the buffer holds ${data.length - this.offset}.`, 'Pass a buffer of the right length or fix the shape.');
+    if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new ShapeError(`[tensor] invalid shape ${formatShape(shape)}.`, 'Dimensions must be non-negative integers.');
+    if (!options.strides) {
+      if (!Number.isSafeInteger(this.offset) || this.offset < 0 || this.offset + sizeOf(shape) > data.length) {
+        throw new ShapeError(`[tensor] shape ${formatShape(shape)} at offset ${this.offset} needs ${sizeOf(shape)} elements but the buffer holds ${data.length}.`, 'Pass a buffer of the right length or fix the shape.');
+      }
+    } else {
+      checkView(this.shape, this.strides, this.offset, data.length);
     }
   }
 
@@ -58,6 +78,12 @@ export class Tensor {
     if (values instanceof Float32Array || values instanceof Int32Array) return new Tensor(values, s);
     const data = allocate(dtype, values.length);
     for (let i = 0; i < values.length; i++) data[i] = values[i];
+    if (dtype === 'int32') {
+      // Int32Array wraps (2^32 + 5 becomes 5): ids must arrive as the values given, or be refused.
+      for (let i = 0; i < values.length; i++) {
+        if (data[i] !== values[i]) throw new ArgumentError(`[tensor] value ${values[i]} at index ${i} is not an int32 (integers in [-2^31, 2^31)).`, 'Token ids and masks must be integers in range.');
+      }
+    }
     return new Tensor(data, s, { dtype });
   }
   static zeros(shape: Shape, dtype: DType = 'float32'): Tensor { return new Tensor(allocate(dtype, sizeOf(shape)), shape, { dtype }); }

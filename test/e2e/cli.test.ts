@@ -101,5 +101,5 @@ test('peft-ts merge writes a full checkpoint that computes what base + adapter c
   assert.ok(existsSync(join(out, 'tokenizer.json')) && existsSync(join(out, 'tokenizer_config.json')));
   const again = runCli('merge', '--model', dir, '--adapter', join(fixturesDir, 'gpt2-tiny-lora'), '--out', out);
   assert.equal(again.code, 1);
-  assert.match(again.stderr, /already holds a model\.safetensors/);
+  assert.match(again.stderr, /is not empty .*--overwrite/);
 });

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { ArgumentError } from '../../errors.js';
 import { packageRoot } from '../../package.js';
 import type { AttentionArgs, Backend, GemmArgs, Strided } from '../backend.js';
 
@@ -34,8 +35,23 @@ function attentionMeta(a: AttentionArgs): Float64Array {
   ]);
 }
 
+/** The addon with its argument checks (RangeError/TypeError thrown before any kernel runs) turned into ArgumentErrors. */
+function guarded(raw: Addon): Addon {
+  const out: Record<string, (...args: unknown[]) => unknown> = {};
+  for (const [name, fn] of Object.entries(raw)) {
+    out[name] = (...args: unknown[]) => {
+      try {
+        return fn(...args);
+      } catch (cause) {
+        throw new ArgumentError(`${(cause as Error).message}.`, 'An operand does not fit its buffer: a shape, stride or offset is wrong (a bug in the caller, not in the data).');
+      }
+    };
+  }
+  return out as Addon;
+}
+
 export function loadNativeBackend(threads?: number): Backend {
-  const addon = createRequire(import.meta.url)(addonPath()) as Addon;
+  const addon = guarded(createRequire(import.meta.url)(addonPath()) as Addon);
   if (threads !== undefined) addon.setThreads(threads);
   const f64 = (xs: readonly number[]) => Float64Array.from(xs);
   return {

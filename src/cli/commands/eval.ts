@@ -24,7 +24,7 @@ export function evalCommand(argv: string[], out: Output): void {
   }, USAGE);
   const dir = required(values.model, '--model', USAGE);
   const tasks = required(values.tasks, '--tasks', USAGE).split(',').map((t) => resolveTask(t.trim()));
-  const model = loadCausalLM(dir);
+  const model = loadCausalLM(dir, [], out);
   const tokenizer = HFTokenizer.fromDir(dir);
   const peft = new PeftModel(model);
   const paths = adapterFlags(values.adapter);

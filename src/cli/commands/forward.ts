@@ -8,7 +8,7 @@ const USAGE = 'peft-ts forward --model DIR [--adapter DIR]... --inputs FILE.json
 
 export function forward(argv: string[], out: Output): void {
   const { values } = parse(argv, { model: { type: 'string' }, adapter: { type: 'string', multiple: true }, inputs: { type: 'string' }, out: { type: 'string' } }, USAGE);
-  const { forward: run } = loadModel(required(values.model, '--model', USAGE), adapterFlags(values.adapter));
+  const { forward: run } = loadModel(required(values.model, '--model', USAGE), adapterFlags(values.adapter), out);
   const inputs = readInputs(required(values.inputs, '--inputs', USAGE));
   const target = required(values.out, '--out', USAGE);
   const logits = noGrad(() => run(inputs));

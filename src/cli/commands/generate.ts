@@ -12,7 +12,7 @@ export function generateCommand(argv: string[], out: Output): void {
   }, USAGE);
   const dir = required(values.model, '--model', USAGE);
   const prompt = required(values.prompt, '--prompt', USAGE);
-  const model = loadCausalLM(dir, adapterFlags(values.adapter));
+  const model = loadCausalLM(dir, adapterFlags(values.adapter), out);
   const tokenizer = loadTokenizer(dir);
   const ids = tokenizer.encode(prompt);
   const started = performance.now();

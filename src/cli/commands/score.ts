@@ -10,7 +10,7 @@ const USAGE = 'peft-ts score --model DIR [--adapter DIR]... --text TEXT [--json]
 export function score(argv: string[], out: Output): void {
   const { values } = parse(argv, { model: { type: 'string' }, adapter: { type: 'string', multiple: true }, text: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
   const dir = required(values.model, '--model', USAGE);
-  const model = loadCausalLM(dir, adapterFlags(values.adapter));
+  const model = loadCausalLM(dir, adapterFlags(values.adapter), out);
   const tokenizer = loadTokenizer(dir);
   const ids = tokenizer.encode(required(values.text, '--text', USAGE));
   if (ids.length < 2) throw new ArgumentError('[score] the text must have at least two tokens.', 'Score a longer text.');

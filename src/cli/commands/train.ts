@@ -6,14 +6,15 @@ import { packageVersion } from '../../package.js';
 import { PeftModel, saveAdapters, type PeftConfigInput } from '../../peft/index.js';
 import { manualSeed } from '../../tensor/index.js';
 import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, encodeRecords, labelWordTarget, train, type Encoded, type LMExample } from '../../train/index.js';
-import { parse, required, numberFlag } from '../args.js';
+import { parse, required, numberFlag, UsageError } from '../args.js';
 import { readSettingsFile } from '../config-file.js';
 import { methodFieldFlags, peftConfigFromFlags } from '../method-flags.js';
 import type { Output } from '../output.js';
+import { checkOutputFolder } from '../output-folder.js';
 import { ProgressBar } from '../progress.js';
 import { loadCausalLM, loadTokenizer } from './model-io.js';
 
-const USAGE = 'peft-ts train --model DIR (--data FILE | --task NAME) --out DIR [--method lora] [--peft-config FILE] [--<method field> VALUE]... [--epochs N] [--lr X] ... [--config FILE] [--json]';
+const USAGE = 'peft-ts train --model DIR (--data FILE | --task NAME) --out DIR [--overwrite] [--method lora] [--peft-config FILE] [--<method field> VALUE]... [--epochs N] [--lr X] ... [--config FILE] [--json]';
 
 const STRING_FLAGS = [
   'model', 'data', 'task', 'out', 'method', 'peft-config', ...methodFieldFlags().valued, 'epochs', 'max-steps',
@@ -21,7 +22,7 @@ const STRING_FLAGS = [
   'validation-fraction', 'validation-data', 'eval-every', 'patience', 'checkpoint-every', 'resume', 'prompt-field', 'completion-field',
   'text-field', 'messages-field', 'template', 'limit', 'config',
 ] as const;
-const BOOLEAN_FLAGS = ['json', 'no-group-by-length', ...methodFieldFlags().switches] as const;
+const BOOLEAN_FLAGS = ['json', 'no-group-by-length', 'overwrite', ...methodFieldFlags().switches] as const;
 
 export async function trainCommand(argv: string[], out: Output, shouldStop: () => boolean = () => false): Promise<void> {
   const options = Object.fromEntries([...STRING_FLAGS.map((f) => [f, { type: 'string' as const }]), ...BOOLEAN_FLAGS.map((f) => [f, { type: 'boolean' as const }])]);
@@ -34,13 +35,14 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
 
   const modelDir = required(str('model'), '--model', USAGE);
   const outDir = required(str('out'), '--out', USAGE);
+  checkOutputFolder(outDir, '--out', v.overwrite === true || str('resume') !== undefined);
   // The CLI's LoRA defaults (PEFT's are alpha 8, no dropout): what fine-tuning recipes use.
   const { method, config: peftConfig } = peftConfigFromFlags(v, { lora_alpha: 16, lora_dropout: 0.05 });
-  if (!str('data') === !str('task')) throw new ArgumentError('[train] pass exactly one of --data FILE or --task NAME.', `Usage: ${USAGE}`);
+  if (!str('data') === !str('task')) throw new UsageError('[train] pass exactly one of --data FILE or --task NAME.', `Usage: ${USAGE}`);
 
   const seed = int('seed', 0);
   manualSeed(seed);
-  const model = loadCausalLM(modelDir);
+  const model = loadCausalLM(modelDir, [], out);
   const tokenizer = loadTokenizer(modelDir);
   const maxLength = int('max-length', Math.min(512, model.config.maxPositions));
   if (maxLength > model.config.maxPositions) throw new ArgumentError(`[train] --max-length ${maxLength} exceeds the model's ${model.config.maxPositions} positions.`, `Use at most ${model.config.maxPositions}.`);

@@ -43,9 +43,10 @@ function matmulRaw(a: Tensor, b: Tensor): Tensor {
   const m = a.shape[a.ndim - 2], k = a.shape[a.ndim - 1], n = b.shape[b.ndim - 1];
   const batchShape = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   const outShape = [...batchShape, m, n];
+  // An inner dimension of 0 is an empty sum: zeros, as in PyTorch (emptyF32 is uninitialised).
+  if (k === 0) return new Tensor(new Float32Array(sizeOf(outShape)), outShape);
   const c = emptyF32(sizeOf(outShape));
   if (c.length === 0) return new Tensor(c, outShape);
-  if (k === 0) return new Tensor(c, outShape);
   let A = asOperand(a);
   const B = asOperand(b);
   if (b.ndim === 2 && a.ndim > 2) {
@@ -106,7 +107,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
     throw new ShapeError(`[linear] input ${formatShape(x.shape)} does not fit weight ${formatShape(weight.shape)} ([out, in]).`, `The input's last dimension must be in_features = ${inF}.`);
   }
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF)) throw new ShapeError(`[linear] bias ${formatShape(bias.shape)} does not fit ${outF} outputs.`, `Pass a bias of shape [${outF}].`);
-  const rows = x.size / Math.max(inF, 1);
+  const rows = sizeOf(x.shape.slice(0, -1));
   const xc = contiguous(x);
   const c = emptyF32(rows * outF);
   if (bias) {
