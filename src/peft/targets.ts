@@ -76,3 +76,13 @@ export function patternValue(name: string, pattern: Record<string, number>, fall
   }
   return fallback;
 }
+
+/**
+ * PEFT's bias option, as parameter names to train with the adapter: 'none', 'all' (every bias of
+ * the model), or '<method>_only' (the biases of the adapted layers, e.g. 'lora_only', 'oft_only').
+ */
+export function trainableBiases(model: Module, mode: string, targets: readonly string[]): string[] {
+  if (mode === 'none') return [];
+  const names = model.namedParameters().map(([n]) => n).filter((n) => n.endsWith('.bias'));
+  return mode === 'all' ? names : names.filter((n) => targets.some((t) => n === `${t}.base_layer.bias`));
+}

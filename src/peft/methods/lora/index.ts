@@ -1,7 +1,7 @@
 import { ConfigError } from '../../../errors.js';
 import { Conv1D } from '../../../nn/index.js';
 import type { LayerMethod } from '../../method.js';
-import { isLinearLike, patternValue } from '../../targets.js';
+import { isLinearLike, patternValue, trainableBiases } from '../../targets.js';
 import { type LoraConfig, loraConfigSpec } from './config.js';
 import { initLora } from './init.js';
 import { LoraLayer } from './layer.js';
@@ -47,9 +47,5 @@ export const lora: LayerMethod<LoraConfig> = {
     return layer;
   },
 
-  extraTrainable(model, config, targets) {
-    if (config.bias === 'none') return [];
-    const names = model.namedParameters().map(([n]) => n).filter((n) => n.endsWith('.bias'));
-    return config.bias === 'all' ? names : names.filter((n) => targets.some((t) => n === `${t}.base_layer.bias`));
-  },
+  extraTrainable: (model, config, targets) => trainableBiases(model, config.bias, targets),
 };

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertClose } from '../../../../test/helpers.js';
+import { join } from 'node:path';
+import { assertClose, fixturesDir } from '../../../../test/helpers.js';
 import { assertZooLogitsOnEveryBackend, zooBase, zooFixture } from '../../../../test/zoo.js';
 import { ConfigError } from '../../../errors.js';
 import { Linear } from '../../../nn/index.js';
+import { loadPretrained } from '../../../models/index.js';
 import { Generator, noGrad, Tensor } from '../../../tensor/index.js';
 import { getPeftModel } from '../../index.js';
 import { OftLayer } from './layer.js';
@@ -104,4 +106,14 @@ test('r and oft_block_size: exactly one is set, and it must divide in_features (
   assert.ok(m.namedModules().every(([, mod]) => !(mod instanceof OftLayer)), 'no layer was wrapped');
   const byRank = getPeftModel(model(), { peft_type: 'OFT', r: 4, oft_block_size: 0, target_modules: ['q_proj'] });
   assert.deepEqual([...byRank.adapterStateDict('default').values()][0].shape, [4, 120]);
+});
+
+test('bias "oft_only" trains and saves the adapted layers\' biases, "all" every bias (PEFT\'s bias option)', () => {
+  const gpt2 = () => loadPretrained(join(fixturesDir, 'gpt2-tiny')).model;
+  const only = getPeftModel(gpt2(), { peft_type: 'OFT', oft_block_size: 8, target_modules: ['c_attn'], bias: 'oft_only' });
+  const biasKeys = [...only.adapterStateDict('default').keys()].filter((k) => k.endsWith('.bias'));
+  assert.deepEqual(biasKeys, only.tunerLayers().map(([p]) => `base_model.model.${p}.base_layer.bias`));
+  assert.ok(biasKeys.every((k) => only.adapterStateDict('default').get(k)!.requiresGrad));
+  const all = getPeftModel(gpt2(), { peft_type: 'OFT', oft_block_size: 8, target_modules: ['c_attn'], bias: 'all' });
+  assert.ok([...all.adapterStateDict('default').keys()].filter((k) => k.endsWith('.bias')).length > biasKeys.length);
 });
