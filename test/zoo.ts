@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getBackend, setBackend } from '../src/backend/index.js';
 import { loadPretrained, type PretrainedModel } from '../src/models/index.js';
-import { listMethods, loadPeftModel } from '../src/peft/index.js';
-import { assertMatchesFixture, expectedOf, fixtureLogits } from './fixtures.js';
-import { availableBackends, fixturesDir } from './helpers.js';
+import { listMethods } from '../src/peft/index.js';
+import { fixturesDir } from './helpers.js';
 
 /** One adapter written by the real HF PEFT 0.21 (fixtures/peft-zoo/zoo.json). */
 export interface ZooFixture {
@@ -23,25 +21,13 @@ export function layerZooFixtures(): ZooFixture[] {
   return zoo.fixtures.filter((f) => layerTypes.has(f.peft_type) && f.virtual_tokens_sliced === 0);
 }
 
-/** One zoo fixture by folder name. */
-export function zooFixture(name: string): ZooFixture {
+/** One zoo fixture by folder name, with where it lives. */
+export function zooFixture(name: string): ZooFixture & { dir: string; folder: string } {
   const zoo = JSON.parse(readFileSync(join(fixturesDir, 'peft-zoo', 'zoo.json'), 'utf8')) as { fixtures: ZooFixture[] };
-  return zoo.fixtures.find((f) => f.fixture === name)!;
+  const entry = zoo.fixtures.find((f) => f.fixture === name);
+  if (!entry) throw new Error(`no peft-zoo fixture named ${name}`);
+  return { ...entry, dir: join(fixturesDir, 'peft-zoo', name), folder: `peft-zoo/${name}` };
 }
 
-export const zooBase = (fixture: ZooFixture): PretrainedModel => loadPretrained(join(fixturesDir, fixture.base)).model;
-
-/** The fixture loaded through loadPeftModel reproduces PyTorch's logits on every backend this machine runs (src/peft/zoo.test.ts checks the default one, with keys and counts). */
-export function assertZooLogitsOnEveryBackend(fixture: ZooFixture): void {
-  const folder = `peft-zoo/${fixture.fixture}`;
-  const previous = getBackend();
-  try {
-    for (const backend of availableBackends()) {
-      setBackend(backend);
-      const peft = loadPeftModel(zooBase(fixture), join(fixturesDir, folder));
-      assertMatchesFixture(fixtureLogits(peft.model.forward.bind(peft.model) as PretrainedModel['forward'], expectedOf(folder)), expectedOf(folder), `${folder} [${backend.name}]`);
-    }
-  } finally {
-    setBackend(previous);
-  }
-}
+/** A fixture base model (gpt2-tiny, llama-tiny, ...), freshly loaded. */
+export const loadBase = (name: string): PretrainedModel => loadPretrained(join(fixturesDir, name)).model;

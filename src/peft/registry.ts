@@ -3,18 +3,28 @@ import { didYouMean, parseMethodConfig } from './config.js';
 import type { LayerMethod, MethodConfig, PeftMethod } from './method.js';
 import { adalora } from './methods/adalora/index.js';
 import { boft } from './methods/boft/index.js';
+import { fourierft } from './methods/fourierft/index.js';
 import { hra } from './methods/hra/index.js';
+import { ia3 } from './methods/ia3/index.js';
 import { lnTuning } from './methods/ln-tuning/index.js';
+import { loha } from './methods/loha/index.js';
+import { lokr } from './methods/lokr/index.js';
 import { lora } from './methods/lora/index.js';
 import { oft } from './methods/oft/index.js';
 import { trainableTokens } from './methods/trainable-tokens/index.js';
 import { vblora } from './methods/vblora/index.js';
+import { vera } from './methods/vera/index.js';
 
 /** Every method peft-ts implements. Adding a method is its folder and one line here. */
 const METHODS = [
   lora,
   lnTuning,
   trainableTokens,
+  ia3,
+  loha,
+  lokr,
+  vera,
+  fourierft,
   oft,
   hra,
   boft,

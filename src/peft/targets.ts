@@ -78,11 +78,11 @@ export function patternValue(name: string, pattern: Record<string, number>, fall
 }
 
 /**
- * PEFT's bias option, as parameter names to train with the adapter: 'none', 'all' (every bias of
- * the model), or '<method>_only' (the biases of the adapted layers, e.g. 'lora_only', 'oft_only').
+ * The bias parameters a method's `bias` option trains (LoRA, VeRA, FourierFT): none, every bias
+ * in the model, or the biases of the adapted layers only (PEFT's 'lora_only', 'vera_only', ...).
  */
-export function trainableBiases(model: Module, mode: string, targets: readonly string[]): string[] {
-  if (mode === 'none') return [];
+export function trainableBiases(model: Module, which: 'none' | 'all' | 'adapted', targets: readonly string[]): string[] {
+  if (which === 'none') return [];
   const names = model.namedParameters().map(([n]) => n).filter((n) => n.endsWith('.bias'));
-  return mode === 'all' ? names : names.filter((n) => targets.some((t) => n === `${t}.base_layer.bias`));
+  return which === 'all' ? names : names.filter((n) => targets.some((t) => n === `${t}.base_layer.bias`));
 }

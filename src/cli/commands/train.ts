@@ -1,6 +1,8 @@
 import { ArgumentError } from '../../errors.js';
 import { bundledTask, readRecords, shuffled, validationSplit } from '../../data/index.js';
-import { HFTokenizer } from '../../io/index.js';
+import { join } from 'node:path';
+import { HFTokenizer, writeTextAtomic } from '../../io/index.js';
+import { packageVersion } from '../../package.js';
 import { PeftModel, saveAdapters, type PeftConfigInput } from '../../peft/index.js';
 import { manualSeed } from '../../tensor/index.js';
 import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, encodeRecords, labelWordTarget, train, type Encoded, type LMExample } from '../../train/index.js';
@@ -94,6 +96,8 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
     onCheckpoint: (dir) => out.note(`\ncheckpoint written: ${dir}`),
     shouldStop,
   });
+  // The settings behind the adapter, for the evaluation report's header (HF Trainer keeps training_args.bin).
+  if (!result.interrupted) writeTextAtomic(join(outDir, 'training_args.json'), `${JSON.stringify({ ...v, seed, peft_ts_version: packageVersion() }, null, 2)}\n`);
   const summary = {
     adapter: result.interrupted ? null : outDir, checkpoint: result.checkpoint, steps: result.steps, final_loss: result.finalLoss,
     best_validation_loss: result.bestEvalLoss, stopped_early: result.stoppedEarly, interrupted: result.interrupted,

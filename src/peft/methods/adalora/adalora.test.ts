@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertClose } from '../../../../test/helpers.js';
-import { assertZooLogitsOnEveryBackend, zooBase, zooFixture } from '../../../../test/zoo.js';
+import { loadBase, zooFixture } from '../../../../test/zoo.js';
 import { ConfigError } from '../../../errors.js';
 import type { CausalLM } from '../../../models/index.js';
 import { Generator, noGrad, Tensor } from '../../../tensor/index.js';
@@ -17,9 +17,6 @@ import { AdaloraLayer } from './layer.js';
 const fixture = zooFixture('llama-tiny-adalora');
 const ids = Tensor.from([3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26], [2, 6], 'int32');
 
-test('llama-tiny-adalora: HF PEFT\'s adapter (x @ (A*E)^T @ B^T * alpha / (ranknum + 1e-5)) reproduces PyTorch\'s logits on every backend', () => {
-  assertZooLogitsOnEveryBackend(fixture);
-});
 
 
 test('the budget follows PEFT\'s cubic schedule: init during warm-up, target in the final phase, masks every deltaT steps', () => {
@@ -37,7 +34,7 @@ test('the budget follows PEFT\'s cubic schedule: init during warm-up, target in 
 });
 
 function adaloraModel(over: Partial<AdaloraConfig> = {}) {
-  return getPeftModel(zooBase(fixture), { peft_type: 'ADALORA', init_r: 4, target_r: 2, total_step: 8, tinit: 1, tfinal: 2, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'], ...over }, { seed: 3 });
+  return getPeftModel(loadBase(fixture.base), { peft_type: 'ADALORA', init_r: 4, target_r: 2, total_step: 8, tinit: 1, tfinal: 2, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'], ...over }, { seed: 3 });
 }
 
 test('the allocator keeps the triplets with the largest smoothed sensitivity x uncertainty and zeroes the other E values', () => {
@@ -114,7 +111,7 @@ test('training through the trainer prunes to target_r per module on average, sav
   saveAdapters(peft, dir);
   const saved = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8'));
   assert.deepEqual(saved.rank_pattern, pattern);
-  const loaded = loadPeftModel(zooBase(fixture), dir);
+  const loaded = loadPeftModel(loadBase(fixture.base), dir);
   for (const [path, layer] of loaded.tunerLayers() as [string, AdaloraLayer][]) {
     const kept = pattern[`${path}.lora_E`].filter(Boolean).length;
     assert.deepEqual(layer.lora_A.items.get('default')!.shape, [kept, 64], `${path} keeps ${kept} triplets`);
@@ -124,7 +121,7 @@ test('training through the trainer prunes to target_r per module on average, sav
 });
 
 test('AdaLoRA config errors name the field: total_step missing, no budgeting phase, DoRA', () => {
-  const base = () => zooBase(fixture);
+  const base = () => loadBase(fixture.base);
   assert.throws(() => getPeftModel(base(), { peft_type: 'ADALORA' }), (e: Error) => e instanceof ConfigError && /total_step must be set/.test(e.message));
   assert.throws(() => getPeftModel(base(), { peft_type: 'ADALORA', total_step: 10, tinit: 6, tfinal: 4 }), (e: Error) => e instanceof ConfigError && /tinit \(6\)/.test(e.message));
   assert.throws(() => getPeftModel(base(), { peft_type: 'ADALORA', total_step: 10, use_dora: true }), (e: Error) => e instanceof ConfigError && /use_dora/.test(e.message));

@@ -38,5 +38,5 @@ export const boft: LayerMethod<BoftConfig> = {
     return layer;
   },
 
-  extraTrainable: (model, config, targets) => trainableBiases(model, config.bias, targets),
+  extraTrainable: (model, config, targets) => trainableBiases(model, config.bias === 'boft_only' ? 'adapted' : config.bias, targets),
 };

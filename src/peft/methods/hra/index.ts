@@ -32,5 +32,5 @@ export const hra: LayerMethod<HraConfig> = {
     return layer;
   },
 
-  extraTrainable: (model, config, targets) => trainableBiases(model, config.bias, targets),
+  extraTrainable: (model, config, targets) => trainableBiases(model, config.bias === 'hra_only' ? 'adapted' : config.bias, targets),
 };

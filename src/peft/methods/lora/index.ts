@@ -1,6 +1,7 @@
 import { ConfigError } from '../../../errors.js';
 import { Conv1D } from '../../../nn/index.js';
 import type { LayerMethod } from '../../method.js';
+import { unwrapTarget } from '../../tuner-layer.js';
 import { isLinearLike, patternValue, trainableBiases } from '../../targets.js';
 import { type LoraConfig, loraConfigSpec } from './config.js';
 import { initLora } from './init.js';
@@ -30,7 +31,7 @@ export const lora: LayerMethod<LoraConfig> = {
 
   resolveConfig(config, targets) {
     // PEFT's convention: fan_in_fan_out describes the stored layout, true exactly for Conv1D.
-    config.fan_in_fan_out = targets.some(([, m]) => m instanceof Conv1D);
+    config.fan_in_fan_out = targets.some(([, m]) => unwrapTarget(m) instanceof Conv1D);
   },
 
   inject(module, { config, adapter, path, generator }) {
@@ -47,5 +48,7 @@ export const lora: LayerMethod<LoraConfig> = {
     return layer;
   },
 
-  extraTrainable: (model, config, targets) => trainableBiases(model, config.bias, targets),
+  extraTrainable(model, config, targets) {
+    return trainableBiases(model, config.bias === 'lora_only' ? 'adapted' : config.bias, targets);
+  },
 };

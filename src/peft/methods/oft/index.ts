@@ -40,5 +40,5 @@ export const oft: LayerMethod<OftConfig> = {
     return layer;
   },
 
-  extraTrainable: (model, config, targets) => trainableBiases(model, config.bias, targets),
+  extraTrainable: (model, config, targets) => trainableBiases(model, config.bias === 'oft_only' ? 'adapted' : config.bias, targets),
 };

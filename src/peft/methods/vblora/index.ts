@@ -48,5 +48,5 @@ export const vblora: LayerMethod<VbloraConfig> = {
     return layer;
   },
 
-  extraTrainable: (model, config, targets) => trainableBiases(model, config.bias, targets),
+  extraTrainable: (model, config, targets) => trainableBiases(model, config.bias === 'vblora_only' ? 'adapted' : config.bias, targets),
 };
