@@ -52,6 +52,15 @@ export interface TrainingHooks {
    * `step` counts the steps done before this one (PEFT's global_step in update_and_allocate).
    */
   afterStep?(step: number): void;
+  /** What a resumed run needs of the hooks (AdaLoRA's smoothed scores and allocation); written with each checkpoint. */
+  saveState?(): HookState;
+  loadState?(state: HookState): void;
+}
+
+/** A training hook's resumable state: named tensors and JSON. */
+export interface HookState {
+  tensors: Map<string, Tensor>;
+  meta: Record<string, unknown>;
 }
 
 /** What `trainingHooks` is told: the adapter, its config (which the hooks may update, e.g. rank_pattern), and its layers. */

@@ -3,7 +3,7 @@ import type { Module } from '../nn/index.js';
 import type { CausalLMInput, EncoderInput, PretrainedModel } from '../models/index.js';
 import { Generator, type Tensor } from '../tensor/index.js';
 import { parseMethodConfig } from './config.js';
-import type { MethodConfig, PeftMethod, SharedTensor, TrainingHooks } from './method.js';
+import type { HookState, MethodConfig, PeftMethod, SharedTensor, TrainingHooks } from './method.js';
 import { ModulesToSave } from './modules-to-save.js';
 import { peftMethod, type PeftConfigInput } from './registry.js';
 import { findTargets } from './targets.js';
@@ -115,15 +115,34 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
     const hooks = this.activeAdapters.flatMap((name) => {
       const { method, config } = this.adapters.get(name)!;
       const layers = this.tunerLayers().filter(([, l]) => l.adapterNames().includes(name));
-      return method.trainingHooks ? [method.trainingHooks({ adapter: name, config, layers })] : [];
+      return method.trainingHooks ? [[name, method.trainingHooks({ adapter: name, config, layers })] as const] : [];
     });
-    const losses = hooks.filter((h) => h.extraLoss);
-    const after = hooks.filter((h) => h.afterStep);
+    const having = <K extends keyof TrainingHooks>(key: K) => hooks.filter(([, h]) => h[key]);
+    const losses = having('extraLoss'), after = having('afterStep'), stateful = having('saveState');
     return {
-      ...(losses.length ? { extraLoss: () => losses.map((h) => h.extraLoss!()).reduce((a, b) => a.add(b)) } : {}),
-      ...(after.length ? { afterStep: (step: number) => { for (const h of after) h.afterStep!(step); } } : {}),
+      ...(losses.length ? { extraLoss: () => losses.map(([, h]) => h.extraLoss!()).reduce((a, b) => a.add(b)) } : {}),
+      ...(after.length ? { afterStep: (step: number) => { for (const [, h] of after) h.afterStep!(step); } } : {}),
+      ...(stateful.length ? {
+        // Each adapter's state under its name: '<adapter>/<key>' tensors, meta[adapter].
+        saveState: () => {
+          const tensors = new Map<string, Tensor>(), meta: Record<string, unknown> = {};
+          for (const [name, h] of stateful) {
+            const s = h.saveState!();
+            for (const [k, t] of s.tensors) tensors.set(`${name}/${k}`, t);
+            meta[name] = s.meta;
+          }
+          return { tensors, meta };
+        },
+        loadState: (state: HookState) => {
+          for (const [name, h] of stateful) {
+            const tensors = new Map([...state.tensors].filter(([k]) => k.startsWith(`${name}/`)).map(([k, t]) => [k.slice(name.length + 1), t]));
+            h.loadState?.({ tensors, meta: (state.meta[name] ?? {}) as Record<string, unknown> });
+          }
+        },
+      } : {}),
     };
   }
+
 
   deleteAdapter(name: string): void {
     if (!this.adapters.delete(name)) throw new ArgumentError(`[peft] no adapter named '${name}'.`, `Adapters: ${this.listAdapters().join(', ') || 'none'}.`);

@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { loadSafetensors, readHeader, readTextFile, saveSafetensors, sweepStaleTemps, tempName, writeTextAtomic } from '../io/index.js';
 import { Tensor } from '../tensor/index.js';
+import type { HookState } from '../peft/index.js';
 import type { OptimizerState } from './optim/index.js';
 
 /** What a resumed run needs beyond the weights: where it was, and the random streams' positions. */
@@ -78,4 +79,18 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   const state = readTrainerState(join(dir, 'trainer_state.json'));
   const step = Number(readHeader(join(dir, 'optimizer.safetensors')).metadata.step ?? state.global_step);
   return { params: loadSafetensors(join(dir, 'trainable.safetensors')), optimizer: { step, buffers }, state };
+}
+
+const METHOD_STATE = 'method_state.safetensors';
+
+/** Writes an adapter method's resumable training state (PeftModel.trainingHooks().saveState()) into a checkpoint folder. */
+export function saveMethodState(dir: string, state: HookState): void {
+  saveSafetensors(join(dir, METHOD_STATE), state.tensors, { meta: JSON.stringify(state.meta) });
+}
+
+/** The method state a checkpoint holds, or null when it has none. */
+export function loadMethodState(dir: string): HookState | null {
+  const path = join(dir, METHOD_STATE);
+  if (!existsSync(path)) return null;
+  return { tensors: loadSafetensors(path), meta: JSON.parse(readHeader(path).metadata.meta ?? '{}') as Record<string, unknown> };
 }

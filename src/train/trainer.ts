@@ -5,7 +5,7 @@ import { writeTextAtomic } from '../io/index.js';
 import type { TrainingHooks } from '../peft/index.js';
 import { defaultGenerator, noGrad, type Tensor } from '../tensor/index.js';
 import { collate, epochBatches, type Batch, type LMExample } from './batching.js';
-import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
+import { loadCheckpoint, loadMethodState, saveCheckpoint, saveMethodState, type TrainerState } from './checkpoint.js';
 import { AdamW, clipGradNorm, gradNorm as globalGradNorm, lrMultiplier, SGD, validateSchedule, type Optimizer, type ScheduleName } from './optim/index.js';
 
 /** Training stopped on a non-finite loss or gradient. */
@@ -155,6 +155,8 @@ export async function train(target: TrainTarget, data: { train: LMExample[]; val
       (t.data as Float32Array).set(saved.contiguousData(), t.offset);
     }
     optimizer.loadState(ckpt.optimizer);
+    const methodState = loadMethodState(config.resumeFrom);
+    if (methodState) target.methodHooks?.loadState?.(methodState);
     state = ckpt.state;
     defaultGenerator.setState(state.rng);
   }
@@ -166,7 +168,8 @@ export async function train(target: TrainTarget, data: { train: LMExample[]; val
     if (!config.outputDir) return null;
     const dir = join(config.outputDir, `checkpoint-${state.global_step}`);
     state.rng = defaultGenerator.getState();
-    saveCheckpoint(dir, named, optimizer.state(), state, (d) => target.save(d));
+    const methodState = target.methodHooks?.saveState?.();
+    saveCheckpoint(dir, named, optimizer.state(), state, (d) => { target.save(d); if (methodState) saveMethodState(d, methodState); });
     hooks.onCheckpoint?.(dir);
     return dir;
   };
