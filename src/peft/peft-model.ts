@@ -1,5 +1,5 @@
 import { ArgumentError, ConfigError } from '../errors.js';
-import type { CausalLMInput, EncoderInput, PretrainedModel } from '../models/index.js';
+import { tokenShape, type CausalLMInput, type EncoderInput, type PretrainedModel } from '../models/index.js';
 import { Generator, type Tensor } from '../tensor/index.js';
 import type { MethodConfig, PeftMethod } from './method.js';
 import { ModulesToSave } from './modules-to-save.js';
@@ -120,7 +120,8 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
   forward(input: CausalLMInput & EncoderInput, options: { adapterNames?: readonly string[] } = {}): Tensor {
     const names = options.adapterNames;
     if (!names) return (this.model.forward as (i: CausalLMInput & EncoderInput) => Tensor)(input);
-    if (names.length !== input.inputIds.shape[0]) throw new ArgumentError(`[peft] ${names.length} adapter names for a batch of ${input.inputIds.shape[0]}.`, 'Name one adapter (or "__base__") per row.');
+    const batch = tokenShape(input)[0];
+    if (names.length !== batch) throw new ArgumentError(`[peft] ${names.length} adapter names for a batch of ${batch}.`, 'Name one adapter (or "__base__") per row.');
     for (const n of names) if (n !== '__base__' && !this.adapters.has(n)) throw new ArgumentError(`[peft] no adapter named '${n}' for the mixed batch.`, `Adapters: ${this.listAdapters().join(', ')}.`);
     if (this.wrappers().length) throw new ArgumentError('[peft] mixed batches with modules_to_save heads are not supported.', 'Run each adapter separately.');
     const layers = this.tunerLayers().map(([, l]) => l);
