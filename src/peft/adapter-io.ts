@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { CheckpointError, ConfigError } from '../errors.js';
 import { loadSafetensors, saveSafetensors, writeTextAtomic } from '../io/index.js';
 import type { PretrainedModel } from '../models/index.js';
+import { configToJson, PEFT_FORMAT_VERSION } from './config.js';
 import { PeftModel } from './peft-model.js';
 import { peftMethod } from './registry.js';
 
@@ -29,10 +30,10 @@ export function adapterDir(dir: string, name: string): string {
 export function saveAdapters(peft: PeftModel, dir: string, options: { adapters?: string[]; baseModelNameOrPath?: string } = {}): string[] {
   const written: string[] = [];
   for (const name of options.adapters ?? peft.listAdapters()) {
-    const { method, config } = peft.adapters.get(name) ?? (() => { throw new ConfigError(`[save] no adapter named '${name}'.`, { hint: `Adapters: ${peft.listAdapters().join(', ')}.` }); })();
+    const { config } = peft.adapters.get(name) ?? (() => { throw new ConfigError(`[save] no adapter named '${name}'.`, { hint: `Adapters: ${peft.listAdapters().join(', ')}.` }); })();
     const target = adapterDir(dir, name);
     mkdirSync(target, { recursive: true });
-    const json = method.configToJson({ ...config, inference_mode: true, base_model_name_or_path: options.baseModelNameOrPath ?? config.base_model_name_or_path });
+    const json = configToJson({ ...config, inference_mode: true, peft_version: PEFT_FORMAT_VERSION, base_model_name_or_path: options.baseModelNameOrPath ?? config.base_model_name_or_path });
     saveSafetensors(join(target, ADAPTER_WEIGHTS), peft.adapterStateDict(name), { format: 'pt' });
     writeTextAtomic(join(target, ADAPTER_CONFIG), sortedJson(json));
     written.push(target);

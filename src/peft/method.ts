@@ -1,30 +1,61 @@
 import type { Module } from '../nn/index.js';
-import type { Generator } from '../tensor/index.js';
-import type { TargetSelection } from './targets.js';
-import type { TunerLayer } from './tuner-layer.js';
+import type { Generator, Tensor } from '../tensor/index.js';
+import type { BaseConfig, ConfigSpec, Infer, targetFields } from './config.js';
+import type { TunerEffect, TunerLayer } from './tuner-layer.js';
 
-/** The config fields shared code reads; each method's config has these plus its own. */
-export interface MethodConfig extends TargetSelection {
-  peft_type: string;
-  task_type: string | null;
-  modules_to_save: string[] | null;
-  base_model_name_or_path: string | null;
-  inference_mode: boolean;
+/** The config of a method that adapts modules chosen by name (target_modules and friends). */
+export type TargetedConfig = BaseConfig & Infer<typeof targetFields>;
+
+/**
+ * Adapter-wide tensors shared by every targeted layer (VeRA's projections, VB-LoRA's vector
+ * bank), saved once as `base_model.<key>` when `saved`.
+ */
+export interface SharedTensor {
+  tensor: Tensor;
+  trainable: boolean;
+  saved: boolean;
+}
+
+/** What `inject` is told about the module it adapts. */
+export interface InjectContext<C> {
+  config: C;
+  adapter: string;
+  /** The module's dotted path in the base model. */
+  path: string;
+  generator: Generator;
+  /** This adapter's shared tensors, from `createShared`. */
+  shared: Map<string, SharedTensor>;
 }
 
 /**
- * A PEFT method, as HF PEFT's tuner: how to read and write its config, and how to wrap a
- * targeted module for an adapter. Registered by peft_type in registry.ts.
+ * A method that wraps (or replaces) modules chosen by name: HF PEFT's layer tuners, and the
+ * module-level ones (LN tuning, trainable tokens). One per folder under methods/, registered by
+ * one line in registry.ts; shared code knows this interface, never a method.
  */
-export interface PeftMethod<C extends MethodConfig = MethodConfig> {
-  peftType: string;
-  parseConfig(raw: Record<string, unknown>, warn?: (message: string) => void): C;
-  configToJson(config: C): Record<string, unknown>;
+export interface LayerMethod<C extends TargetedConfig = TargetedConfig> {
+  kind: 'layer';
+  /** The CLI's name (`--method lora`), lower case with dashes. */
+  name: string;
+  summary: string;
+  effect: TunerEffect;
+  config: ConfigSpec<C>;
+  /** Default target_modules per model_type, as HF PEFT's TRANSFORMERS_MODELS_TO_<METHOD>_TARGET_MODULES_MAPPING. */
+  defaultTargets: Record<string, readonly string[]>;
+  /** Fills fields PEFT derives from the model before the layers are made (LoRA's fan_in_fan_out, IA3's feedforward check). */
+  resolveConfig?(config: C, targets: readonly [string, Module][]): void;
+  /** Creates this adapter's shared tensors, once, before any layer. */
+  createShared?(config: C, targets: readonly [string, Module][], generator: Generator): Map<string, SharedTensor>;
   /**
-   * Adds adapter `name` to the module at `path`: returns a new tuner layer wrapping it, or
-   * adds to `module` when it already is this method's layer.
+   * Adds adapter `ctx.adapter` to `module`: returns a new tuner layer wrapping it, or `module`
+   * itself when it already is this method's layer.
    */
-  inject(module: Module, path: string, config: C, name: string, generator: Generator): TunerLayer;
+  inject(module: Module, ctx: InjectContext<C>): TunerLayer;
   /** Base-model parameters the config makes trainable besides the adapter (e.g. LoRA's bias option). */
-  extraTrainable?(model: Module, config: C, targets: string[]): string[];
+  extraTrainable?(model: Module, config: C, targets: readonly string[]): string[];
 }
+
+/** Every kind of method: the prompt-based ones (issue 10) add a kind that changes the model input. */
+export type PeftMethod<C extends TargetedConfig = any> = LayerMethod<C>;
+
+/** The config fields shared code reads, whatever the method. */
+export type MethodConfig = TargetedConfig;

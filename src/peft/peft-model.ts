@@ -1,7 +1,9 @@
 import { ArgumentError, ConfigError } from '../errors.js';
+import type { Module } from '../nn/index.js';
 import { tokenShape, type CausalLMInput, type EncoderInput, type PretrainedModel } from '../models/index.js';
 import { Generator, type Tensor } from '../tensor/index.js';
-import type { MethodConfig, PeftMethod } from './method.js';
+import { parseMethodConfig } from './config.js';
+import type { MethodConfig, PeftMethod, SharedTensor } from './method.js';
 import { ModulesToSave } from './modules-to-save.js';
 import { peftMethod } from './registry.js';
 import { findTargets } from './targets.js';
@@ -12,7 +14,7 @@ const SEQ_CLS_HEADS = ['classifier', 'score'];
 
 export interface TrainableReport { trainable: number; total: number; percent: number }
 
-interface AdapterEntry { method: PeftMethod<MethodConfig>; config: MethodConfig; targets: string[] }
+interface AdapterEntry { method: PeftMethod; config: MethodConfig; targets: string[]; shared: Map<string, SharedTensor> }
 
 /**
  * A base model with PEFT adapters injected in place (HF PEFT's PeftModel): targeted layers are
@@ -24,27 +26,30 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
   activeAdapters: string[] = [];
   private readonly generator: Generator;
 
-  constructor(readonly model: M, options: { seed?: number; warn?: (message: string) => void } = {}) {
+  constructor(readonly model: M, options: { seed?: number } = {}) {
     this.generator = new Generator(options.seed ?? 0);
-    this.warn = options.warn ?? ((m) => process.emitWarning(m, { code: 'PEFT_TS_CONFIG' }));
     model.freeze();
   }
 
-  readonly warn: (message: string) => void;
-
-  /** Parses `raw` with its method and injects a new adapter; it becomes the only active one. */
+  /**
+   * Parses `raw` (adapter_config.json fields; peft_type picks the method, LORA when absent) and
+   * injects a new adapter; it becomes the only active one.
+   */
   addAdapter(name: string, raw: Record<string, unknown> | MethodConfig): MethodConfig {
     if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new ArgumentError(`[peft] adapter name '${name}' must be letters, digits, '_' or '-'.`, "Use a name like 'default' or 'spam'.");
     if (this.adapters.has(name)) throw new ArgumentError(`[peft] an adapter named '${name}' already exists.`, 'Pick another name or delete it first.');
     const method = peftMethod(raw.peft_type ?? 'LORA');
-    const config = method.parseConfig({ ...raw, peft_type: method.peftType }, this.warn);
+    const config = parseMethodConfig(method.config, { ...raw, peft_type: method.config.peftType });
     if (config.task_type === 'SEQ_CLS' && this.model.task === 'sequence-classification') {
       config.modules_to_save = [...new Set([...(config.modules_to_save ?? []), ...SEQ_CLS_HEADS])];
     }
-    const targets = findTargets(this.model, config, this.model.config.modelType);
-    for (const path of targets) {
-      const layer = method.inject(this.model.getSubmodule(path), path, config, name, this.generator);
-      if (layer !== this.model.getSubmodule(path)) this.model.setSubmodule(path, layer);
+    const targets = findTargets(this.model, config, this.model.config.modelType, method.defaultTargets);
+    const modules = targets.map((path) => [path, this.model.getSubmodule(path)] as [string, Module]);
+    method.resolveConfig?.(config, modules);
+    const shared = method.createShared?.(config, modules, this.generator) ?? new Map<string, SharedTensor>();
+    for (const [path, module] of modules) {
+      const layer = method.inject(module, { config, adapter: name, path, generator: this.generator, shared });
+      if (layer !== module) this.model.setSubmodule(path, layer);
     }
     if (config.target_modules === null) config.target_modules = [...new Set(targets.map((t) => t.split('.').pop()!))];
     for (const path of this.modulesToSavePaths(config)) {
@@ -53,7 +58,7 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
       wrapper.addAdapter(name);
       if (wrapper !== current) this.model.setSubmodule(path, wrapper);
     }
-    this.adapters.set(name, { method, config, targets });
+    this.adapters.set(name, { method, config, targets, shared });
     this.setAdapter(name);
     return config;
   }
@@ -82,10 +87,12 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
     this.model.freeze();
     for (const [, layer] of this.tunerLayers()) for (const n of layer.active) for (const [, t] of layer.adapterState(n)) t.requiresGrad = true;
     for (const [, wrapper] of this.wrappers()) if (wrapper.active) wrapper.modules_to_save.items.get(wrapper.active)!.unfreeze();
+    for (const { shared } of this.adapters.values()) for (const s of shared.values()) s.tensor.requiresGrad = false;
     const params = new Map(this.model.namedParameters());
     for (const n of list) {
-      const { method, config, targets } = this.adapters.get(n)!;
+      const { method, config, targets, shared } = this.adapters.get(n)!;
       for (const paramName of method.extraTrainable?.(this.model, config, targets) ?? []) params.get(paramName)!.requiresGrad = true;
+      for (const s of shared.values()) if (s.trainable) s.tensor.requiresGrad = true;
     }
   }
 
@@ -136,7 +143,10 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
 
   /** Folds the active adapters into the base weights (forward no longer adds them). */
   merge(names: string[] = this.activeAdapters): void {
-    for (const [, layer] of this.tunerLayers()) layer.merge(names.filter((n) => layer.adapterNames().includes(n)));
+    const layers = this.tunerLayers().filter(([, l]) => names.some((n) => l.adapterNames().includes(n)));
+    const refusing = layers.find(([, l]) => !l.canMerge);
+    if (refusing) throw new ArgumentError(`[peft] '${refusing[0]}' (${refusing[1].constructor.name}) cannot be merged into the base weights.`, 'Use the adapter unmerged.');
+    for (const [, layer] of layers) layer.merge(names.filter((n) => layer.adapterNames().includes(n)));
   }
 
   unmerge(): void {
@@ -157,7 +167,8 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
   }
 
   trainableParameters(): TrainableReport {
-    const params = this.model.parameters();
+    const sharedTensors = [...new Set([...this.adapters.values()].flatMap((a) => [...a.shared.values()].map((s) => s.tensor)))];
+    const params = [...this.model.parameters(), ...sharedTensors];
     const total = params.reduce((n, t) => n + t.size, 0);
     const trainable = params.filter((t) => t.requiresGrad).reduce((n, t) => n + t.size, 0);
     return { trainable, total, percent: (100 * trainable) / total };
@@ -180,12 +191,13 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
     for (const [path, wrapper] of this.wrappers()) for (const [k, t] of wrapper.adapterState(name)) out.set(`base_model.model.${path}.${k}`, t);
     const params = new Map(this.model.namedParameters());
     for (const n of entry.method.extraTrainable?.(this.model, entry.config, entry.targets) ?? []) out.set(`base_model.model.${n}`, params.get(n)!);
+    for (const [key, s] of entry.shared) if (s.saved) out.set(`base_model.${key}`, s.tensor);
     return out;
   }
 }
 
 /** Wraps `model` with a new adapter, as HF PEFT's get_peft_model. */
-export function getPeftModel<M extends PretrainedModel>(model: M, config: Record<string, unknown>, options: { adapterName?: string; seed?: number } = {}): PeftModel<M> {
+export function getPeftModel<M extends PretrainedModel>(model: M, config: Record<string, unknown> | MethodConfig, options: { adapterName?: string; seed?: number } = {}): PeftModel<M> {
   const peft = new PeftModel(model, { seed: options.seed });
   peft.addAdapter(options.adapterName ?? 'default', config);
   return peft;

@@ -1,14 +1,40 @@
 import { ConfigError } from '../errors.js';
+import { didYouMean, parseMethodConfig } from './config.js';
 import type { MethodConfig, PeftMethod } from './method.js';
 import { lora } from './methods/lora/index.js';
 
-/** peft_type (adapter_config.json) -> method. Adding a method is its folder and one line here. */
-const METHODS: Record<string, PeftMethod<any>> = { LORA: lora };
+/** Every method peft-ts implements. Adding a method is its folder and one line here. */
+const METHODS: readonly PeftMethod[] = [
+  lora,
+];
 
-export function peftMethod(peftType: unknown): PeftMethod<MethodConfig> {
-  const method = typeof peftType === 'string' ? METHODS[peftType] : undefined;
+export function listMethods(): readonly PeftMethod[] {
+  return METHODS;
+}
+
+/** The method a peft_type names ("LORA"), as adapter_config.json spells it. */
+export function peftMethod(peftType: unknown): PeftMethod {
+  const method = METHODS.find((m) => m.config.peftType === peftType);
   if (!method) {
-    throw new ConfigError(`[peft] peft_type ${JSON.stringify(peftType)} is not supported.`, { hint: `Supported: ${Object.keys(METHODS).join(', ')}.` });
+    const guess = typeof peftType === 'string' ? didYouMean(peftType, METHODS.map((m) => m.config.peftType)) : null;
+    throw new ConfigError(`[peft] peft_type ${JSON.stringify(peftType)} is not supported.`, { hint: `${guess ? `Did you mean ${guess}? ` : ''}Supported: ${METHODS.map((m) => m.config.peftType).join(', ')}.` });
   }
   return method;
+}
+
+/** The method a CLI name names ("lora", "ia3"; case and '_' vs '-' do not matter). */
+export function methodByName(name: string): PeftMethod {
+  const key = name.toLowerCase().replace(/_/g, '-');
+  const method = METHODS.find((m) => m.name === key || m.config.peftType.toLowerCase().replace(/_/g, '-') === key);
+  if (!method) {
+    const guess = didYouMean(key, METHODS.map((m) => m.name));
+    throw new ConfigError(`[peft] no method named '${name}'.`, { hint: `${guess ? `Did you mean '${guess}'? ` : ''}Methods: ${METHODS.map((m) => m.name).join(', ')} (peft-ts methods lists their fields).` });
+  }
+  return method;
+}
+
+/** Parses a config of any method: its peft_type picks the method (LORA when absent). */
+export function parsePeftConfig(raw: Record<string, unknown>): MethodConfig {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('[peft] a PEFT config must be an object of adapter_config.json fields.', { hint: 'For example { "peft_type": "LORA", "r": 8 }.' });
+  return parseMethodConfig(peftMethod(raw.peft_type ?? 'LORA').config, raw);
 }

@@ -1,15 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { Conv1D, Linear, type Module } from '../nn/index.js';
 
-/** Default target modules per model_type, as HF PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING. */
-export const DEFAULT_LORA_TARGETS: Record<string, string[]> = {
-  gpt2: ['c_attn'],
-  llama: ['q_proj', 'v_proj'],
-  mistral: ['q_proj', 'v_proj'],
-  qwen2: ['q_proj', 'v_proj'],
-  bert: ['query', 'value'],
-};
-
 /** Modules that are never 'all-linear' targets: output heads. */
 const HEADS = /(^|\.)(lm_head|classifier|score)$/;
 
@@ -53,8 +44,8 @@ export function isLinearLike(m: Module): m is Linear | Conv1D {
  * Names of the modules a config targets in `model`. Throws when none matches, listing the
  * names that could have been meant.
  */
-export function findTargets(model: Module, selection: TargetSelection, modelType: string): string[] {
-  const spec = selection.target_modules ?? DEFAULT_LORA_TARGETS[modelType];
+export function findTargets(model: Module, selection: TargetSelection, modelType: string, defaults: Record<string, readonly string[]>): string[] {
+  const spec = selection.target_modules ?? (defaults[modelType] ? [...defaults[modelType]] : undefined);
   if (!spec) throw new ConfigError(`[peft] no target_modules given and no default for model_type '${modelType}'.`, { hint: 'Pass target_modules (module names such as ["q_proj", "v_proj"], a regex, or "all-linear").' });
   const layers = selection.layers_to_transform === undefined || selection.layers_to_transform === null ? null : [selection.layers_to_transform].flat();
   const out: string[] = [];
@@ -70,9 +61,9 @@ export function findTargets(model: Module, selection: TargetSelection, modelType
     out.push(name);
   }
   if (out.length === 0) {
-    const leaves = [...new Set(model.namedModules().filter(([, m]) => isLinearLike(m)).map(([n]) => n.split('.').pop()!))];
+    const leaves = [...new Set(model.namedModules().map(([n]) => n.split('.').pop()!).filter((n) => n && !/^\d+$/.test(n)))];
     throw new ConfigError(`[peft] target_modules ${JSON.stringify(spec)} match no module of this ${modelType} model.`, {
-      hint: `Linear layers here are named: ${leaves.join(', ')}.`,
+      hint: `Modules here are named: ${leaves.join(', ')}.`,
     });
   }
   return out;

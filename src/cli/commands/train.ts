@@ -71,7 +71,7 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
   }
   if (encoded.truncated) out.note(`note: ${encoded.truncated} of ${encoded.examples.length} training examples were longer than ${maxLength} tokens; their prompts were cut from the start.`);
 
-  const peft = new PeftModel(model, { seed, warn: (m) => out.note(`warning: ${m}`) });
+  const peft = new PeftModel(model, { seed });
   const targets = str('target-modules');
   const init = str('init-lora-weights');
   peft.addAdapter('default', {

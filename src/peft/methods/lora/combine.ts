@@ -83,7 +83,7 @@ export function addWeightedAdapter(peft: PeftModel, adapters: string[], weights:
   if (!targets.every(Array.isArray)) throw new ArgumentError('[add_weighted_adapter] adapters with regex target_modules cannot be combined here.', 'Use lists of module names.');
   const previous = peft.activeAdapters;
   peft.addAdapter(newName, {
-    ...configs[0], extra: undefined, r: newRank, lora_alpha: newRank, rank_pattern: {}, alpha_pattern: {}, use_rslora: false, use_dora: false,
+    ...configs[0], r: newRank, lora_alpha: newRank, rank_pattern: {}, alpha_pattern: {}, use_rslora: false, use_dora: false,
     init_lora_weights: true, target_modules: [...new Set(targets.flat() as string[])], layers_to_transform: null, exclude_modules: null,
   } as unknown as Record<string, unknown>);
   const gen = new Generator(o.seed);

@@ -1,7 +1,7 @@
 import { linear, noGrad, Tensor } from '../../../tensor/index.js';
 import { Module } from '../../../nn/index.js';
 import type { LoraLayer } from './layer.js';
-import { weightOutIn } from './layer.js';
+import { weightOutIn } from '../../tuner-layer.js';
 
 /**
  * DoRA (Liu et al., 2024): the weight is split into a learned magnitude per output and a

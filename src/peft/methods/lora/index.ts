@@ -1,35 +1,49 @@
 import { ConfigError } from '../../../errors.js';
-import { Conv1D, type Module } from '../../../nn/index.js';
-import type { PeftMethod } from '../../method.js';
+import { Conv1D } from '../../../nn/index.js';
+import type { LayerMethod } from '../../method.js';
 import { isLinearLike, patternValue } from '../../targets.js';
-import { type LoraConfig, loraConfigToJson, parseLoraConfig } from './config.js';
+import { type LoraConfig, loraConfigSpec } from './config.js';
 import { initLora } from './init.js';
 import { LoraLayer } from './layer.js';
 
 export { LoraLayer } from './layer.js';
 export type { LoraConfig, LoraInit } from './config.js';
-export { parseLoraConfig } from './config.js';
 export { addWeightedAdapter, type CombinationType, type WeightedAdapterOptions } from './combine.js';
 
-/** The LoRA family (LoRA, rsLoRA, DoRA, PiSSA/OLoRA init) in HF PEFT's format. */
-export const lora: PeftMethod<LoraConfig> = {
-  peftType: 'LORA',
-  parseConfig: parseLoraConfig,
-  configToJson: loraConfigToJson,
+/** HF PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING for the architectures peft-ts loads. */
+export const LORA_DEFAULT_TARGETS = {
+  gpt2: ['c_attn'],
+  llama: ['q_proj', 'v_proj'],
+  mistral: ['q_proj', 'v_proj'],
+  qwen2: ['q_proj', 'v_proj'],
+  bert: ['query', 'value'],
+} as const satisfies Record<string, readonly string[]>;
 
-  inject(module: Module, path: string, config: LoraConfig, name: string, generator): LoraLayer {
+/** The LoRA family (LoRA, rsLoRA, DoRA, PiSSA/OLoRA init) in HF PEFT's format. */
+export const lora: LayerMethod<LoraConfig> = {
+  kind: 'layer',
+  name: 'lora',
+  summary: 'low-rank update B@A added to the weight (rsLoRA, DoRA, PiSSA/OLoRA init)',
+  effect: 'adds a weight delta',
+  config: loraConfigSpec,
+  defaultTargets: LORA_DEFAULT_TARGETS,
+
+  resolveConfig(config, targets) {
+    // PEFT's convention: fan_in_fan_out describes the stored layout, true exactly for Conv1D.
+    config.fan_in_fan_out = targets.some(([, m]) => m instanceof Conv1D);
+  },
+
+  inject(module, { config, adapter, path, generator }) {
     const layer = module instanceof LoraLayer ? module : isLinearLike(module) ? new LoraLayer(module) : null;
     if (!layer) {
       throw new ConfigError(`[lora] '${path}' is a ${module.constructor.name}; LoRA wraps Linear and Conv1D layers.`, { hint: 'Target linear layers only (exclude_modules can drop this one).' });
     }
-    // PEFT's convention: fan_in_fan_out describes the stored layout, true exactly for Conv1D.
-    config.fan_in_fan_out = layer.base_layer instanceof Conv1D;
     const r = patternValue(path, config.rank_pattern, config.r);
     const alpha = patternValue(path, config.alpha_pattern, config.lora_alpha);
     const scaling = config.use_rslora ? alpha / Math.sqrt(r) : alpha / r;
-    layer.addAdapter(name, r, scaling, config.lora_dropout, config.use_dora);
-    initLora(layer, name, config.init_lora_weights, generator);
-    if (config.use_dora) layer.initDoraMagnitude(name);
+    layer.addAdapter(adapter, r, scaling, config.lora_dropout, config.use_dora);
+    initLora(layer, adapter, config.init_lora_weights, generator);
+    if (config.use_dora) layer.initDoraMagnitude(adapter);
     return layer;
   },
 

@@ -1,7 +1,8 @@
 import { Conv1D, fill_, kaimingUniform_, normal_, type Linear } from '../../../nn/index.js';
 import { Generator, Tensor } from '../../../tensor/index.js';
 import type { LoraInit } from './config.js';
-import { type LoraLayer, weightOutIn } from './layer.js';
+import { weightOutIn } from '../../tuner-layer.js';
+import type { LoraLayer } from './layer.js';
 import { orthonormalColumns, topSingularTriplets } from './linalg.js';
 
 /** Initialises adapter `name` of a layer as HF PEFT's reset_lora_parameters / pissa_init / olora_init. */
