@@ -2,7 +2,8 @@ export type { ArchSpec, CausalLM, CausalLMInput, EncoderInput, ModelConfig, Pret
 export { architecture, supportedModelTypes } from './registry.js';
 export { buildModel, loadPretrained, parseConfig, readConfig, type LoadReport } from './load.js';
 export { defaultPositions } from './positions.js';
-export { tokenShape } from './inputs.js';
+export { inputEmbeddings, tokenShape } from './inputs.js';
+export { tunedInput, virtualTokensOf, type InputTuner, type ModelInput, type TunableModel } from './input-tuner.js';
 export { generate, sampleToken, type GenerateOptions, type SamplingOptions } from './generate.js';
 export { GPT2LMHeadModel, initGPT2, type GPT2Config } from './gpt2/index.js';
 export { LlamaForCausalLM, type LlamaConfig } from './llama/index.js';

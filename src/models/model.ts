@@ -40,6 +40,7 @@ export interface CausalLMInput extends TokenInput {
 
 /** What input tuners (prompt and prefix tuning) ask of any model. */
 export interface TokenModel extends Module {
+  readonly config: ModelConfig;
   /** The token embedding table (HF's get_input_embeddings). */
   inputEmbeddings(): Embedding;
   /** Layers, kv heads and head size of attention's keys and values: what a KVPrefix must match. */

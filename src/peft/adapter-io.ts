@@ -76,7 +76,12 @@ export function loadAdapter(peft: PeftModel, dir: string, name = 'default', opti
       throw new CheckpointError(`[adapter] '${key}' in ${weightsPath} matches nothing in the model with this adapter config.`, { hint: 'The adapter was trained on a different base model, or its config does not match its weights.' });
     }
   }
+  const stored = new Set([...peft.model.parameters(), ...[...peft.adapters.get(name)!.shared.values()].map((s) => s.tensor)]);
   for (const [key, param] of expected) {
+    if (!stored.has(param)) {
+      peft.deleteAdapter(name);
+      throw new CheckpointError(`[adapter] '${key}' is the output of the adapter's encoder (p-tuning, prefix projection), which the file does not hold, so it cannot be loaded for training.`, { hint: 'Load the adapter for inference (frozen), or train a new one.' });
+    }
     const value = tensors.get(key);
     if (!value) { peft.deleteAdapter(name); throw new CheckpointError(`[adapter] ${weightsPath} lacks '${key}'.`, { hint: 'The file is incomplete or belongs to another config.' }); }
     if (value.ndim !== param.ndim || value.shape.some((d, i) => d !== param.shape[i])) {

@@ -2,10 +2,12 @@ import { ConfigError } from '../errors.js';
 import { didYouMean, parseMethodConfig } from './config.js';
 import type { MethodConfig, PeftMethod } from './method.js';
 import { lora } from './methods/lora/index.js';
+import { promptTuning } from './methods/prompt-tuning/index.js';
 
 /** Every method peft-ts implements. Adding a method is its folder and one line here. */
 const METHODS: readonly PeftMethod[] = [
   lora,
+  promptTuning,
 ];
 
 export function listMethods(): readonly PeftMethod[] {

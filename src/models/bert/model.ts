@@ -2,6 +2,7 @@ import { Dropout, Embedding, LayerNorm, Linear, Module, additiveMask, attendedKe
 import { scaledDotProductAttention, Tensor } from '../../tensor/index.js';
 import type { EncoderInput, SequenceClassifier } from '../model.js';
 import { checkPositions, inputEmbeddings, pastContext, tokenShape } from '../inputs.js';
+import { tunedInput, type InputTuner } from '../input-tuner.js';
 import { defaultPositions } from '../positions.js';
 import type { BertConfig } from './config.js';
 
@@ -146,6 +147,8 @@ export class BertForSequenceClassification extends Module implements SequenceCla
   bert: BertModel;
   dropout: Dropout;
   classifier: Linear;
+  /** Installed by PEFT's prompt-based methods. */
+  input_tuner?: InputTuner;
   constructor(readonly config: BertConfig) {
     super();
     this.bert = new BertModel(config);
@@ -155,7 +158,7 @@ export class BertForSequenceClassification extends Module implements SequenceCla
   inputEmbeddings(): Embedding { return this.bert.embeddings.word_embeddings; }
   keyValueLayout(): Omit<KVLayout, 'batch'> { return this.bert.keyValueLayout(); }
   forward(input: EncoderInput): Tensor {
-    const [, pooled] = this.bert.forward(input);
+    const [, pooled] = this.bert.forward(tunedInput(this, input));
     return this.classifier.forward(this.dropout.forward(pooled));
   }
 }

@@ -2,6 +2,7 @@ import { Conv1D, Dropout, Embedding, KVCache, LayerNorm, Linear, Module, additiv
 import { scaledDotProductAttention, type Tensor } from '../../tensor/index.js';
 import type { CausalLM, CausalLMInput } from '../model.js';
 import { checkPositions, inputEmbeddings, pastContext, tokenShape } from '../inputs.js';
+import { tunedInput, type InputTuner } from '../input-tuner.js';
 import { defaultPositions, lastPositions } from '../positions.js';
 import type { GPT2Config } from './config.js';
 
@@ -98,6 +99,8 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
   readonly task = 'causal-lm' as const;
   transformer: GPT2Model;
   lm_head: Linear;
+  /** Installed by PEFT's prompt-based methods. */
+  input_tuner?: InputTuner;
   constructor(readonly config: GPT2Config) {
     super();
     this.transformer = new GPT2Model(config);
@@ -105,7 +108,8 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
     if (config.tieWordEmbeddings) this.lm_head.weight = this.transformer.wte.weight;
   }
   forward(input: CausalLMInput): Tensor {
-    return this.lm_head.forward(lastPositions(this.transformer.forward(input), input.logitsToKeep));
+    const tuned = tunedInput(this, input);
+    return this.lm_head.forward(lastPositions(this.transformer.forward(tuned), tuned.logitsToKeep));
   }
   inputEmbeddings(): Embedding { return this.transformer.wte; }
   keyValueLayout(): Omit<KVLayout, 'batch'> { return this.transformer.keyValueLayout(); }

@@ -2,6 +2,7 @@ import { Embedding, KVCache, Linear, Module, RMSNorm, additiveMask, attendedKeys
 import { rope, scaledDotProductAttention, type Tensor } from '../../tensor/index.js';
 import type { CausalLM, CausalLMInput } from '../model.js';
 import { inputEmbeddings, pastContext, tokenShape } from '../inputs.js';
+import { tunedInput, type InputTuner } from '../input-tuner.js';
 import { defaultPositions, lastPositions } from '../positions.js';
 import type { LlamaConfig } from './config.js';
 import { inverseFrequencies, rotaryTables } from './rotary.js';
@@ -101,6 +102,8 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   readonly task = 'causal-lm' as const;
   model: LlamaModel;
   lm_head: Linear;
+  /** Installed by PEFT's prompt-based methods. */
+  input_tuner?: InputTuner;
   constructor(readonly config: LlamaConfig) {
     super();
     this.model = new LlamaModel(config);
@@ -108,7 +111,8 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     if (config.tieWordEmbeddings) this.lm_head.weight = this.model.embed_tokens.weight;
   }
   forward(input: CausalLMInput): Tensor {
-    return this.lm_head.forward(lastPositions(this.model.forward(input), input.logitsToKeep));
+    const tuned = tunedInput(this, input);
+    return this.lm_head.forward(lastPositions(this.model.forward(tuned), tuned.logitsToKeep));
   }
   inputEmbeddings(): Embedding { return this.model.embed_tokens; }
   keyValueLayout(): Omit<KVLayout, 'batch'> { return this.model.keyValueLayout(); }
