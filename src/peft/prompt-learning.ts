@@ -1,7 +1,7 @@
 import { ArgumentError, ConfigError } from '../errors.js';
 import { inputEmbeddings, tokenShape, type ModelInput, type InputTuner, type TokenModel } from '../models/index.js';
-import { Module, ModuleDict, type KVPrefix } from '../nn/index.js';
-import { concat, Tensor } from '../tensor/index.js';
+import { kaimingUniform_, Linear, Module, ModuleDict, uniform_, type KVPrefix } from '../nn/index.js';
+import { concat, Tensor, type Generator } from '../tensor/index.js';
 import { type BaseConfig, f, type Infer } from './config.js';
 
 /** Fields every prompt-learning config has (PEFT's PromptLearningConfig); null ones are filled from the model. */
@@ -38,6 +38,15 @@ export function configuredHeads(model: TokenModel): number {
   const heads = raw.num_attention_heads ?? raw.n_head;
   if (!Number.isInteger(heads)) throw new ConfigError('[peft] the model config names no attention-head count.', { hint: 'config.json needs num_attention_heads (or n_head).' });
   return heads as number;
+}
+
+/** torch.nn.Linear with PyTorch's default initialisation (prompt encoders): kaiming_uniform(a=sqrt(5)) weight, U(+-1/sqrt(fan_in)) bias. */
+export function torchLinear(inFeatures: number, outFeatures: number, generator: Generator): Linear {
+  const layer = new Linear(inFeatures, outFeatures);
+  kaimingUniform_(layer.weight, Math.sqrt(5), generator);
+  const bound = 1 / Math.sqrt(inFeatures);
+  uniform_(layer.bias!, -bound, bound, generator);
+  return layer;
 }
 
 /**

@@ -2,12 +2,16 @@ import { ConfigError } from '../errors.js';
 import { didYouMean, parseMethodConfig } from './config.js';
 import type { MethodConfig, PeftMethod } from './method.js';
 import { lora } from './methods/lora/index.js';
+import { prefixTuning } from './methods/prefix-tuning/index.js';
+import { pTuning } from './methods/p-tuning/index.js';
 import { promptTuning } from './methods/prompt-tuning/index.js';
 
 /** Every method peft-ts implements. Adding a method is its folder and one line here. */
 const METHODS: readonly PeftMethod[] = [
   lora,
   promptTuning,
+  prefixTuning,
+  pTuning,
 ];
 
 export function listMethods(): readonly PeftMethod[] {
