@@ -18,6 +18,9 @@ function tensorsToJson(ids: Tensor): number[][] {
 const FORWARD_CASES: [string, string | null][] = [
   ['gpt2-tiny', null], ['llama-tiny', null], ['qwen2-tiny', null], ['bert-tiny', null],
   ['gpt2-tiny', 'gpt2-tiny-lora'], ['llama-tiny', 'llama-tiny-lora'], ['qwen2-tiny', 'qwen2-tiny-lora'], ['bert-tiny', 'bert-tiny-lora'],
+  // Prompt-based adapters: logits of the real positions only (the virtual tokens are left out).
+  ['llama-tiny', 'peft-zoo/llama-tiny-prompt-tuning'], ['llama-tiny', 'peft-zoo/llama-tiny-p-tuning'],
+  ['llama-tiny', 'peft-zoo/llama-tiny-prefix-tuning'], ['bert-tiny', 'peft-zoo/bert-tiny-prompt-tuning'],
 ];
 for (const [model, adapter] of FORWARD_CASES) {
   const name = adapter ?? model;
