@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturesDir, repoRoot } from './helpers.js';
@@ -15,15 +15,19 @@ export function runCli(...args: string[]): { code: number | null; stdout: string
 
 export const tempDir = (label = 'cli') => mkdtempSync(join(tmpdir(), `peft-ts-${label}-`));
 
-/** gpt2-tiny with a word-level tokenizer over its 1000 ids ("w0" ... "w999", eos "w999"), so text commands can run. */
-export function gpt2WithWordTokenizer(): string {
+/** A fixture model with a word-level tokenizer over its ids ("w0" ... ; eos the last id), so text commands can run. */
+export function withWordTokenizer(base: string): string {
   const dir = tempDir('model');
-  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(fixturesDir, 'gpt2-tiny', f), join(dir, f));
-  const vocab = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`w${i}`, i]));
+  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(fixturesDir, base, f), join(dir, f));
+  const size = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).vocab_size as number;
+  const vocab = Object.fromEntries(Array.from({ length: size }, (_, i) => [`w${i}`, i]));
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({
     version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null,
     decoder: { type: 'WordPiece', prefix: '##', cleanup: false }, model: { type: 'WordLevel', vocab, unk_token: 'w0' },
   }));
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ eos_token: 'w999' }));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ eos_token: `w${size - 1}` }));
   return dir;
 }
+
+/** gpt2-tiny (1000 ids) with a word-level tokenizer. */
+export const gpt2WithWordTokenizer = () => withWordTokenizer('gpt2-tiny');

@@ -6,6 +6,7 @@ import { forward } from './commands/forward.js';
 import { generateCommand } from './commands/generate.js';
 import { info } from './commands/info.js';
 import { merge } from './commands/merge.js';
+import { methodsCommand } from './commands/methods.js';
 import { score } from './commands/score.js';
 import { trainCommand } from './commands/train.js';
 import { consoleOutput, type Output } from './output.js';
@@ -13,13 +14,14 @@ import { consoleOutput, type Output } from './output.js';
 let stopRequested = false;
 
 const COMMANDS: Record<string, { run: (argv: string[], out: Output) => void | Promise<void>; summary: string }> = {
-  train: { run: (argv, out) => trainCommand(argv, out, () => stopRequested), summary: 'fine-tune with LoRA on a data file or a bundled task; writes the adapter' },
+  train: { run: (argv, out) => trainCommand(argv, out, () => stopRequested), summary: 'fine-tune with any PEFT method on a data file or a bundled task; writes the adapter' },
   eval: { run: evalCommand, summary: 'score base and adapted models on the same items: paired deltas, intervals, calibration' },
   info: { run: info, summary: 'architecture, parameter count and stored dtypes of a model folder' },
   generate: { run: generateCommand, summary: 'continue a prompt (greedy, temperature, top-k, top-p)' },
   forward: { run: forward, summary: 'run input ids through a model and write the logits as safetensors' },
   score: { run: score, summary: 'per-token log-probabilities, mean NLL and perplexity of a text' },
   merge: { run: merge, summary: 'fold adapters into the base weights and write a full checkpoint' },
+  methods: { run: methodsCommand, summary: 'the PEFT methods peft-ts implements, with their config fields and defaults' },
 };
 
 function help(): string {

@@ -45,6 +45,15 @@ export abstract class Module {
     return out;
   }
 
+  /** The module at `path`, or undefined. */
+  findSubmodule(path: string): Module | undefined {
+    try {
+      return this.getSubmodule(path);
+    } catch {
+      return undefined;
+    }
+  }
+
   getSubmodule(path: string): Module {
     let m: Module = this;
     const parts = path ? path.split('.') : [];
@@ -81,8 +90,8 @@ export abstract class Module {
       if (parts.length < take) continue;
       const parentPath = parts.slice(0, parts.length - take).join('.');
       const name = parts.slice(parts.length - take).join('.');
-      const parent = this.getSubmodule(parentPath);
-      if (parent.directChild(name)) { parent.replaceChild(name, module); return; }
+      const parent = this.findSubmodule(parentPath);
+      if (parent?.directChild(name)) { parent.replaceChild(name, module); return; }
     }
     throw new CheckpointError(`[module] no submodule '${path}' to replace.`, { hint: 'List names with namedModules().' });
   }

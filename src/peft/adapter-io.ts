@@ -5,7 +5,7 @@ import { loadSafetensors, saveSafetensors, writeTextAtomic } from '../io/index.j
 import type { PretrainedModel } from '../models/index.js';
 import { configToJson, PEFT_FORMAT_VERSION } from './config.js';
 import { PeftModel } from './peft-model.js';
-import { peftMethod } from './registry.js';
+import { peftMethod, type PeftConfigInput } from './registry.js';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
@@ -68,7 +68,8 @@ export function loadAdapter(peft: PeftModel, dir: string, name = 'default', opti
   }
   const tensors = loadSafetensors(weightsPath);
   const previous = peft.activeAdapters;
-  peft.addAdapter(name, { ...raw, inference_mode: !options.trainable });
+  // The file's fields are checked at run time by the method's declaration.
+  peft.addAdapter(name, { ...raw, inference_mode: !options.trainable } as PeftConfigInput);
   const expected = peft.adapterStateDict(name);
   for (const key of tensors.keys()) {
     if (!expected.has(key)) {

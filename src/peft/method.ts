@@ -1,12 +1,22 @@
 import type { TokenModel } from '../models/index.js';
 import type { Module } from '../nn/index.js';
 import type { Generator, Tensor } from '../tensor/index.js';
-import type { BaseConfig, ConfigSpec, Infer, targetFields } from './config.js';
+import type { BaseConfig, ConfigSpec } from './config.js';
 import type { PromptEncoder, PromptLearningConfig } from './prompt-learning.js';
+import type { TargetSpec } from './targets.js';
 import type { TunerEffect, TunerLayer } from './tuner-layer.js';
 
-/** The config of a method that adapts modules chosen by name (target_modules and friends). */
-export type TargetedConfig = BaseConfig & Infer<typeof targetFields>;
+/**
+ * The config of a method that adapts modules chosen by name. Only target_modules is in every
+ * such method's file; the others exist where PEFT declares them (see config.ts targetFields).
+ */
+export type TargetedConfig = BaseConfig & {
+  target_modules: TargetSpec;
+  exclude_modules?: TargetSpec;
+  layers_to_transform?: number | number[] | null;
+  layers_pattern?: string | string[] | null;
+  modules_to_save?: string[] | null;
+};
 
 /**
  * Adapter-wide tensors shared by every targeted layer (VeRA's projections, VB-LoRA's vector
@@ -27,6 +37,8 @@ export interface InjectContext<C> {
   generator: Generator;
   /** This adapter's shared tensors, from `createShared`. */
   shared: Map<string, SharedTensor>;
+  /** For a module from `tiedTargets`: the layer injected on the target whose weight it shares. */
+  tiedTo?: TunerLayer;
 }
 
 /**
@@ -45,6 +57,11 @@ export interface LayerMethod<C extends TargetedConfig = TargetedConfig> {
   defaultTargets: Record<string, readonly string[]>;
   /** Fills fields PEFT derives from the model before the layers are made (LoRA's fan_in_fan_out, IA3's feedforward check). */
   resolveConfig?(config: C, targets: readonly [string, Module][]): void;
+  /**
+   * Modules adapted with the targets because they share a target's weight (an LM head tied to a
+   * targeted embedding); injected after the targets, with `tiedTo` set.
+   */
+  tiedTargets?(model: Module, targets: readonly [string, Module][]): string[];
   /** Creates this adapter's shared tensors, once, before any layer. */
   createShared?(config: C, targets: readonly [string, Module][], generator: Generator): Map<string, SharedTensor>;
   /**

@@ -2,7 +2,7 @@ import { Module, ModuleDict } from '../nn/index.js';
 import { Tensor } from '../tensor/index.js';
 
 /** A deep copy of a module's parameters into a fresh module of the same structure. */
-function cloneModule<M extends Module>(module: M): M {
+export function cloneModule<M extends Module>(module: M): M {
   const copy = Object.create(Object.getPrototypeOf(module)) as M;
   for (const [key, value] of Object.entries(module)) {
     (copy as Record<string, unknown>)[key] = value instanceof Tensor ? value.clone()

@@ -6,7 +6,7 @@ import { parseMethodConfig } from './config.js';
 import type { InputMethod, LayerMethod, MethodConfig, PeftMethod, SharedTensor } from './method.js';
 import { PromptLearning, type PromptLearningConfig } from './prompt-learning.js';
 import { ModulesToSave } from './modules-to-save.js';
-import { peftMethod } from './registry.js';
+import { peftMethod, type PeftConfigInput } from './registry.js';
 import { findTargets } from './targets.js';
 import { isTunerLayer, type TunerLayer } from './tuner-layer.js';
 
@@ -50,11 +50,11 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
    * Parses `raw` (adapter_config.json fields; peft_type picks the method, LORA when absent) and
    * injects a new adapter; it becomes the only active one.
    */
-  addAdapter(name: string, raw: Record<string, unknown> | MethodConfig): MethodConfig {
+  addAdapter(name: string, raw: PeftConfigInput): MethodConfig {
     if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new ArgumentError(`[peft] adapter name '${name}' must be letters, digits, '_' or '-'.`, "Use a name like 'default' or 'spam'.");
     if (this.adapters.has(name)) throw new ArgumentError(`[peft] an adapter named '${name}' already exists.`, 'Pick another name or delete it first.');
     const method = peftMethod(raw.peft_type ?? 'LORA');
-    const config = parseMethodConfig(method.config, { ...raw, peft_type: method.config.peftType });
+    const config = parseMethodConfig(method.config, { ...(raw as Record<string, unknown>), peft_type: method.config.peftType });
     if (config.task_type === 'SEQ_CLS' && this.model.task === 'sequence-classification') {
       config.modules_to_save = [...new Set([...(config.modules_to_save ?? []), ...SEQ_CLS_HEADS])];
     }
@@ -76,8 +76,16 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
     const modules = targets.map((path) => [path, this.model.getSubmodule(path)] as [string, Module]);
     method.resolveConfig?.(config, modules);
     const shared = method.createShared?.(config, modules, this.generator) ?? new Map<string, SharedTensor>();
+    const injected: TunerLayer[] = [];
     for (const [path, module] of modules) {
       const layer = method.inject(module, { config, adapter: name, path, generator: this.generator, shared });
+      if (layer !== module) this.model.setSubmodule(path, layer);
+      injected.push(layer);
+    }
+    for (const path of method.tiedTargets?.(this.model, modules) ?? []) {
+      const module = this.model.getSubmodule(path) as Module & { weight?: unknown };
+      const tiedTo = injected.find((l) => (l.baseLayer() as Module & { weight?: unknown }).weight === module.weight);
+      const layer = method.inject(module, { config, adapter: name, path, generator: this.generator, shared, tiedTo });
       if (layer !== module) this.model.setSubmodule(path, layer);
     }
     if (config.target_modules === null) config.target_modules = [...new Set(targets.map((t) => t.split('.').pop()!))];
@@ -215,8 +223,8 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
   }
 
   trainableParameters(): TrainableReport {
-    const sharedTensors = [...new Set([...this.adapters.values()].flatMap((a) => [...a.shared.values()].map((s) => s.tensor)))];
-    const params = [...this.model.parameters(), ...sharedTensors];
+    const sharedTensors = [...this.adapters.values()].flatMap((a) => [...a.shared.values()].map((s) => s.tensor));
+    const params = [...new Set([...this.model.parameters(), ...sharedTensors])];
     const total = params.reduce((n, t) => n + t.size, 0);
     const trainable = params.filter((t) => t.requiresGrad).reduce((n, t) => n + t.size, 0);
     return { trainable, total, percent: (100 * trainable) / total };
@@ -251,7 +259,7 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
 }
 
 /** Wraps `model` with a new adapter, as HF PEFT's get_peft_model. */
-export function getPeftModel<M extends PretrainedModel>(model: M, config: Record<string, unknown> | MethodConfig, options: { adapterName?: string; seed?: number } = {}): PeftModel<M> {
+export function getPeftModel<M extends PretrainedModel>(model: M, config: PeftConfigInput, options: { adapterName?: string; seed?: number } = {}): PeftModel<M> {
   const peft = new PeftModel(model, { seed: options.seed });
   peft.addAdapter(options.adapterName ?? 'default', config);
   return peft;

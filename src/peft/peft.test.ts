@@ -98,7 +98,7 @@ test('a fresh adapter (B = 0) and a fresh DoRA leave the output equal to the bas
 });
 
 test('PiSSA and OLoRA move weight into the adapter without changing the output', () => {
-  for (const init of ['pissa', 'olora']) {
+  for (const init of ['pissa', 'olora'] as const) {
     const model = base('llama-tiny');
     const baseOut = run(model);
     const peft = getPeftModel(model, { r: 4, lora_alpha: 8, init_lora_weights: init, target_modules: ['q_proj', 'v_proj'] });
@@ -225,8 +225,13 @@ test('bad adapters get clear errors naming the key, module or type', () => {
   assert.throws(() => loadPeftModel(base('llama-tiny'), copy({ ...config, use_qalora: true })), (e: unknown) => e instanceof ConfigError && /use_qalora/.test(e.message));
   // An unknown field is an error, never silently dropped; a near-miss gets a suggestion.
   const peft = new PeftModel(base('llama-tiny'));
+  // Typed configs catch these at compile time (the expect-error lines fail the build if they compile);
+  // configs from JSON reach the same checks at run time.
+  // @ts-expect-error an unknown field
   assert.throws(() => peft.addAdapter('x', { r: 2, some_future_field: 1 }), (e: unknown) => e instanceof ConfigError && /unknown config field 'some_future_field'/.test(e.message));
+  // @ts-expect-error a misspelt field
   assert.throws(() => peft.addAdapter('x', { r: 2, lora_alhpa: 16 }), (e: unknown) => e instanceof ConfigError && /Did you mean 'lora_alpha'/.test(e.message));
+  // @ts-expect-error a value outside the field's choices
   assert.throws(() => peft.addAdapter('x', { r: 2, bias: 'some' }), (e: unknown) => e instanceof ConfigError && /bias must be "none", "all", "lora_only"/.test(e.message));
   assert.deepEqual(peft.listAdapters(), []);
 });

@@ -1,18 +1,30 @@
 import { ConfigError } from '../errors.js';
 import { didYouMean, parseMethodConfig } from './config.js';
-import type { MethodConfig, PeftMethod } from './method.js';
+import type { InputMethod, LayerMethod, MethodConfig, PeftMethod } from './method.js';
+import { lnTuning } from './methods/ln-tuning/index.js';
 import { lora } from './methods/lora/index.js';
 import { prefixTuning } from './methods/prefix-tuning/index.js';
 import { pTuning } from './methods/p-tuning/index.js';
 import { promptTuning } from './methods/prompt-tuning/index.js';
+import { trainableTokens } from './methods/trainable-tokens/index.js';
 
 /** Every method peft-ts implements. Adding a method is its folder and one line here. */
-const METHODS: readonly PeftMethod[] = [
+const METHODS = [
   lora,
+  lnTuning,
+  trainableTokens,
   promptTuning,
   prefixTuning,
   pTuning,
-];
+] as const satisfies readonly PeftMethod[];
+
+type ConfigOf<M> = M extends LayerMethod<infer C> ? C : M extends InputMethod<infer C> ? C : never;
+
+/**
+ * A config as a user writes it: the fields of any one method, PEFT's defaults for the rest
+ * (peft_type picks the method; LORA when absent). A misspelt field does not compile.
+ */
+export type PeftConfigInput = { [I in keyof typeof METHODS]: Partial<ConfigOf<(typeof METHODS)[I]>> }[number];
 
 export function listMethods(): readonly PeftMethod[] {
   return METHODS;

@@ -7,6 +7,7 @@ import { generate, loadPretrained, type CausalLM } from '../../src/models/index.
 import { logSoftmax, noGrad, Tensor } from '../../src/tensor/index.js';
 import { assertClose, fixturesDir } from '../helpers.js';
 import { gpt2WithWordTokenizer, runCli, tempDir } from '../cli.js';
+import { layerZooFixtures } from '../zoo.js';
 
 
 function tensorsToJson(ids: Tensor): number[][] {
@@ -18,6 +19,8 @@ function tensorsToJson(ids: Tensor): number[][] {
 const FORWARD_CASES: [string, string | null][] = [
   ['gpt2-tiny', null], ['llama-tiny', null], ['qwen2-tiny', null], ['bert-tiny', null],
   ['gpt2-tiny', 'gpt2-tiny-lora'], ['llama-tiny', 'llama-tiny-lora'], ['qwen2-tiny', 'qwen2-tiny-lora'], ['bert-tiny', 'bert-tiny-lora'],
+  // Every HF PEFT zoo adapter of a method peft-ts registers, through the CLI too.
+  ...layerZooFixtures().map((f): [string, string] => [f.base, `peft-zoo/${f.fixture}`]),
   // Prompt-based adapters: logits of the real positions only (the virtual tokens are left out).
   ['llama-tiny', 'peft-zoo/llama-tiny-prompt-tuning'], ['llama-tiny', 'peft-zoo/llama-tiny-p-tuning'],
   ['llama-tiny', 'peft-zoo/llama-tiny-prefix-tuning'], ['bert-tiny', 'peft-zoo/bert-tiny-prompt-tuning'],

@@ -1,32 +1,26 @@
 import { ArgumentError } from '../../errors.js';
 import { bundledTask, readRecords, shuffled, validationSplit } from '../../data/index.js';
 import { HFTokenizer } from '../../io/index.js';
-import { methodByName, PeftModel, saveAdapters } from '../../peft/index.js';
+import { PeftModel, saveAdapters, type PeftConfigInput } from '../../peft/index.js';
 import { virtualTokensOf } from '../../models/index.js';
 import { manualSeed } from '../../tensor/index.js';
 import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, encodeRecords, labelWordTarget, train, type Encoded, type LMExample } from '../../train/index.js';
 import { parse, required, numberFlag } from '../args.js';
 import { readSettingsFile } from '../config-file.js';
+import { methodFieldFlags, peftConfigFromFlags } from '../method-flags.js';
 import type { Output } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { loadCausalLM } from './model-io.js';
 
-const USAGE = 'peft-ts train --model DIR (--data FILE | --task NAME) --out DIR [--method lora|prompt-tuning|p-tuning|prefix-tuning] [--r N] [--lora-alpha X] [--num-virtual-tokens N] [--epochs N] [--lr X] ... [--config FILE] [--json]';
+const USAGE = 'peft-ts train --model DIR (--data FILE | --task NAME) --out DIR [--method lora] [--peft-config FILE] [--<method field> VALUE]... [--epochs N] [--lr X] ... [--config FILE] [--json]';
 
 const STRING_FLAGS = [
-  'model', 'data', 'task', 'out', 'method', 'r', 'lora-alpha', 'lora-dropout', 'target-modules', 'init-lora-weights', 'epochs', 'max-steps',
+  'model', 'data', 'task', 'out', 'method', 'peft-config', ...methodFieldFlags().valued, 'epochs', 'max-steps',
   'batch-size', 'grad-accum', 'lr', 'schedule', 'warmup-steps', 'weight-decay', 'max-grad-norm', 'optimizer', 'seed', 'max-length',
   'validation-fraction', 'validation-data', 'eval-every', 'patience', 'checkpoint-every', 'resume', 'prompt-field', 'completion-field',
   'text-field', 'messages-field', 'template', 'limit', 'config',
-  'num-virtual-tokens', 'prompt-tuning-init', 'prompt-tuning-init-text', 'encoder-hidden-size', 'encoder-reparameterization-type',
 ] as const;
-const BOOLEAN_FLAGS = ['use-dora', 'use-rslora', 'json', 'no-group-by-length', 'prefix-projection'] as const;
-/** Flags of the LoRA family and of the prompt-based methods, with their adapter_config.json fields. */
-const LORA_FLAGS = ['r', 'lora-alpha', 'lora-dropout', 'target-modules', 'init-lora-weights', 'use-dora', 'use-rslora'];
-const PROMPT_FLAGS: Record<string, string> = {
-  'num-virtual-tokens': 'num_virtual_tokens', 'prompt-tuning-init': 'prompt_tuning_init', 'prompt-tuning-init-text': 'prompt_tuning_init_text',
-  'encoder-hidden-size': 'encoder_hidden_size', 'encoder-reparameterization-type': 'encoder_reparameterization_type', 'prefix-projection': 'prefix_projection',
-};
+const BOOLEAN_FLAGS = ['json', 'no-group-by-length', ...methodFieldFlags().switches] as const;
 
 export async function trainCommand(argv: string[], out: Output, shouldStop: () => boolean = () => false): Promise<void> {
   const options = Object.fromEntries([...STRING_FLAGS.map((f) => [f, { type: 'string' as const }]), ...BOOLEAN_FLAGS.map((f) => [f, { type: 'boolean' as const }])]);
@@ -39,31 +33,17 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
 
   const modelDir = required(str('model'), '--model', USAGE);
   const outDir = required(str('out'), '--out', USAGE);
-  const method = methodByName(str('method') ?? 'lora');
-  if (method.kind === 'layer' && method.name !== 'lora') throw new ArgumentError(`[train] method '${str('method')}' is not available for training yet.`, 'Use --method lora or a prompt-based method (prompt-tuning, p-tuning, prefix-tuning).');
-  const misplaced = Object.keys(v).find((k) => (method.kind === 'input' ? LORA_FLAGS.includes(k) : k in PROMPT_FLAGS));
-  if (misplaced) throw new ArgumentError(`[train] --${misplaced} does not apply to --method ${method.name}.`, method.kind === 'input' ? `Prompt-based methods take --${Object.keys(PROMPT_FLAGS).join(', --')}.` : 'It belongs to the prompt-based methods.');
+  // The CLI's LoRA defaults (PEFT's are alpha 8, no dropout): what fine-tuning recipes use.
+  const { method, config: peftConfig } = peftConfigFromFlags(v, { lora_alpha: 16, lora_dropout: 0.05 });
   if (!str('data') === !str('task')) throw new ArgumentError('[train] pass exactly one of --data FILE or --task NAME.', `Usage: ${USAGE}`);
 
   const seed = int('seed', 0);
   manualSeed(seed);
   const model = loadCausalLM(modelDir);
   const tokenizer = HFTokenizer.fromDir(modelDir);
+  // The adapter comes first: a prompt-based method's virtual tokens take positions in front of every example.
   const peft = new PeftModel(model, { seed, tokenize: (text) => tokenizer.encode(text) });
-  if (method.kind === 'input') {
-    const fields = Object.fromEntries(Object.entries(PROMPT_FLAGS).filter(([flag]) => v[flag] !== undefined).map(([flag, field]) => [field, typeof v[flag] === 'boolean' ? v[flag] : /^\d+$/.test(str(flag)!) ? Number(str(flag)) : str(flag)]));
-    peft.addAdapter('default', { peft_type: method.config.peftType, task_type: 'CAUSAL_LM', num_virtual_tokens: 20, ...fields, base_model_name_or_path: modelDir });
-  } else {
-    const targets = str('target-modules');
-    const init = str('init-lora-weights');
-    peft.addAdapter('default', {
-      peft_type: 'LORA', task_type: 'CAUSAL_LM', r: int('r', 8), lora_alpha: real('lora-alpha', 16), lora_dropout: real('lora-dropout', 0.05),
-      ...(targets ? { target_modules: targets === 'all-linear' ? targets : targets.split(',').map((t) => t.trim()) } : {}),
-      ...(init ? { init_lora_weights: init === 'true' ? true : init === 'false' ? false : init } : {}),
-      use_dora: v['use-dora'] === true, use_rslora: v['use-rslora'] === true, base_model_name_or_path: modelDir,
-    });
-  }
-  // Virtual tokens take positions in front of every example.
+  peft.addAdapter('default', { task_type: 'CAUSAL_LM', ...peftConfig, base_model_name_or_path: modelDir } as PeftConfigInput);
   const context = model.config.maxPositions - virtualTokensOf(model);
   const maxLength = int('max-length', Math.min(512, context));
   if (maxLength > context) throw new ArgumentError(`[train] --max-length ${maxLength} exceeds the ${context} positions the model's ${model.config.maxPositions} leave${context < model.config.maxPositions ? ' after the virtual tokens' : ''}.`, `Use at most ${context}.`);
@@ -97,6 +77,7 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
   }
   if (encoded.truncated) out.note(`note: ${encoded.truncated} of ${encoded.examples.length} training examples were longer than ${maxLength} tokens; their prompts were cut from the start.`);
 
+  out.note(`method: ${method.name} (${method.config.peftType})`);
   const report = peft.trainableParameters();
   out.note(`training ${report.trainable.toLocaleString('en-US')} of ${report.total.toLocaleString('en-US')} parameters (${report.percent.toFixed(3)}%) on ${encoded.examples.length} examples`);
 
