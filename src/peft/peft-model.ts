@@ -142,6 +142,12 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
 
   listAdapters(): string[] { return [...this.adapters.keys()]; }
 
+  /** Parameters of adapter `name` (model parameter names) that its method trains with their own learning rate. */
+  learningRates(name: string): Record<string, number> {
+    const encoder = this.isInputAdapter(name) ? this.promptLearning().encoder(name)! : null;
+    return Object.fromEntries([...(encoder?.learningRates() ?? [])].map(([k, lr]) => [`input_tuner.prompt_encoder.${name}.${k}`, lr]));
+  }
+
   deleteAdapter(name: string): void {
     if (!this.adapters.delete(name)) throw new ArgumentError(`[peft] no adapter named '${name}'.`, `Adapters: ${this.listAdapters().join(', ') || 'none'}.`);
     for (const [, layer] of this.tunerLayers()) layer.deleteAdapter(name);

@@ -8,7 +8,8 @@ import { assertMatchesFixture, expectedOf, fixtureLogits } from '../../test/fixt
 import { ArgumentError, CheckpointError, ConfigError } from '../errors.js';
 import { loadSafetensors } from '../io/index.js';
 import { generate, loadPretrained, type CausalLM, type PretrainedModel } from '../models/index.js';
-import { crossEntropy, noGrad, Tensor } from '../tensor/index.js';
+import { normal_ } from '../nn/index.js';
+import { concat, crossEntropy, Generator, noGrad, Tensor } from '../tensor/index.js';
 import { getPeftModel, loadAdapter, loadPeftModel, PeftModel, saveAdapters } from './index.js';
 
 const base = (name: string) => loadPretrained(join(fixturesDir, name)).model;
@@ -37,6 +38,7 @@ const CONFIGS: [string, Record<string, unknown>][] = [
   ['p-tuning, LSTM', { peft_type: 'P_TUNING', num_virtual_tokens: 4, encoder_hidden_size: 8, encoder_reparameterization_type: 'LSTM', encoder_num_layers: 2, encoder_dropout: 0.1 }],
   ['prefix tuning', { peft_type: 'PREFIX_TUNING', num_virtual_tokens: 4 }],
   ['prefix tuning, projection', { peft_type: 'PREFIX_TUNING', num_virtual_tokens: 3, prefix_projection: true, encoder_hidden_size: 12 }],
+  ['DePT', { peft_type: 'DEPT', num_virtual_tokens: 3, r: 2, max_length: 16, low_rank_learning_rate: 1e-4 }],
 ];
 
 for (const modelName of ['gpt2-tiny', 'llama-tiny']) {
@@ -55,7 +57,7 @@ for (const modelName of ['gpt2-tiny', 'llama-tiny']) {
       const again = tmp();
       saveAdapters(loaded, again);
       assert.deepEqual(readFileSync(join(again, 'adapter_model.safetensors')), readFileSync(join(dir, 'adapter_model.safetensors')));
-      assert.deepEqual([...loadSafetensors(join(dir, 'adapter_model.safetensors')).keys()], ['prompt_embeddings']);
+      assert.deepEqual([...loadSafetensors(join(dir, 'adapter_model.safetensors')).keys()], config.peft_type === 'DEPT' ? ['lora_embedding_A', 'lora_embedding_B', 'prompt_embeddings'] : ['prompt_embeddings']);
     });
   }
 }
@@ -63,6 +65,8 @@ for (const modelName of ['gpt2-tiny', 'llama-tiny']) {
 test('gradients reach only the prompt parameters; every trainable parameter is the adapter\'s', () => {
   for (const [label, config] of CONFIGS) {
     const peft = getPeftModel(base('llama-tiny'), { task_type: 'CAUSAL_LM', ...config }, { seed: 1 });
+    // DePT's B starts at zero (so A's gradient is zero too): move it off zero.
+    for (const [n, p] of peft.model.namedParameters()) if (n.endsWith('lora_embedding_B')) normal_(p, 0.1, new Generator(2));
     peft.model.train();
     const trainable = peft.model.trainableParameters();
     assert.ok(trainable.length > 0 && trainable.every(([n]) => n.startsWith('input_tuner.prompt_encoder.default.')), `${label}: ${trainable.map(([n]) => n)}`);
@@ -167,4 +171,29 @@ test('BERT prompt tuning (SEQ_CLS): trains the prompt and its own head, saves PE
   saveAdapters(peft, dir);
   assert.deepEqual([...loadSafetensors(join(dir, 'adapter_model.safetensors')).keys()].sort(), ['base_model.classifier.bias', 'base_model.classifier.weight', 'prompt_embeddings']);
   assert.deepEqual(logitsOf(loadPeftModel(base('bert-tiny'), dir).model), logitsOf(peft.model));
+});
+
+test('DePT: the prompt in front of the token embeddings plus row i of A@B at each row\'s i-th real token; two learning rates', () => {
+  const model = base('llama-tiny') as CausalLM;
+  const peft = getPeftModel(model, { peft_type: 'DEPT', num_virtual_tokens: 3, r: 2, max_length: 4, low_rank_learning_rate: 1e-4 }, { seed: 1 });
+  const state = peft.adapterStateDict('default');
+  normal_(state.get('lora_embedding_B')!, 0.5, new Generator(3));
+  assert.deepEqual(peft.learningRates('default'), { 'input_tuner.prompt_encoder.default.lora_embedding_A': 1e-4, 'input_tuner.prompt_encoder.default.lora_embedding_B': 1e-4 });
+  // By hand: positions 0..3 get rows of A@B, positions from max_length on are unchanged.
+  const update = noGrad(() => state.get('lora_embedding_A')!.matmul(state.get('lora_embedding_B')!)).contiguousData();
+  const row = [3, 14, 15, 92, 65, 35];
+  const embeds = noGrad(() => model.inputEmbeddings().forward(Tensor.from(row, [1, 6], 'int32'))).contiguousData().slice();
+  for (let i = 0; i < 4; i++) for (let j = 0; j < 64; j++) embeds[i * 64 + j] += update[i * 64 + j];
+  const manual = peft.withAdaptersDisabled(() => noGrad(() => model.forward({ inputsEmbeds: concat([state.get('prompt_embeddings')!, new Tensor(embeds, [6, 64])], 0).reshape([1, 9, 64]) })));
+  const viaAdapter = logitsOf(model, Tensor.from(row, [1, 6], 'int32'));
+  const expected = manual.narrow(1, 3, 6).contiguousData();
+  assert.ok(viaAdapter.every((v, i) => Math.abs(v - expected[i]) < 1e-5), 'DePT logits equal the hand-built input');
+  // Positions count real tokens, so a left-padded batch decodes each row as alone.
+  const prompts = [[5, 17, 300], [3, 9, 11, 12, 13]];
+  const batched = generate(model, prompts, { maxNewTokens: 5, eosTokenId: -1 });
+  prompts.forEach((p, i) => {
+    const alone = generate(model, [p], { maxNewTokens: 5, eosTokenId: -1 })[0];
+    assert.deepEqual(batched[i], alone);
+    alone.forEach((token, step) => assert.equal(token, argmaxOfFullForward(model, [...p, ...alone.slice(0, step)])));
+  });
 });

@@ -61,6 +61,8 @@ export abstract class PromptEncoder extends Module {
   abstract tune(input: ModelInput, model: TokenModel): ModelInput;
   /** The tensors PEFT saves for this adapter (a reparameterised prompt is saved as the encoder's output). */
   abstract savedState(): Map<string, Tensor>;
+  /** Parameters (local names) that train with their own learning rate (DePT's low-rank pair). */
+  learningRates(): Map<string, number> { return new Map(); }
 
   /** Checks the input leaves room for the virtual tokens within the model's positions. */
   protected checkContext(input: ModelInput, model: TokenModel): void {

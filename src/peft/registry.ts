@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { didYouMean, parseMethodConfig } from './config.js';
 import type { InputMethod, LayerMethod, MethodConfig, PeftMethod } from './method.js';
+import { dept } from './methods/dept/index.js';
 import { lnTuning } from './methods/ln-tuning/index.js';
 import { lora } from './methods/lora/index.js';
 import { prefixTuning } from './methods/prefix-tuning/index.js';
@@ -16,6 +17,7 @@ const METHODS = [
   promptTuning,
   prefixTuning,
   pTuning,
+  dept,
 ] as const satisfies readonly PeftMethod[];
 
 type ConfigOf<M> = M extends LayerMethod<infer C> ? C : M extends InputMethod<infer C> ? C : never;

@@ -90,7 +90,7 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
     lr: real('lr', 2e-4), schedule: (str('schedule') ?? 'linear') as never, warmupSteps: int('warmup-steps', 0), weightDecay: real('weight-decay', 0),
     maxGradNorm: real('max-grad-norm', 1) || null, optimizer: (str('optimizer') ?? 'adamw') as never, seed, groupByLength: v['no-group-by-length'] !== true,
     evalEvery: int('eval-every', 0), earlyStoppingPatience: int('patience', 0), checkpointEvery: int('checkpoint-every', 0),
-    padId: tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0, outputDir: outDir, resumeFrom: str('resume'),
+    padId: tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0, outputDir: outDir, resumeFrom: str('resume'), learningRates: peft.learningRates('default'),
   }, {
     onStep: (e) => bar.update(e.step, e.totalSteps, { loss: e.loss.toFixed(4), lr: e.lr.toExponential(1), 'tok/s': e.tokensPerSecond.toFixed(0) }, e.elapsedSeconds),
     onEval: (e) => out.note(`\nstep ${e.step}: validation loss ${e.evalLoss.toFixed(4)}${e.best ? ' (best)' : ''}`),
