@@ -163,15 +163,21 @@ test('an input longer than the context left after the virtual tokens is a clear 
   }
 });
 
-test('BERT prompt tuning (SEQ_CLS): trains the prompt and its own head, saves PEFT\'s keys, reloads exactly', () => {
-  const peft = getPeftModel(base('bert-tiny'), { peft_type: 'PROMPT_TUNING', task_type: 'SEQ_CLS', num_virtual_tokens: 3 }, { seed: 2 });
-  const names = peft.model.trainableParameters().map(([n]) => n);
-  assert.deepEqual(names, ['classifier.modules_to_save.default.weight', 'classifier.modules_to_save.default.bias', 'input_tuner.prompt_encoder.default.embedding.weight']);
-  const dir = tmp();
-  saveAdapters(peft, dir);
-  assert.deepEqual([...loadSafetensors(join(dir, 'adapter_model.safetensors')).keys()].sort(), ['base_model.classifier.bias', 'base_model.classifier.weight', 'prompt_embeddings']);
-  assert.deepEqual(logitsOf(loadPeftModel(base('bert-tiny'), dir).model), logitsOf(peft.model));
-});
+for (const peftType of ['PROMPT_TUNING', 'PREFIX_TUNING']) {
+  test(`BERT ${peftType} (SEQ_CLS): trains the prompt and its own head, saves PEFT's keys, reloads exactly, disabled equals the base`, () => {
+    const tokens = Tensor.from([2, 40, 41, 42, 3, 2, 50, 51, 3, 0], [2, 5], 'int32');
+    const attentionMask = Tensor.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 0], [2, 5]);
+    const run = (m: PretrainedModel) => noGrad(() => (m.forward as (i: unknown) => Tensor)({ inputIds: tokens, attentionMask })).contiguousData();
+    const peft = getPeftModel(base('bert-tiny'), { peft_type: peftType, task_type: 'SEQ_CLS', num_virtual_tokens: 3 }, { seed: 2 });
+    const names = peft.model.trainableParameters().map(([n]) => n);
+    assert.deepEqual(names, ['classifier.modules_to_save.default.weight', 'classifier.modules_to_save.default.bias', 'input_tuner.prompt_encoder.default.embedding.weight']);
+    const dir = tmp();
+    saveAdapters(peft, dir);
+    assert.deepEqual([...loadSafetensors(join(dir, 'adapter_model.safetensors')).keys()].sort(), ['base_model.classifier.bias', 'base_model.classifier.weight', 'prompt_embeddings']);
+    assert.deepEqual(run(loadPeftModel(base('bert-tiny'), dir).model), run(peft.model));
+    assert.deepEqual(peft.withAdaptersDisabled(() => run(peft.model)), run(base('bert-tiny')));
+  });
+}
 
 test('DePT: the prompt in front of the token embeddings plus row i of A@B at each row\'s i-th real token; two learning rates', () => {
   const model = base('llama-tiny') as CausalLM;
