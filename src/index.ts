@@ -10,3 +10,4 @@ export * from './models/index.js';
 export * from './peft/index.js';
 export * from './train/index.js';
 export * from './eval/index.js';
+export * from './compare/index.js';

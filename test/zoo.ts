@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadPretrained, type PretrainedModel } from '../src/models/index.js';
 import { listMethods } from '../src/peft/index.js';
 import { fixturesDir } from './helpers.js';
 
@@ -26,3 +27,14 @@ export function promptZooFixtures(): ZooFixture[] {
   const inputTypes = new Set(listMethods().filter((m) => m.kind === 'input').map((m) => m.config.peftType));
   return zoo.fixtures.filter((f) => inputTypes.has(f.peft_type));
 }
+
+/** One zoo fixture by folder name, with where it lives. */
+export function zooFixture(name: string): ZooFixture & { dir: string; folder: string } {
+  const zoo = JSON.parse(readFileSync(join(fixturesDir, 'peft-zoo', 'zoo.json'), 'utf8')) as { fixtures: ZooFixture[] };
+  const entry = zoo.fixtures.find((f) => f.fixture === name);
+  if (!entry) throw new Error(`no peft-zoo fixture named ${name}`);
+  return { ...entry, dir: join(fixturesDir, 'peft-zoo', name), folder: `peft-zoo/${name}` };
+}
+
+/** A fixture base model (gpt2-tiny, llama-tiny, ...), freshly loaded. */
+export const loadBase = (name: string): PretrainedModel => loadPretrained(join(fixturesDir, name)).model;

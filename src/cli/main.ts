@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { PeftTsError } from '../errors.js';
 import { UsageError } from './args.js';
+import { compareCommand } from './commands/compare.js';
 import { evalCommand } from './commands/eval.js';
 import { forward } from './commands/forward.js';
 import { generateCommand } from './commands/generate.js';
@@ -9,6 +10,7 @@ import { merge } from './commands/merge.js';
 import { methodsCommand } from './commands/methods.js';
 import { score } from './commands/score.js';
 import { trainCommand } from './commands/train.js';
+import { workerCommand } from './commands/worker.js';
 import { consoleOutput, type Output } from './output.js';
 
 let stopRequested = false;
@@ -21,6 +23,8 @@ const COMMANDS: Record<string, { run: (argv: string[], out: Output) => void | Pr
   forward: { run: forward, summary: 'run input ids through a model and write the logits as safetensors' },
   score: { run: score, summary: 'per-token log-probabilities, mean NLL and perplexity of a text' },
   merge: { run: merge, summary: 'fold adapters into the base weights and write a full checkpoint' },
+  compare: { run: compareCommand, summary: 'methods x seeds x training sizes on a task: a leaderboard with paired intervals (local pool or a Redis queue)' },
+  worker: { run: workerCommand, summary: 'serve a compare queue (BullMQ on Redis) from this machine' },
   methods: { run: methodsCommand, summary: 'the PEFT methods peft-ts implements, with their config fields and defaults' },
 };
 

@@ -37,7 +37,7 @@ export function summaryText(report: EvalReport): string {
   return lines.join('\n');
 }
 
-function chartJsSource(): string {
+export function chartJsSource(): string {
   const require = createRequire(import.meta.url);
   return readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.js'), 'utf8');
 }

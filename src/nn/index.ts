@@ -1,4 +1,4 @@
-export { Module, ModuleDict } from './module.js';
+export { Module, ModuleDict, ParameterDict } from './module.js';
 export { Conv1D, Dropout, Embedding, LayerNorm, Linear, RMSNorm } from './layers.js';
 export { KVCache, attendedKeysValues, prefixLength, type KVLayout, type KVPrefix } from './kv-cache.js';
 export { additiveMask } from './masks.js';

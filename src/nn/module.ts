@@ -150,3 +150,11 @@ export class ModuleDict<M extends Module = Module> extends Module {
     this.items.set(name, module as M);
   }
 }
+
+/** Named parameters held in a map (HF's nn.ParameterDict): per-adapter vectors such as IA3's ia3_l live in these. */
+export class ParameterDict extends Module {
+  readonly items = new Map<string, Tensor>();
+  protected override *entries(): Generator<[string, Tensor | Module]> {
+    yield* this.items.entries();
+  }
+}

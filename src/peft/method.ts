@@ -55,8 +55,8 @@ export interface LayerMethod<C extends TargetedConfig = TargetedConfig> {
   config: ConfigSpec<C>;
   /** Default target_modules per model_type, as HF PEFT's TRANSFORMERS_MODELS_TO_<METHOD>_TARGET_MODULES_MAPPING. */
   defaultTargets: Record<string, readonly string[]>;
-  /** Fills fields PEFT derives from the model before the layers are made (LoRA's fan_in_fan_out, IA3's feedforward check). */
-  resolveConfig?(config: C, targets: readonly [string, Module][]): void;
+  /** Fills fields PEFT derives from the model before the layers are made (LoRA's fan_in_fan_out, IA3's default feedforward_modules). */
+  resolveConfig?(config: C, targets: readonly [string, Module][], modelType: string): void;
   /**
    * Modules adapted with the targets because they share a target's weight (an LM head tied to a
    * targeted embedding); injected after the targets, with `tiedTo` set.

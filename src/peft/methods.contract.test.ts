@@ -43,6 +43,16 @@ export const METHOD_CASES: MethodCase[] = [
   { name: 'trainable-tokens', base: 'llama-tiny', config: { peft_type: 'TRAINABLE_TOKENS', token_indices: [3, 15, 65, 200] }, otherConfig: { peft_type: 'TRAINABLE_TOKENS', token_indices: [14, 92] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
   { name: 'trainable-tokens, tied LM head', base: 'gpt2-tiny', config: { peft_type: 'TRAINABLE_TOKENS', token_indices: [3, 15, 65, 200] }, otherConfig: { peft_type: 'TRAINABLE_TOKENS', token_indices: [14, 92] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
   { name: 'lora, SEQ_CLS', base: 'bert-tiny', config: { peft_type: 'LORA', r: 4, task_type: 'SEQ_CLS' }, identityAtInit: true, multipleActive: true, mixedBatch: false, mergeable: true },
+  { name: 'ia3', base: 'llama-tiny', config: { peft_type: 'IA3' }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'ia3 on Conv1D', base: 'gpt2-tiny', config: { peft_type: 'IA3' }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'ia3, SEQ_CLS', base: 'bert-tiny', config: { peft_type: 'IA3', task_type: 'SEQ_CLS' }, identityAtInit: true, multipleActive: true, mixedBatch: false, mergeable: true },
+  { name: 'loha', base: 'llama-tiny', config: { peft_type: 'LOHA', r: 4, alpha: 8, target_modules: ['q_proj', 'v_proj', 'up_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'lokr, decompose_both', base: 'llama-tiny', config: { peft_type: 'LOKR', r: 2, alpha: 4, decompose_both: true, target_modules: ['q_proj', 'v_proj', 'up_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'vera', base: 'llama-tiny', config: { peft_type: 'VERA', r: 8, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'vera on Conv1D', base: 'gpt2-tiny', config: { peft_type: 'VERA', r: 8, target_modules: ['c_attn', 'c_fc'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  // FourierFT's PEFT default draws the spectrum from N(0, 1): not the identity at init.
+  { name: 'fourierft', base: 'llama-tiny', config: { peft_type: 'FOURIERFT', n_frequency: 64 }, identityAtInit: false, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'fourierft on Conv1D, zero init', base: 'gpt2-tiny', config: { peft_type: 'FOURIERFT', n_frequency: 64, init_weights: true }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
 ];
 
 const ids = Tensor.from([3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26], [2, 6], 'int32');

@@ -74,7 +74,7 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
   private injectLayers(name: string, method: LayerMethod, config: MethodConfig): { targets: string[]; shared: Map<string, SharedTensor> } {
     const targets = findTargets(this.model, config, this.model.config.modelType, method.defaultTargets);
     const modules = targets.map((path) => [path, this.model.getSubmodule(path)] as [string, Module]);
-    method.resolveConfig?.(config, modules);
+    method.resolveConfig?.(config, modules, this.model.config.modelType);
     const shared = method.createShared?.(config, modules, this.generator) ?? new Map<string, SharedTensor>();
     const injected: TunerLayer[] = [];
     for (const [path, module] of modules) {
@@ -88,7 +88,8 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
       const layer = method.inject(module, { config, adapter: name, path, generator: this.generator, shared, tiedTo });
       if (layer !== module) this.model.setSubmodule(path, layer);
     }
-    if (config.target_modules === null) config.target_modules = [...new Set(targets.map((t) => t.split('.').pop()!))];
+    // PEFT writes the default it used (IA3's gpt2 default keeps 'mlp.c_proj', which a leaf name would widen).
+    if (config.target_modules === null) config.target_modules = [...method.defaultTargets[this.model.config.modelType]];
     return { targets, shared };
   }
 

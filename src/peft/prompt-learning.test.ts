@@ -38,7 +38,7 @@ const CONFIGS: [string, Record<string, unknown>][] = [
   ['p-tuning, LSTM', { peft_type: 'P_TUNING', num_virtual_tokens: 4, encoder_hidden_size: 8, encoder_reparameterization_type: 'LSTM', encoder_num_layers: 2, encoder_dropout: 0.1 }],
   ['prefix tuning', { peft_type: 'PREFIX_TUNING', num_virtual_tokens: 4 }],
   ['prefix tuning, projection', { peft_type: 'PREFIX_TUNING', num_virtual_tokens: 3, prefix_projection: true, encoder_hidden_size: 12 }],
-  ['DePT', { peft_type: 'DEPT', num_virtual_tokens: 3, r: 2, max_length: 16, low_rank_learning_rate: 1e-4 }],
+  ['DePT', { peft_type: 'DEPT', num_virtual_tokens: 3, r: 2, low_rank_positions: 16, low_rank_learning_rate: 1e-4 }],
 ];
 
 for (const modelName of ['gpt2-tiny', 'llama-tiny']) {
@@ -181,11 +181,11 @@ for (const peftType of ['PROMPT_TUNING', 'PREFIX_TUNING']) {
 
 test('DePT: the prompt in front of the token embeddings plus row i of A@B at each row\'s i-th real token; two learning rates', () => {
   const model = base('llama-tiny') as CausalLM;
-  const peft = getPeftModel(model, { peft_type: 'DEPT', num_virtual_tokens: 3, r: 2, max_length: 4, low_rank_learning_rate: 1e-4 }, { seed: 1 });
+  const peft = getPeftModel(model, { peft_type: 'DEPT', num_virtual_tokens: 3, r: 2, low_rank_positions: 4, low_rank_learning_rate: 1e-4 }, { seed: 1 });
   const state = peft.adapterStateDict('default');
   normal_(state.get('lora_embedding_B')!, 0.5, new Generator(3));
   assert.deepEqual(peft.learningRates('default'), { 'input_tuner.prompt_encoder.default.lora_embedding_A': 1e-4, 'input_tuner.prompt_encoder.default.lora_embedding_B': 1e-4 });
-  // By hand: positions 0..3 get rows of A@B, positions from max_length on are unchanged.
+  // By hand: positions 0..3 get rows of A@B, positions from low_rank_positions on are unchanged.
   const update = noGrad(() => state.get('lora_embedding_A')!.matmul(state.get('lora_embedding_B')!)).contiguousData();
   const row = [3, 14, 15, 92, 65, 35];
   const embeds = noGrad(() => model.inputEmbeddings().forward(Tensor.from(row, [1, 6], 'int32'))).contiguousData().slice();

@@ -2,18 +2,28 @@ import { ConfigError } from '../errors.js';
 import { didYouMean, parseMethodConfig } from './config.js';
 import type { InputMethod, LayerMethod, MethodConfig, PeftMethod } from './method.js';
 import { dept } from './methods/dept/index.js';
+import { fourierft } from './methods/fourierft/index.js';
+import { ia3 } from './methods/ia3/index.js';
 import { lnTuning } from './methods/ln-tuning/index.js';
+import { loha } from './methods/loha/index.js';
+import { lokr } from './methods/lokr/index.js';
 import { lora } from './methods/lora/index.js';
 import { prefixTuning } from './methods/prefix-tuning/index.js';
 import { pTuning } from './methods/p-tuning/index.js';
 import { promptTuning } from './methods/prompt-tuning/index.js';
 import { trainableTokens } from './methods/trainable-tokens/index.js';
+import { vera } from './methods/vera/index.js';
 
 /** Every method peft-ts implements. Adding a method is its folder and one line here. */
 const METHODS = [
   lora,
   lnTuning,
   trainableTokens,
+  ia3,
+  loha,
+  lokr,
+  vera,
+  fourierft,
   promptTuning,
   prefixTuning,
   pTuning,

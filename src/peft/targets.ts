@@ -76,3 +76,13 @@ export function patternValue(name: string, pattern: Record<string, number>, fall
   }
   return fallback;
 }
+
+/**
+ * The bias parameters a method's `bias` option trains (LoRA, VeRA, FourierFT): none, every bias
+ * in the model, or the biases of the adapted layers only (PEFT's 'lora_only', 'vera_only', ...).
+ */
+export function trainableBiases(model: Module, which: 'none' | 'all' | 'adapted', targets: readonly string[]): string[] {
+  if (which === 'none') return [];
+  const names = model.namedParameters().map(([n]) => n).filter((n) => n.endsWith('.bias'));
+  return which === 'all' ? names : names.filter((n) => targets.some((t) => n === `${t}.base_layer.bias`));
+}

@@ -165,3 +165,8 @@ export abstract class TunerLayer<B extends Module = Module> extends Module {
 export function isTunerLayer(m: Module): m is TunerLayer {
   return m instanceof TunerLayer;
 }
+
+/** The module a target stands for: its base layer when an earlier adapter already wrapped it. */
+export function unwrapTarget(m: Module): Module {
+  return isTunerLayer(m) ? m.baseLayer() : m;
+}

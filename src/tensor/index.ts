@@ -1,6 +1,7 @@
 export { Tensor, type TensorData, type TensorOptions } from './tensor.js';
 export { backward, isGradEnabled, noGrad } from './autograd.js';
 export { Generator, defaultGenerator, manualSeed } from './random.js';
+export { TorchGenerator, torchRandperm } from './torch-random.js';
 export * from './ops/elementwise.js';
 export { sum, mean, max, sumTo } from './ops/reduce.js';
 export { concat, contiguous, copyInto, expand, narrow, permute, reshape, split, transpose, unsqueeze } from './ops/movement.js';

@@ -9,12 +9,12 @@ import { configuredHeads, prependVirtualTokens, PromptEncoder, promptLearningFie
 /**
  * DePT's config (Shi and Lipani, 2024, "DePT: Decomposed Prompt Tuning"). HF PEFT has no DePT;
  * peft-ts saves it in the prompt-learning layout with peft_type "DEPT": prompt_embeddings
- * [num_virtual_tokens, d], lora_embedding_A [max_length, r], lora_embedding_B [r, d].
+ * [num_virtual_tokens, d], lora_embedding_A [low_rank_positions, r], lora_embedding_B [r, d].
  */
 const deptFields = {
   ...promptLearningFields,
   r: f.int({ default: 4, min: 1, doc: 'rank of the update A@B added to the input embeddings' }),
-  max_length: f.int({ default: 256, min: 1, doc: 'token positions the update covers (A has one row per position; later positions are left as they are)' }),
+  low_rank_positions: f.int({ default: 256, min: 1, doc: 'token positions the update covers (A has one row per position; later positions are left as they are)' }),
   low_rank_learning_rate: { ...f.number({ default: 0, min: 0, doc: "learning rate of A and B (null: the trainer's); the prompt trains at the trainer's" }), accepts: 'a number >= 0 or null', default: null, check: (v: unknown): v is number | null => v === null || (typeof v === 'number' && v >= 0 && Number.isFinite(v)) },
 };
 
@@ -35,7 +35,7 @@ export class DeptEncoder extends PromptEncoder {
     super(config.num_virtual_tokens, 'dept');
     const d = config.token_dim;
     this.embedding = new Embedding(config.num_virtual_tokens, d);
-    this.lora_embedding_A = Tensor.zeros([config.max_length, config.r]);
+    this.lora_embedding_A = Tensor.zeros([config.low_rank_positions, config.r]);
     this.lora_embedding_B = Tensor.zeros([config.r, d]);
     if (config.inference_mode) return; // the saved tensors replace any initialisation
     // The prompt starts from embeddings of random vocabulary tokens, as DePT's code does; A as LoRA's A.
@@ -47,7 +47,7 @@ export class DeptEncoder extends PromptEncoder {
     kaimingUniform_(this.lora_embedding_A, Math.sqrt(5), generator);
   }
 
-  /** Each token's position among its row's real tokens (the cache's included); max_length beyond the covered ones. */
+  /** Each token's position among its row's real tokens (the cache's included); low_rank_positions beyond the covered ones. */
   private tokenPositions(input: ModelInput): Tensor {
     const [b, t] = tokenShape(input);
     const past = input.cache ? input.cache.length - this.numVirtualTokens : 0;
@@ -59,7 +59,7 @@ export class DeptEncoder extends PromptEncoder {
       for (let j = 0; j < (mask ? s : 0); j++) if (j < s - t && mask![row * s + j]) seen++;
       for (let i = 0; i < t; i++) {
         const real = !mask || mask[row * s + s - t + i];
-        out[row * t + i] = Math.min(seen, this.config.max_length);
+        out[row * t + i] = Math.min(seen, this.config.low_rank_positions);
         if (real) seen++;
       }
     }
@@ -69,7 +69,7 @@ export class DeptEncoder extends PromptEncoder {
   tune(input: ModelInput, model: TokenModel): ModelInput {
     this.checkContext(input, model);
     if (input.inputsEmbeds) throw new ArgumentError('[dept] DePT updates the token embeddings itself; pass inputIds.', 'Give token ids, not embeddings.');
-    // Row max_length of the table is zero: positions past the covered ones are unchanged.
+    // Row low_rank_positions of the table is zero: positions past the covered ones are unchanged.
     const update = concat([this.lora_embedding_A.matmul(this.lora_embedding_B), Tensor.zeros([1, this.config.token_dim])], 0);
     const embeds = inputEmbeddings(input, model.inputEmbeddings()).add(embedding(update, this.tokenPositions(input)));
     return prependVirtualTokens({ ...input, inputIds: undefined, inputsEmbeds: embeds }, model, this.embedding.weight);

@@ -1,7 +1,8 @@
 import { ConfigError } from '../../../errors.js';
 import { Conv1D } from '../../../nn/index.js';
 import type { LayerMethod } from '../../method.js';
-import { isLinearLike, patternValue } from '../../targets.js';
+import { unwrapTarget } from '../../tuner-layer.js';
+import { isLinearLike, patternValue, trainableBiases } from '../../targets.js';
 import { type LoraConfig, loraConfigSpec } from './config.js';
 import { initLora } from './init.js';
 import { LoraLayer } from './layer.js';
@@ -30,7 +31,7 @@ export const lora: LayerMethod<LoraConfig> = {
 
   resolveConfig(config, targets) {
     // PEFT's convention: fan_in_fan_out describes the stored layout, true exactly for Conv1D.
-    config.fan_in_fan_out = targets.some(([, m]) => m instanceof Conv1D);
+    config.fan_in_fan_out = targets.some(([, m]) => unwrapTarget(m) instanceof Conv1D);
   },
 
   inject(module, { config, adapter, path, generator }) {
@@ -48,8 +49,6 @@ export const lora: LayerMethod<LoraConfig> = {
   },
 
   extraTrainable(model, config, targets) {
-    if (config.bias === 'none') return [];
-    const names = model.namedParameters().map(([n]) => n).filter((n) => n.endsWith('.bias'));
-    return config.bias === 'all' ? names : names.filter((n) => targets.some((t) => n === `${t}.base_layer.bias`));
+    return trainableBiases(model, config.bias === 'lora_only' ? 'adapted' : config.bias, targets);
   },
 };
