@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { shuffled, spamTask, validationSplit } from '../src/data/index.js';
-import { bundledEvalTask, evaluate, formatValue, lmScorer, summaryText, writeReport, type Variant } from '../src/eval/index.js';
-import { HFTokenizer } from '../src/io/index.js';
+import { bundledEvalTask, describeRun, evaluate, formatValue, lmScorer, summaryText, writeReport, type Variant } from '../src/eval/index.js';
+import { HFTokenizer, writeTextAtomic } from '../src/io/index.js';
 import { loadPretrained, type CausalLM } from '../src/models/index.js';
 import { PeftModel, saveAdapters } from '../src/peft/index.js';
 import { manualSeed } from '../src/tensor/index.js';
@@ -60,10 +60,12 @@ const variants: Variant[] = [
   { name: 'base', run: (fn) => peft.withAdaptersDisabled(fn) },
   { name: 'lora', run: (fn) => { peft.setAdapter('default'); return fn(); } },
 ];
+writeTextAtomic(join(adapterDir, 'training_args.json'), `${JSON.stringify({ ...values, model: modelDir, task: 'spam' }, null, 2)}\n`);
 const report = evaluate(lmScorer(model, tokenizer, { batchSize: 32 }), variants, [bundledEvalTask('spam'), heldout], {
-  seed, onTask: (t, v) => console.error(`evaluating ${t} with ${v}...`),
+  seed, onProgress: ({ task, variant, done, total }) => { if (done === total) console.error(`evaluated ${task} with ${variant} (${total} items)`); },
 });
-writeReport(report, join(outDir, 'report'), { title: 'peft-ts demo: LoRA on SpamAssassin', model: modelDir, adapter: adapterDir });
+const run = describeRun({ model: modelDir, adapters: [{ name: 'lora', path: adapterDir }], tasks: report.tasks.map((t) => t.name), seed });
+writeReport(report, join(outDir, 'report'), { title: 'peft-ts demo: LoRA on SpamAssassin', run });
 
 const acc = report.tasks[0].metrics.acc;
 const d = acc.deltas.lora;

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { createBackend, type Backend } from '../src/backend/index.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const sharedDir = join(repoRoot, '..', 'shared');
-export const fixturesDir = join(sharedDir, 'fixtures');
+/** Reference checkpoints and PyTorch outputs, kept in the repository (a copy of ../shared/fixtures) so a plain clone tests. */
+export const fixturesDir = join(repoRoot, 'test', 'fixtures');
 
 export function nativeAvailable(): boolean {
   return existsSync(join(repoRoot, 'build', 'Release', 'peft_native.node'));

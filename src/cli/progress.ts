@@ -1,6 +1,6 @@
 /** A one-line progress bar on stderr: redrawn in place on a terminal, a line every few seconds otherwise. */
 export class ProgressBar {
-  private lastPrint = 0;
+  private lastPrint = -Infinity;
   private readonly tty = Boolean(process.stderr.isTTY);
 
   constructor(private readonly label: string, private readonly write: (text: string) => void = (t) => process.stderr.write(t)) {}

@@ -7,7 +7,8 @@ import { evaluate, type Variant } from './harness.js';
 import { argmaxNormalised, exactMatch, softmax, tokenF1 } from './metrics.js';
 import type { Scorer } from './scorer.js';
 import { loadTaskSpec, readTaskSpec, type EvalTask } from './tasks.js';
-import { writeReport } from './report.js';
+import { summaryText, writeReport } from './report.js';
+import { newcombePairedInterval, wilsonInterval } from './stats.js';
 
 const near = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 
@@ -87,13 +88,45 @@ test('task files: templates, choices, targets and seeded few-shot examples', () 
   assert.throws(() => readTaskSpec(join(dir, 'bad.yaml')), /needs doc_to_choice/);
 });
 
-test('the report writes results.json, per-item JSONL and an HTML page', () => {
+test('the report writes results.json, items.jsonl with every model\'s answer per item (like --log_samples), and an HTML page', () => {
   const dir = mkdtempSync(join(tmpdir(), 'peft-ts-report-'));
-  const task: EvalTask = { name: 't', outputType: 'classification', until: [], maxGenTokens: 0, description: 'd', items: [{ id: 'a', context: 'a', choices: [' x', ' y'], gold: 0 }, { id: 'b', context: 'b', choices: [' x', ' y'], gold: 1 }] };
-  const report = evaluate(fakeScorer({ a: [-1, -2], b: [-1, -2] }), [{ name: 'base', run: (fn) => fn() }, { name: 'lora', run: (fn) => fn() }], [task]);
+  const task: EvalTask = { name: 't', outputType: 'classification', until: [], maxGenTokens: 0, description: 'd', items: [{ id: 'a', context: 'Is a?', choices: [' x', ' y'], gold: 0 }, { id: 'b', context: 'Is b?', choices: [' x', ' y'], gold: 1 }] };
+  const report = evaluate(fakeScorer({ 'Is a?': [-1, -2], 'Is b?': [-1, -2] }), [{ name: 'base', run: (fn) => fn() }, { name: 'lora', run: (fn) => fn() }], [task]);
   writeReport(report, dir, { title: 'test' });
   const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
   assert.equal(results.tasks[0].metrics.acc.values.base.mean, 0.5);
-  assert.equal(readFileSync(join(dir, 'items.jsonl'), 'utf8').trim().split('\n').length, 4);
+  const samples = readFileSync(join(dir, 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(samples.length, 2, 'one line per item');
+  assert.deepEqual({ ...samples[1], models: undefined }, { task: 't', doc_id: 'b', prompt: 'Is b?', target: ' y', choices: [' x', ' y'], models: undefined });
+  assert.deepEqual(Object.keys(samples[1].models), ['base', 'lora']);
+  const b = samples[1].models.base;
+  assert.deepEqual([b.prediction, b.pred, b.gold, b.correct], [' x', 0, 1, 0]);
+  near(b.probs[0], 1 / (1 + Math.exp(-1)));
+  assert.deepEqual(b.logliks, [-1, -2]);
   assert.match(readFileSync(join(dir, 'index.html'), 'utf8'), /new Chart\(/);
+});
+
+test('proportions carry Wilson intervals and their paired changes Newcombe\'s; flipped items are listed both ways; progress is reported', () => {
+  // 5 items: base right on 0 and 1, the adapter right on 1, 2 and 3: fixed 2, 3; broken 0
+  const task: EvalTask = { name: 't', outputType: 'classification', until: [], maxGenTokens: 0, description: 'd', items: [0, 1, 2, 3, 4].map((i) => ({ id: String(i), context: String(i), choices: [' no', ' yes'], gold: 1 })) };
+  const right: Record<string, number[]> = { base: [0, 1], lora: [1, 2, 3] };
+  let active = 'base';
+  const scorer: Scorer = { ...fakeScorer({}), choiceLogLikelihoods: (reqs, progress) => { progress?.(reqs.length, reqs.length); return reqs.map((q) => ({ logliks: right[active].includes(Number(q.context)) ? [-2, -1] : [-1, -2], tokens: [1, 1] })); } };
+  const seen: string[] = [];
+  const report = evaluate(scorer, ['base', 'lora'].map((name) => ({ name, run: (fn) => { active = name; return fn(); } })), [task], { onProgress: (p) => seen.push(`${p.variant} ${p.done}/${p.total}`) });
+  assert.deepEqual(seen, ['base 0/5', 'base 5/5', 'lora 0/5', 'lora 5/5']);
+  const acc = report.tasks[0].metrics.acc;
+  assert.deepEqual(acc.values.base.ci95, wilsonInterval(2, 5));
+  assert.equal(acc.values.base.interval, 'wilson');
+  assert.deepEqual(acc.deltas.lora.ci95, newcombePairedInterval({ both: 1, onlyA: 1, onlyB: 2, neither: 1 }));
+  assert.equal(acc.deltas.lora.interval, 'newcombe');
+  assert.ok(acc.values.base.ci95[0] >= 0, 'a proportion\'s interval stays in [0, 1]');
+  assert.equal(report.tasks[0].metrics.brier.values.base.interval, 'normal');
+  assert.deepEqual(report.tasks[0].flips, { lora: { fixed: ['2', '3'], broken: ['0'] } });
+  assert.match(summaryText(report), /Wilson score; Newcombe's hybrid score/);
+  // no discordant items: the change is 0 with an interval of honest width, not [0, 0]
+  const same = evaluate(scorer, ['base', 'base2'].map((name) => ({ name, run: (fn) => { active = 'base'; return fn(); } })), [task]);
+  const d = same.tasks[0].metrics.acc.deltas.base2;
+  assert.equal(d.mean, 0);
+  assert.ok(d.ci95[0] < -0.2 && d.ci95[1] > 0.2, `${d.ci95}`);
 });

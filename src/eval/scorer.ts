@@ -4,8 +4,8 @@ import { logSoftmax, noGrad, Tensor } from '../tensor/index.js';
 
 /** Log-likelihoods from a causal LM, batched: what every task type is scored with. */
 export interface Scorer {
-  /** log p(continuation | context) for each continuation, summed over its tokens. */
-  choiceLogLikelihoods(requests: { context: string; continuations: string[] }[]): { logliks: number[]; tokens: number[] }[];
+  /** log p(continuation | context) for each continuation, summed over its tokens; `progress` hears how many of its forward rows are done. */
+  choiceLogLikelihoods(requests: { context: string; continuations: string[] }[], progress?: (done: number, total: number) => void): { logliks: number[]; tokens: number[] }[];
   /** Total negative log-likelihood (nats) of a text and the number of tokens predicted. */
   rollingNll(text: string): { nll: number; tokens: number };
   generateUntil(context: string, until: string[], maxTokens: number): string;
@@ -32,7 +32,7 @@ export function lmScorer(model: CausalLM, tokenizer: HFTokenizer, options: { bat
   const bos = tokenizer.bosTokenId ?? tokenizer.eosTokenId ?? 0;
   const encode = (s: string) => tokenizer.encode(s, { addSpecialTokens: false });
   return {
-    choiceLogLikelihoods(requests) {
+    choiceLogLikelihoods(requests, progress) {
       // A row is a context plus one continuation, or the context alone when every continuation
       // is one token: then a single forward scores all of them. Contexts lose tokens from the start to fit.
       interface Row { ids: number[]; start: number; req: number; choice: number | null }
@@ -61,6 +61,7 @@ export function lmScorer(model: CausalLM, tokenizer: HFTokenizer, options: { bat
             out[r.req].logliks[r.choice] = sum;
           }
         });
+        progress?.(Math.min(i + batchSize, order.length), order.length);
       }
       return out;
     },

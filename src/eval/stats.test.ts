@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { brierScore, expectedCalibrationError } from './calibration.js';
-import { bootstrapInterval, clusteredMean, mcnemarExact, meanWithError, normalQuantile, pairedDelta, sampleSizeForDelta } from './stats.js';
+import { bootstrapInterval, clusteredMean, mcnemarExact, meanWithError, newcombePairedInterval, normalQuantile, pairedDelta, pairedTable, sampleSizeForDelta, wilsonInterval, Z95 } from './stats.js';
 
 const near = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 
@@ -66,4 +66,54 @@ test('bootstrap intervals are seeded and cover the mean', () => {
   assert.deepEqual(a, b);
   assert.ok(a[0] < 0.5 && a[1] > 0.5 && a[1] - a[0] < 0.25 && a[1] - a[0] > 0.12, `${a}`);
   assert.deepEqual(bootstrapInterval([3, 3, 3], undefined, { resamples: 50 }), [3, 3]);
+});
+
+test("Wilson's score interval matches Newcombe's (1998a) worked examples", () => {
+  // Statistics in Medicine 17:857, Table II, method 3 (score interval without continuity correction)
+  const cases: [number, number, number, number][] = [[81, 263, 0.2553, 0.3662], [15, 148, 0.0624, 0.1605], [0, 20, 0, 0.1611], [1, 29, 0.0061, 0.1718]];
+  for (const [x, n, lo, hi] of cases) {
+    const [l, u] = wilsonInterval(x, n);
+    near(l, lo, 5e-5);
+    near(u, hi, 5e-5);
+  }
+  // all right: the upper limit is 1 and the lower n / (n + z^2), by hand
+  assert.deepEqual(wilsonInterval(5, 5).map((v) => +v.toFixed(12)), [+(5 / (5 + Z95 * Z95)).toFixed(12), 1]);
+  // the issue's example: 1 of 5 right. Wald gave [-19.2%, 59.2%]; Wilson stays in [0, 1]
+  const [l, u] = wilsonInterval(1, 5);
+  near(l, 0.0362, 5e-5);
+  near(u, 0.6245, 5e-5);
+  assert.throws(() => wilsonInterval(6, 5), /0 <= successes <= n/);
+});
+
+test("Newcombe's paired interval (1998b, method 10): the paper's example and honest widths with no discordant items", () => {
+  // Statistics in Medicine 17:2635, Table II example: 36 pairs both positive, 12 positive only in the
+  // first, 2 only in the second, 0 neither: theta = (12 - 2) / 50 = 0.2, method 10 gives 0.0569 to 0.3404.
+  // Here the interval is for the second (B) minus the first (A), so the first's "only" count is onlyB.
+  const [lo, hi] = newcombePairedInterval({ both: 36, onlyA: 2, onlyB: 12, neither: 0 });
+  near(lo, 0.0569, 5e-5);
+  near(hi, 0.3404, 5e-5);
+  const [nlo, nhi] = newcombePairedInterval({ both: 36, onlyA: 12, onlyB: 2, neither: 0 });
+  near(nlo, -0.3404, 5e-5);
+  near(nhi, -0.0569, 5e-5);
+  // Fagerland, Lydersen & Laake, "Statistical Analysis of Contingency Tables" (2017), chapter 8: complete
+  // response before and after consolidation therapy (Cavo et al. 2012), 59 / 6 / 16 / 80; the square-and-add
+  // interval for p(before) - p(after) is -0.0621 (-0.1186 to -0.0046), so after - before is 0.0046 to 0.1186.
+  const [clo, chi] = newcombePairedInterval({ both: 59, onlyA: 6, onlyB: 16, neither: 80 });
+  near(clo, 0.0046, 5e-5);
+  near(chi, 0.1186, 5e-5);
+  // No discordant items, all right (n = 5): the margins vanish so phi = 0, and each side is the
+  // distance from 1 to the Wilson lower limit 5 / (5 + z^2): an honest [-0.4345, +0.4345], not [0, 0].
+  const reach = 1 - 5 / (5 + Z95 * Z95);
+  const [alo, ahi] = newcombePairedInterval({ both: 5, onlyA: 0, onlyB: 0, neither: 0 });
+  near(alo, -reach, 1e-12);
+  near(ahi, reach, 1e-12);
+  // No discordant items, 2 right and 3 wrong under both: ad - bc = 6 > n/2, so phi = (6 - 2.5) / sqrt(2*3*2*3) = 7/12,
+  // and each side is sqrt(x^2 - 2 phi x y + y^2) with x, y the distances of 0.4 to its Wilson limits.
+  const [w0, w1] = wilsonInterval(2, 5);
+  const x = 0.4 - w0, y = w1 - 0.4, side = Math.sqrt(x * x - 2 * (7 / 12) * x * y + y * y);
+  const [mlo, mhi] = newcombePairedInterval({ both: 2, onlyA: 0, onlyB: 0, neither: 3 });
+  near(mlo, -side, 1e-12);
+  near(mhi, side, 1e-12);
+  assert.ok(side > 0.2);
+  assert.deepEqual(pairedTable([true, true, false, false], [true, false, true, false]), { both: 1, onlyA: 1, onlyB: 1, neither: 1 });
 });

@@ -74,6 +74,55 @@ export function pairedDelta(base: readonly number[], adapted: readonly number[],
   };
 }
 
+/** How an interval was made, named in results.json and the report. */
+export const INTERVAL_METHODS = {
+  normal: 'normal (mean +- 1.96 SE)',
+  wilson: 'Wilson score',
+  newcombe: "Newcombe's hybrid score for paired proportions (1998, method 10)",
+  bootstrap: 'percentile bootstrap',
+} as const;
+export type IntervalMethod = keyof typeof INTERVAL_METHODS;
+
+/**
+ * Wilson's score interval for a proportion: stays inside [0, 1] and keeps its width at 0 or n
+ * successes, where the normal (Wald) interval collapses or overshoots (Newcombe 1998a).
+ */
+export function wilsonInterval(successes: number, n: number, z = Z95): [number, number] {
+  if (!(n > 0 && successes >= 0 && successes <= n)) throw new ArgumentError(`[stats] a proportion needs 0 <= successes <= n and n > 0, got ${successes} of ${n}.`, 'Count successes among the items scored.');
+  const p = successes / n, z2 = z * z;
+  const centre = p + z2 / (2 * n), half = z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  return [Math.max(0, (centre - half) / (1 + z2 / n)), Math.min(1, (centre + half) / (1 + z2 / n))];
+}
+
+/**
+ * The change in a proportion between two models scored on the same items: Newcombe's hybrid
+ * score interval for paired data (Statistics in Medicine 17:2635, 1998, method 10). It combines
+ * each model's Wilson interval with the correlation of the pairs (phi, with Newcombe's
+ * continuity adjustment), so with no discordant items it is still an honest, non-zero width.
+ * Items: `both` right under both, `onlyA` right only under A, `onlyB` only under B, `neither`.
+ * The interval is for p_B - p_A.
+ */
+export function newcombePairedInterval(table: { both: number; onlyA: number; onlyB: number; neither: number }, z = Z95): [number, number] {
+  const { both, onlyA, onlyB, neither } = table;
+  const n = both + onlyA + onlyB + neither;
+  const pA = (both + onlyA) / n, pB = (both + onlyB) / n;
+  const [lA, uA] = wilsonInterval(both + onlyA, n, z), [lB, uB] = wilsonInterval(both + onlyB, n, z);
+  const margins = (both + onlyA) * (onlyB + neither) * (both + onlyB) * (onlyA + neither);
+  const cross = both * neither - onlyA * onlyB;
+  const phi = margins === 0 ? 0 : cross > n / 2 ? (cross - n / 2) / Math.sqrt(margins) : cross >= 0 ? 0 : cross / Math.sqrt(margins);
+  const d = pB - pA;
+  const lower = d - Math.sqrt(Math.max(0, (pB - lB) ** 2 - 2 * phi * (pB - lB) * (uA - pA) + (uA - pA) ** 2));
+  const upper = d + Math.sqrt(Math.max(0, (uB - pB) ** 2 - 2 * phi * (uB - pB) * (pA - lA) + (pA - lA) ** 2));
+  return [Math.max(-1, lower), Math.min(1, upper)];
+}
+
+/** The 2x2 table of paired binary outcomes: how many items each model got right alone or with the other. */
+export function pairedTable(a: readonly boolean[], b: readonly boolean[]): { both: number; onlyA: number; onlyB: number; neither: number } {
+  const t = { both: 0, onlyA: 0, onlyB: 0, neither: 0 };
+  a.forEach((x, i) => { if (x && b[i]) t.both++; else if (x) t.onlyA++; else if (b[i]) t.onlyB++; else t.neither++; });
+  return t;
+}
+
 /** Percentile bootstrap interval of a statistic over items (seeded). */
 export function bootstrapInterval(values: readonly number[], statistic: (sample: number[]) => number = mean, options: { resamples?: number; seed?: number; level?: number } = {}): [number, number] {
   check(values, 'a bootstrap');
@@ -96,8 +145,7 @@ function logChoose(n: number, k: number): number {
  * Two-sided p = min(1, 2 P(X <= min(b, c))).
  */
 export function mcnemarExact(baseCorrect: readonly boolean[], adaptedCorrect: readonly boolean[]): { b: number; c: number; pValue: number } {
-  let b = 0, c = 0;
-  baseCorrect.forEach((x, i) => { if (x && !adaptedCorrect[i]) b++; else if (!x && adaptedCorrect[i]) c++; });
+  const { onlyA: b, onlyB: c } = pairedTable(baseCorrect, adaptedCorrect);
   const n = b + c, k = Math.min(b, c);
   if (n === 0) return { b, c, pValue: 1 };
   let tail = 0;

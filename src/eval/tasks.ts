@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { bundledTask, bundledTaskNames, pretrainingCorpus, readRecords, renderTemplate, shuffled, type SourcedRecord } from '../data/index.js';
+import { bundledTask, bundledTaskNames, heldOutDocuments, readRecords, renderTemplate, shuffled, type SourcedRecord } from '../data/index.js';
 import { ConfigError } from '../errors.js';
 
 export type OutputType = 'multiple_choice' | 'classification' | 'generate_until' | 'loglikelihood_rolling';
@@ -125,7 +125,7 @@ export function bundledEvalTask(name: string): EvalTask {
     return {
       name, outputType: 'loglikelihood_rolling', until: [], maxGenTokens: 0,
       description: 'Perplexity on text held out of the bundled model\'s pretraining (every 5th State of the Union address, every 10th Moby Dick chapter): general capability kept',
-      items: pretrainingCorpus().heldOut.map((d) => ({ id: d.id, context: '', text: d.text, cluster: d.id.split('/')[0] })),
+      items: heldOutDocuments().map((d) => ({ id: d.id, context: '', text: d.text, cluster: d.id.split('/')[0] })),
     };
   }
   const t = bundledTask(name);

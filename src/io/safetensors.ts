@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../dtype.js';
-import { CheckpointError } from '../errors.js';
+import { ArgumentError, CheckpointError } from '../errors.js';
 import { Tensor } from '../tensor/index.js';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -188,8 +188,12 @@ export function loadCheckpointFolder(dir: string): Map<string, Tensor> {
 export interface SaveOptions {
   /** How float32 tensors are stored (default F32); F16 and BF16 round to nearest even. */
   floatDType?: 'F32' | 'F16' | 'BF16';
-  intDType?: 'I32' | 'I64';
+  /** How int32 tensors are stored (default I32); narrower types must hold every value (PEFT stores VB-LoRA's top-k indices as U8 or I16). */
+  intDType?: IntDType;
 }
+
+export type IntDType = 'U8' | 'I16' | 'I32' | 'I64';
+const INT_RANGE: Record<'U8' | 'I16', [number, number]> = { U8: [0, 255], I16: [-32768, 32767] };
 
 /** Writes tensors (sorted by name, 8-byte-aligned header) atomically, as HF's safetensors does. */
 export function saveSafetensors(path: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>, options: SaveOptions = {}): void {
@@ -202,8 +206,13 @@ export function saveSafetensors(path: string, tensors: Map<string, Tensor> | Rec
     let dtype: string;
     if (t.dtype === 'int32') {
       const ints = t.int32Data();
-      if (options.intDType === 'I64') { bytes = new Uint8Array(BigInt64Array.from(ints, (v) => BigInt(v)).buffer); dtype = 'I64'; }
-      else { bytes = new Uint8Array(Int32Array.from(ints).buffer); dtype = 'I32'; }
+      dtype = options.intDType ?? 'I32';
+      if (dtype === 'U8' || dtype === 'I16') {
+        const [low, high] = INT_RANGE[dtype];
+        if (ints.some((v) => v < low || v > high)) throw new ArgumentError(`[safetensors] '${name}' holds values outside ${dtype}'s range [${low}, ${high}].`, 'Store it as I32.');
+        bytes = dtype === 'U8' ? Uint8Array.from(ints) : new Uint8Array(Int16Array.from(ints).buffer);
+      } else if (dtype === 'I64') bytes = new Uint8Array(BigInt64Array.from(ints, (v) => BigInt(v)).buffer);
+      else bytes = new Uint8Array(Int32Array.from(ints).buffer);
     } else {
       const f = t.contiguousData();
       dtype = options.floatDType ?? 'F32';

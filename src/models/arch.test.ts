@@ -8,7 +8,7 @@ import { logSoftmax, noGrad, Tensor } from '../tensor/index.js';
 import { loadPretrained } from './load.js';
 import type { CausalLM, SequenceClassifier } from './model.js';
 
-/** Tolerances from ../shared/fixtures/README.md. */
+/** Tolerances from test/fixtures/README.md. */
 const LOGIT_ATOL = 1e-4, LOSS_ATOL = 1e-5;
 
 /** The causal-LM checks every fixture supports: logits slice, logsumexp, target log-probs, loss. */

@@ -151,7 +151,7 @@ export class ModuleDict<M extends Module = Module> extends Module {
   }
 }
 
-/** Named parameters held in a map (HF's nn.ParameterDict): per-adapter vectors such as IA3's ia3_l live in these. */
+/** Named tensors held in a map (HF's nn.ParameterDict): a PEFT layer's bare per-adapter parameters (IA3's ia3_l, HRA's hra_u, AdaLoRA's lora_E). */
 export class ParameterDict extends Module {
   readonly items = new Map<string, Tensor>();
   protected override *entries(): Generator<[string, Tensor | Module]> {

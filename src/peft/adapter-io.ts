@@ -30,11 +30,11 @@ export function adapterDir(dir: string, name: string): string {
 export function saveAdapters(peft: PeftModel, dir: string, options: { adapters?: string[]; baseModelNameOrPath?: string } = {}): string[] {
   const written: string[] = [];
   for (const name of options.adapters ?? peft.listAdapters()) {
-    const { config } = peft.adapters.get(name) ?? (() => { throw new ConfigError(`[save] no adapter named '${name}'.`, { hint: `Adapters: ${peft.listAdapters().join(', ')}.` }); })();
+    const { config, method } = peft.adapters.get(name) ?? (() => { throw new ConfigError(`[save] no adapter named '${name}'.`, { hint: `Adapters: ${peft.listAdapters().join(', ')}.` }); })();
     const target = adapterDir(dir, name);
     mkdirSync(target, { recursive: true });
     const json = configToJson({ ...config, inference_mode: true, peft_version: PEFT_FORMAT_VERSION, base_model_name_or_path: options.baseModelNameOrPath ?? config.base_model_name_or_path });
-    saveSafetensors(join(target, ADAPTER_WEIGHTS), peft.adapterStateDict(name), { format: 'pt' });
+    saveSafetensors(join(target, ADAPTER_WEIGHTS), peft.adapterStateDict(name, 'saved'), { format: 'pt' }, { intDType: method.kind === 'layer' ? method.savedIntDType?.(config) : undefined });
     writeTextAtomic(join(target, ADAPTER_CONFIG), sortedJson(json));
     written.push(target);
   }
@@ -70,16 +70,20 @@ export function loadAdapter(peft: PeftModel, dir: string, name = 'default', opti
   const previous = peft.activeAdapters;
   // The file's fields are checked at run time by the method's declaration.
   peft.addAdapter(name, { ...raw, inference_mode: !options.trainable } as PeftConfigInput);
-  const expected = peft.adapterStateDict(name);
+  const expected = peft.adapterStateDict(name, 'saved');
+  // Layers that rebuild their parameters from the saved form themselves (VB-LoRA's top-k weights).
+  const ownLoaders = peft.tunerLayers().filter(([, l]) => l.loadSaved && l.adapterNames().includes(name)).map(([path, l]) => [`base_model.model.${path}.`, l] as const);
   for (const key of tensors.keys()) {
     if (!expected.has(key)) {
       peft.deleteAdapter(name);
       throw new CheckpointError(`[adapter] '${key}' in ${weightsPath} matches nothing in the model with this adapter config.`, { hint: 'The adapter was trained on a different base model, or its config does not match its weights.' });
     }
   }
-  const stored = new Set([...peft.model.parameters(), ...[...peft.adapters.get(name)!.shared.values()].map((s) => s.tensor)]);
+  // A prompt encoder's saved output (p-tuning, projected prefix) is no parameter: nothing could train it.
+  const stored = new Set(peft.model.parameters());
+  const promptBased = peft.adapters.get(name)!.method.kind === 'input';
   for (const [key, param] of expected) {
-    if (!stored.has(param)) {
+    if (promptBased && !stored.has(param)) {
       peft.deleteAdapter(name);
       throw new CheckpointError(`[adapter] '${key}' is the output of the adapter's encoder (p-tuning, prefix projection), which the file does not hold, so it cannot be loaded for training.`, { hint: 'Load the adapter for inference (frozen), or train a new one.' });
     }
@@ -89,7 +93,11 @@ export function loadAdapter(peft: PeftModel, dir: string, name = 'default', opti
       peft.deleteAdapter(name);
       throw new CheckpointError(`[adapter] '${key}' has shape [${value.shape.join(', ')}] but the model needs [${param.shape.join(', ')}].`, { hint: 'The adapter was trained for a different base model (or a different r).' });
     }
-    (param.data as Float32Array).set(value.float().contiguousData(), param.offset);
+    if (!ownLoaders.some(([prefix]) => key.startsWith(prefix))) (param.data as Float32Array).set(value.float().contiguousData(), param.offset);
+  }
+  for (const [prefix, layer] of ownLoaders) {
+    const saved = new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
+    layer.loadSaved!(name, saved);
   }
   if (!options.trainable) { peft.setAdapter(previous.length ? previous : [name]); peft.model.freeze(); }
 }

@@ -1,4 +1,5 @@
 import type { TokenModel } from '../models/index.js';
+import type { IntDType } from '../io/index.js';
 import type { Module } from '../nn/index.js';
 import type { Generator, Tensor } from '../tensor/index.js';
 import type { BaseConfig, ConfigSpec } from './config.js';
@@ -42,6 +43,27 @@ export interface InjectContext<C> {
 }
 
 /**
+ * What a method does around each training step (AdaLoRA's rank budget): the trainer calls these
+ * through PeftModel.trainingHooks() without knowing the method.
+ */
+export interface TrainingHooks {
+  /** A term added to the loss of each optimiser step (AdaLoRA's orthogonality regulariser); recomputed per call. */
+  extraLoss?(): Tensor;
+  /**
+   * Runs after the optimiser has updated the parameters and before their gradients are cleared;
+   * `step` counts the steps done before this one (PEFT's global_step in update_and_allocate).
+   */
+  afterStep?(step: number): void;
+}
+
+/** What `trainingHooks` is told: the adapter, its config (which the hooks may update, e.g. rank_pattern), and its layers. */
+export interface TrainingContext<C> {
+  adapter: string;
+  config: C;
+  layers: readonly [string, TunerLayer][];
+}
+
+/**
  * A method that wraps (or replaces) modules chosen by name: HF PEFT's layer tuners, and the
  * module-level ones (LN tuning, trainable tokens). One per folder under methods/, registered by
  * one line in registry.ts; shared code knows this interface, never a method.
@@ -71,6 +93,10 @@ export interface LayerMethod<C extends TargetedConfig = TargetedConfig> {
   inject(module: Module, ctx: InjectContext<C>): TunerLayer;
   /** Base-model parameters the config makes trainable besides the adapter (e.g. LoRA's bias option). */
   extraTrainable?(model: Module, config: C, targets: readonly string[]): string[];
+  /** How the saved file stores integer tensors, where PEFT narrows them (VB-LoRA's top-k indices: U8 below 256 vectors). */
+  savedIntDType?(config: C): IntDType;
+  /** Per-step training behaviour beyond the loss's gradient (AdaLoRA's budget schedule); created once per training run. */
+  trainingHooks?(ctx: TrainingContext<C>): TrainingHooks;
 }
 
 /** What `create` is given besides the config. */

@@ -53,6 +53,18 @@ export const METHOD_CASES: MethodCase[] = [
   // FourierFT's PEFT default draws the spectrum from N(0, 1): not the identity at init.
   { name: 'fourierft', base: 'llama-tiny', config: { peft_type: 'FOURIERFT', n_frequency: 64 }, identityAtInit: false, multipleActive: true, mixedBatch: true, mergeable: true },
   { name: 'fourierft on Conv1D, zero init', base: 'gpt2-tiny', config: { peft_type: 'FOURIERFT', n_frequency: 64, init_weights: true }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'oft', base: 'llama-tiny', config: { peft_type: 'OFT', oft_block_size: 16, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'oft exact Cayley, shared block, on Conv1D', base: 'gpt2-tiny', config: { peft_type: 'OFT', oft_block_size: 8, use_cayley_neumann: false, block_share: true, target_modules: ['c_attn', 'c_fc'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'hra', base: 'llama-tiny', config: { peft_type: 'HRA', r: 4, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  // PEFT's paired init is not the identity under Gram-Schmidt: the second of a pair orthogonalises to rounding noise.
+  { name: 'hra with Gram-Schmidt', base: 'llama-tiny', config: { peft_type: 'HRA', r: 4, apply_GS: true }, identityAtInit: false, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'boft', base: 'llama-tiny', config: { peft_type: 'BOFT', boft_block_size: 8, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'adalora', base: 'llama-tiny', config: { peft_type: 'ADALORA', init_r: 4, target_r: 2, total_step: 10, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'adalora on Conv1D', base: 'gpt2-tiny', config: { peft_type: 'ADALORA', init_r: 4, total_step: 10, target_modules: ['c_attn'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  // PEFT starts VB-LoRA from random logits and a random bank: a fresh adapter already changes the output.
+  // topk = num_vectors keeps the mix smooth for finite differences (a top-k choice jumps when an entry crosses the cut).
+  { name: 'vblora', base: 'llama-tiny', config: { peft_type: 'VBLORA', r: 2, num_vectors: 4, topk: 4, vector_length: 16, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: false, multipleActive: true, mixedBatch: true, mergeable: true },
+  { name: 'vblora on Conv1D', base: 'gpt2-tiny', config: { peft_type: 'VBLORA', r: 2, num_vectors: 4, topk: 4, vector_length: 16, target_modules: ['c_attn'] }, identityAtInit: false, multipleActive: true, mixedBatch: true, mergeable: true },
 ];
 
 const ids = Tensor.from([3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26], [2, 6], 'int32');

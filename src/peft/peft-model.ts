@@ -3,7 +3,7 @@ import type { Module } from '../nn/index.js';
 import { tokenShape, type CausalLMInput, type EncoderInput, type PretrainedModel, type TunableModel } from '../models/index.js';
 import { Generator, type Tensor } from '../tensor/index.js';
 import { parseMethodConfig } from './config.js';
-import type { InputMethod, LayerMethod, MethodConfig, PeftMethod, SharedTensor } from './method.js';
+import type { InputMethod, LayerMethod, MethodConfig, PeftMethod, SharedTensor, TrainingHooks } from './method.js';
 import { PromptLearning, type PromptLearningConfig } from './prompt-learning.js';
 import { ModulesToSave } from './modules-to-save.js';
 import { peftMethod, type PeftConfigInput } from './registry.js';
@@ -149,6 +149,24 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
     return Object.fromEntries([...(encoder?.learningRates() ?? [])].map(([k, lr]) => [`input_tuner.prompt_encoder.${name}.${k}`, lr]));
   }
 
+  /**
+   * The per-step training hooks of the active adapters' methods, combined (extra losses summed),
+   * for a trainer that knows no method. Call once per training run: the hooks keep state.
+   */
+  trainingHooks(): TrainingHooks {
+    const hooks = this.activeAdapters.flatMap((name) => {
+      const { method, config } = this.adapters.get(name)!;
+      const layers = this.tunerLayers().filter(([, l]) => l.adapterNames().includes(name));
+      return method.kind === 'layer' && method.trainingHooks ? [method.trainingHooks({ adapter: name, config, layers })] : [];
+    });
+    const losses = hooks.filter((h) => h.extraLoss);
+    const after = hooks.filter((h) => h.afterStep);
+    return {
+      ...(losses.length ? { extraLoss: () => losses.map((h) => h.extraLoss!()).reduce((a, b) => a.add(b)) } : {}),
+      ...(after.length ? { afterStep: (step: number) => { for (const h of after) h.afterStep!(step); } } : {}),
+    };
+  }
+
   deleteAdapter(name: string): void {
     if (!this.adapters.delete(name)) throw new ArgumentError(`[peft] no adapter named '${name}'.`, `Adapters: ${this.listAdapters().join(', ') || 'none'}.`);
     for (const [, layer] of this.tunerLayers()) layer.deleteAdapter(name);
@@ -243,8 +261,11 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
     return entry.config;
   }
 
-  /** The adapter's tensors under HF PEFT's saved names (base_model.model.<path>.<local>). */
-  adapterStateDict(name: string): Map<string, Tensor> {
+  /**
+   * The adapter's tensors under HF PEFT's saved names (base_model.model.<path>.<local>): its
+   * parameters, or with `form: 'saved'` the tensors as the file holds them (see TunerLayer.savedState).
+   */
+  adapterStateDict(name: string, form: 'parameters' | 'saved' = 'parameters'): Map<string, Tensor> {
     const entry = this.adapters.get(name);
     if (!entry) throw new ArgumentError(`[peft] no adapter named '${name}'.`, `Adapters: ${this.listAdapters().join(', ')}.`);
     const out = new Map<string, Tensor>();
@@ -255,7 +276,9 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
       return out;
     }
     for (const [path, layer] of this.tunerLayers()) {
-      if (layer.adapterNames().includes(name)) for (const [k, t] of layer.adapterState(name)) out.set(`base_model.model.${path}.${k}`, t);
+      if (!layer.adapterNames().includes(name)) continue;
+      const state = form === 'saved' && layer.savedState ? layer.savedState(name) : layer.adapterState(name);
+      for (const [k, t] of state) out.set(`base_model.model.${path}.${k}`, t);
     }
     for (const [path, wrapper] of this.wrappers()) for (const [k, t] of wrapper.adapterState(name)) out.set(`base_model.model.${path}.${k}`, t);
     const params = new Map(this.model.namedParameters());

@@ -2,7 +2,10 @@ import { ConfigError } from '../errors.js';
 import { didYouMean, parseMethodConfig } from './config.js';
 import type { InputMethod, LayerMethod, MethodConfig, PeftMethod } from './method.js';
 import { dept } from './methods/dept/index.js';
+import { adalora } from './methods/adalora/index.js';
+import { boft } from './methods/boft/index.js';
 import { fourierft } from './methods/fourierft/index.js';
+import { hra } from './methods/hra/index.js';
 import { ia3 } from './methods/ia3/index.js';
 import { lnTuning } from './methods/ln-tuning/index.js';
 import { loha } from './methods/loha/index.js';
@@ -11,7 +14,9 @@ import { lora } from './methods/lora/index.js';
 import { prefixTuning } from './methods/prefix-tuning/index.js';
 import { pTuning } from './methods/p-tuning/index.js';
 import { promptTuning } from './methods/prompt-tuning/index.js';
+import { oft } from './methods/oft/index.js';
 import { trainableTokens } from './methods/trainable-tokens/index.js';
+import { vblora } from './methods/vblora/index.js';
 import { vera } from './methods/vera/index.js';
 
 /** Every method peft-ts implements. Adding a method is its folder and one line here. */
@@ -24,6 +29,11 @@ const METHODS = [
   lokr,
   vera,
   fourierft,
+  oft,
+  hra,
+  boft,
+  adalora,
+  vblora,
   promptTuning,
   prefixTuning,
   pTuning,

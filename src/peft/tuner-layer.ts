@@ -58,6 +58,17 @@ export abstract class TunerLayer<B extends Module = Module> extends Module {
   abstract adapterNames(): string[];
   /** The adapter's tensors under their names relative to this layer, as HF PEFT saves them. */
   abstract adapterState(name: string): Map<string, Tensor>;
+  /**
+   * The tensors as PEFT saves them, where that differs from the parameters (AdaLoRA's pruned
+   * triplets dropped, VB-LoRA's top-k form): built fresh, for writing only.
+   */
+  savedState?(name: string): Map<string, Tensor>;
+  /**
+   * Sets the adapter from tensors in its savedState form (keys relative to the layer, shapes
+   * already checked) where they are not plain copies of parameters. Without it, each saved tensor
+   * is copied into the matching savedState (or adapterState) tensor.
+   */
+  loadSaved?(name: string, saved: Map<string, Tensor>): void;
   /** Drops the adapter's parameters (the base class has checked it is not merged). */
   protected abstract removeAdapter(name: string): void;
 

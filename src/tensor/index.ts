@@ -6,6 +6,7 @@ export * from './ops/elementwise.js';
 export { sum, mean, max, sumTo } from './ops/reduce.js';
 export { concat, contiguous, copyInto, expand, narrow, permute, reshape, split, transpose, unsqueeze } from './ops/movement.js';
 export { linear, matmul } from './ops/matmul.js';
+export { inverse } from './ops/linalg.js';
 export { softmax, logSoftmax, crossEntropy, type CrossEntropyOptions } from './ops/softmax.js';
 export { layerNorm, rmsNorm } from './ops/norm.js';
 export { embedding } from './ops/embedding.js';

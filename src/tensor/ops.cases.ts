@@ -33,6 +33,13 @@ const distinct = (gen: Generator, ...shape: number[]) => {
   for (let i = n - 1; i > 0; i--) { const j = Math.floor(gen.uniform() * (i + 1)); [values[i], values[j]] = [values[j], values[i]]; }
   return Tensor.from(values, shape);
 };
+/** Batches of n x n matrices I + 0.3 N(0, 1): well conditioned, for inverse. */
+const nearIdentity = (gen: Generator, batch: number, n: number) => {
+  const t = Tensor.randn([batch, n, n], gen);
+  const d = t.data as Float32Array;
+  for (let i = 0; i < d.length; i++) d[i] = 0.3 * d[i] + (Math.floor(i / n) % n === i % n ? 1 : 0);
+  return t;
+};
 const ids = (gen: Generator, vocab: number, ...shape: number[]) =>
   Tensor.from(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => Math.floor(gen.uniform() * vocab)), shape, 'int32');
 const causalMask = (t: number, s: number) => {
@@ -100,6 +107,7 @@ export const opCases: OpCase[] = [
   { name: 'matmul batched broadcast', inputs: (g) => [randn(g, 2, 1, 3, 4), randn(g, 3, 4, 2)], fn: (a, b) => a.matmul(b) },
   { name: 'matmul batched x shared weight^T (linear)', inputs: (g) => [randn(g, 2, 3, 4), randn(g, 5, 4)], fn: (a, w) => a.matmul(w.T) },
   { name: 'matmul shared x batched', inputs: (g) => [randn(g, 3, 4), randn(g, 2, 4, 2)], fn: (a, b) => a.matmul(b) },
+  { name: 'inverse batched', inputs: (g) => [nearIdentity(g, 2, 3)], fn: (a) => T.inverse(a) },
   { name: 'linear with bias', inputs: (g) => [randn(g, 2, 3, 4), randn(g, 5, 4), randn(g, 5)], fn: (x, w, b) => T.linear(x, w, b) },
   { name: 'linear on a transposed [in, out] weight (Conv1D)', inputs: (g) => [randn(g, 3, 4), randn(g, 4, 5)], fn: (x, w) => T.linear(x, w.T) },
   { name: 'reshape squeezing a strided view', inputs: (g) => [randn(g, 2, 3, 4)], fn: (x) => x.reshape([2, 3, 2, 2]).permute([2, 0, 1, 3]).narrow(0, 1, 1).reshape([2, 3, 2]) },

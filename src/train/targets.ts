@@ -1,15 +1,18 @@
 import { ArgumentError } from '../errors.js';
 import type { CausalLM } from '../models/index.js';
+import type { TrainingHooks } from '../peft/index.js';
 import { crossEntropy, Tensor } from '../tensor/index.js';
 import { IGNORE, type Batch, type LMExample } from './batching.js';
 import type { TrainTarget } from './trainer.js';
 
 /**
  * Next-token cross-entropy on a causal LM, training whatever requires grad (an adapter, or the
- * whole model when pretraining); `save` writes the result (adapter files, or a checkpoint).
+ * whole model when pretraining); `save` writes the result (adapter files, or a checkpoint);
+ * `methodHooks` are the adapter method's per-step hooks (PeftModel.trainingHooks()).
  */
-export function causalLMTarget(model: CausalLM, save: (dir: string) => void): TrainTarget {
+export function causalLMTarget(model: CausalLM, save: (dir: string) => void, methodHooks?: TrainingHooks): TrainTarget {
   return {
+    methodHooks,
     lossSum: (batch: Batch) => crossEntropy(model.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask }), batch.targets, { reduction: 'sum' }),
     namedParameters: () => model.trainableParameters(),
     save,
@@ -23,7 +26,7 @@ export function causalLMTarget(model: CausalLM, save: (dir: string) => void): Tr
  * last position. Rows are left-padded so that position is the last column, and the LM head runs
  * on it alone. Scoring the same label words with the LM (the eval harness) ranks them identically.
  */
-export function labelWordTarget(model: CausalLM, labelTokens: readonly number[], save: (dir: string) => void): TrainTarget {
+export function labelWordTarget(model: CausalLM, labelTokens: readonly number[], save: (dir: string) => void, methodHooks?: TrainingHooks): TrainTarget {
   const V = model.config.vocabSize, K = labelTokens.length;
   const select = new Float32Array(V * K);
   labelTokens.forEach((id, k) => { select[id * K + k] = 1; });
@@ -53,6 +56,7 @@ export function labelWordTarget(model: CausalLM, labelTokens: readonly number[],
       const last = model.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, logitsToKeep: 1 }).reshape([B, V]);
       return crossEntropy(last.matmul(selection), batch.targets, { reduction: 'sum' });
     },
+    methodHooks,
     namedParameters: () => model.trainableParameters(),
     save,
     train: (mode) => { model.train(mode); },

@@ -92,3 +92,19 @@ test('a non-finite loss stops training with a TrainingError that says what to do
   first.contiguousData()[0] = NaN;
   await assert.rejects(train(target, { train: examples(4) }, config({ batchSize: 2 })), (e: unknown) => e instanceof TrainingError && /loss became NaN at step 1/.test(e.message) && /Lower the learning rate/.test(e.message));
 });
+
+test("a method's hooks run through the target: the extra loss counts once per step, afterStep sees each step before the gradients are cleared", async () => {
+  const { target, peft } = setup();
+  const param = [...peft.adapterStateDict('default').values()][0];
+  const seen: [number, boolean][] = [];
+  target.methodHooks = {
+    extraLoss: () => param.sum().mul(0).add(0.25),
+    afterStep: (step) => { seen.push([step, param.grad !== null && param.grad !== undefined]); },
+  };
+  const plain = setup();
+  const cfg = config({ batchSize: 2, gradAccumulation: 2, maxSteps: 3, lr: 1e-9 });
+  const withHooks = await train(target, { train: examples(12) }, cfg);
+  const without = await train(plain.target, { train: examples(12) }, cfg);
+  assert.deepEqual(seen, [[0, true], [1, true], [2, true]]);
+  withHooks.losses.forEach((l, i) => assert.ok(Math.abs(l - without.losses[i] - 0.25) < 1e-4, `step ${i}: ${l} vs ${without.losses[i]} + 0.25`));
+});

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { ArgumentError, PeftTsError } from '../errors.js';
 import { writeTextAtomic } from '../io/index.js';
+import type { TrainingHooks } from '../peft/index.js';
 import { defaultGenerator, noGrad, type Tensor } from '../tensor/index.js';
 import { collate, epochBatches, type Batch, type LMExample } from './batching.js';
 import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
@@ -22,6 +23,8 @@ export interface TrainTarget {
   train(mode: boolean): void;
   /** How examples become a batch (default: right-padded next-token targets). */
   collate?(examples: readonly LMExample[], padId: number): Batch;
+  /** The adapter method's per-step hooks (PeftModel.trainingHooks()): an extra loss term, and work after each optimiser step. */
+  methodHooks?: TrainingHooks;
 }
 
 export interface TrainConfig {
@@ -172,9 +175,12 @@ export async function train(target: TrainTarget, data: { train: LMExample[]; val
       const micro = batches.slice(s * config.gradAccumulation, (s + 1) * config.gradAccumulation).map((idx) => (target.collate ?? collate)(idx.map((i) => data.train[i]), config.padId));
       const totalTargets = micro.reduce((n, b) => n + b.targetCount, 0);
       let lossValue = 0;
+      const counted = micro.filter((b) => b.targetCount > 0).length;
       for (const batch of micro) {
         if (batch.targetCount === 0) continue;
-        const loss = target.lossSum(batch).div(totalTargets);
+        // A method's extra term counts once per step: each micro-batch carries its share.
+        const extra = target.methodHooks?.extraLoss?.();
+        const loss = extra ? target.lossSum(batch).div(totalTargets).add(extra.div(counted)) : target.lossSum(batch).div(totalTargets);
         lossValue += loss.item();
         loss.backward();
         tokens += batch.tokens;
@@ -185,6 +191,7 @@ export async function train(target: TrainTarget, data: { train: LMExample[]; val
       const gradNorm = config.maxGradNorm ? clipGradNorm(params, config.maxGradNorm) : NaN;
       optimizer.lr = config.lr * lrMultiplier(schedule, state.global_step);
       optimizer.update();
+      target.methodHooks?.afterStep?.(state.global_step);
       optimizer.zeroGrad();
       state.global_step++;
       state.step_in_epoch = s + 1;

@@ -25,8 +25,20 @@ function data(): string {
   return path;
 }
 
-/** Fields whose saved value depends on the run, not on the config. */
-const RUN_FIELDS = new Set(['base_model_name_or_path']);
+/** Fields whose saved value depends on the run, not on the config (AdaLoRA's rank_pattern is the allocation training reached). */
+const RUN_FIELDS = new Set(['base_model_name_or_path', 'rank_pattern']);
+
+/** PEFT's saved shapes once AdaLoRA has pruned: each module keeps the triplets its rank_pattern marks (resize_state_dict_by_rank_pattern). */
+function prunedShapes(keys: Record<string, number[]>, rankPattern: Record<string, boolean[]> | null | undefined): Record<string, number[]> {
+  if (!rankPattern) return keys;
+  return Object.fromEntries(Object.entries(keys).map(([k, shape]) => {
+    const m = /^base_model\.model\.(.+)\.lora_([AEB])$/.exec(k);
+    const keep = m && rankPattern[`${m[1]}.lora_E`];
+    if (!m || !keep) return [k, shape];
+    const kept = keep.filter(Boolean).length;
+    return [k, m[2] === 'B' ? [shape[0], kept] : [kept, shape[1]]];
+  }));
+}
 
 for (const f of [...layerZooFixtures(), ...promptZooFixtures()].filter((z) => z.base !== 'bert-tiny' && !z.fixture.includes('lora-'))) {
   test(`peft-ts train with ${f.peft_type} configured as ${f.fixture} saves HF PEFT's layout`, () => {
@@ -40,7 +52,7 @@ for (const f of [...layerZooFixtures(), ...promptZooFixtures()].filter((z) => z.
     assert.deepEqual(Object.keys(saved).sort(), Object.keys(peftConfig).sort(), 'the same fields as PEFT writes');
     for (const [k, v] of Object.entries(peftConfig)) if (!RUN_FIELDS.has(k)) assert.deepEqual(saved[k], v, k);
     const header = specHeader(join(out, 'adapter_model.safetensors'));
-    assert.deepEqual(Object.fromEntries(Object.entries(header).map(([k, t]) => [k, t.shape])), f.saved_keys);
+    assert.deepEqual(Object.fromEntries(Object.entries(header).map(([k, t]) => [k, t.shape])), prunedShapes(f.saved_keys, saved.rank_pattern));
     assert.ok(Object.values(header).every((t) => t.dtype === 'F32'));
   });
 }

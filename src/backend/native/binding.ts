@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { packageRoot } from '../../package.js';
 import type { AttentionArgs, Backend, GemmArgs, Strided } from '../backend.js';
 
 /** What native/addon.cc exports: typed arrays in, nothing out. */
@@ -10,16 +9,6 @@ interface Addon {
   getThreads(): number;
   gemm(...args: unknown[]): void;
   [kernel: string]: (...args: any[]) => any;
-}
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('package.json not found above the native binding');
-    dir = parent;
-  }
-  return dir;
 }
 
 /** Path of the compiled addon; it exists only when `npm install` could build it. */

@@ -1,9 +1,10 @@
 import { basename, resolve } from 'node:path';
-import { evaluate, lmScorer, resolveTask, summaryText, writeReport, type Variant } from '../../eval/index.js';
+import { describeRun, evaluate, lmScorer, resolveTask, summaryText, writeReport, type Variant } from '../../eval/index.js';
 import { HFTokenizer } from '../../io/index.js';
 import { loadAdapter, PeftModel } from '../../peft/index.js';
 import { adapterFlags, numberFlag, parse, required } from '../args.js';
 import type { Output } from '../output.js';
+import { ProgressBar } from '../progress.js';
 import { loadCausalLM } from './model-io.js';
 
 const USAGE = 'peft-ts eval --model DIR [--adapter DIR]... --tasks a,b [--limit N] [--batch-size N] [--report DIR] [--json]';
@@ -29,13 +30,22 @@ export function evalCommand(argv: string[], out: Output): void {
   const paths = adapterFlags(values.adapter);
   const names = paths.map((p, i) => `${basename(resolve(p)).replace(/[^A-Za-z0-9_-]/g, '_')}${paths.length > 1 ? `_${i}` : ''}`);
   paths.forEach((p, i) => loadAdapter(peft, p, names[i]));
+  const limit = numberFlag(values.limit, '--limit', 0, Number.isInteger) || undefined;
+  const seed = numberFlag(values.seed, '--seed', 0, Number.isInteger);
+  // Read before the (long) scoring, so a broken adapter folder fails fast and loses nothing.
+  const run = describeRun({ model: dir, adapters: names.map((name, i) => ({ name, path: paths[i] })), tasks: tasks.map((t) => t.name), limit, seed });
+  const bars = new Map<string, { bar: ProgressBar; start: number }>();
   const report = evaluate(lmScorer(model, tokenizer, { batchSize: numberFlag(values['batch-size'], '--batch-size', 16, Number.isInteger) }), variantsFor(peft, names), tasks, {
-    limit: numberFlag(values.limit, '--limit', 0, Number.isInteger) || undefined,
-    seed: numberFlag(values.seed, '--seed', 0, Number.isInteger),
-    onTask: (task, variant) => out.note(`evaluating ${task} with ${variant}...`),
+    limit, seed,
+    onProgress: ({ task, variant, done, total }) => {
+      const key = `${task} ${variant}`;
+      if (!bars.has(key)) bars.set(key, { bar: new ProgressBar(key, (t) => out.progress(t)), start: performance.now() });
+      const { bar, start } = bars.get(key)!;
+      bar.update(done, total, {}, (performance.now() - start) / 1000);
+    },
   });
   if (typeof values.report === 'string') {
-    writeReport(report, values.report, { title: `peft-ts evaluation of ${dir}`, model: dir, adapters: Object.fromEntries(names.map((n, i) => [n, paths[i]])) });
+    writeReport(report, values.report, { title: `peft-ts evaluation of ${dir}`, run });
     out.note(`report written to ${values.report}/index.html`);
   }
   if (values.json) out.json({ variants: report.variants, tasks: report.tasks });

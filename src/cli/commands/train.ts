@@ -1,6 +1,8 @@
 import { ArgumentError } from '../../errors.js';
 import { bundledTask, readRecords, shuffled, validationSplit } from '../../data/index.js';
-import { HFTokenizer } from '../../io/index.js';
+import { join } from 'node:path';
+import { HFTokenizer, writeTextAtomic } from '../../io/index.js';
+import { packageVersion } from '../../package.js';
 import { PeftModel, saveAdapters, type PeftConfigInput } from '../../peft/index.js';
 import { virtualTokensOf } from '../../models/index.js';
 import { manualSeed } from '../../tensor/index.js';
@@ -83,7 +85,7 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
 
   const bar = new ProgressBar('train', (t) => out.progress(t));
   const save = (dir: string) => { saveAdapters(peft, dir, { baseModelNameOrPath: modelDir }); };
-  const target = labelTokens ? labelWordTarget(model, labelTokens, save) : causalLMTarget(model, save);
+  const target = labelTokens ? labelWordTarget(model, labelTokens, save, peft.trainingHooks()) : causalLMTarget(model, save, peft.trainingHooks());
   const result = await train(target, { train: encoded.examples, validation }, {
     ...DEFAULT_TRAIN_CONFIG,
     epochs: real('epochs', 1), maxSteps: int('max-steps', 0) || undefined, batchSize: int('batch-size', 8), gradAccumulation: int('grad-accum', 1),
@@ -97,6 +99,8 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
     onCheckpoint: (dir) => out.note(`\ncheckpoint written: ${dir}`),
     shouldStop,
   });
+  // The settings behind the adapter, for the evaluation report's header (HF Trainer keeps training_args.bin).
+  if (!result.interrupted) writeTextAtomic(join(outDir, 'training_args.json'), `${JSON.stringify({ ...v, seed, peft_ts_version: packageVersion() }, null, 2)}\n`);
   const summary = {
     adapter: result.interrupted ? null : outDir, checkpoint: result.checkpoint, steps: result.steps, final_loss: result.finalLoss,
     best_validation_loss: result.bestEvalLoss, stopped_early: result.stoppedEarly, interrupted: result.interrupted,

