@@ -1,7 +1,9 @@
-export type { ArchSpec, CausalLM, CausalLMInput, EncoderInput, ModelConfig, PretrainedModel, SequenceClassifier } from './model.js';
+export type { ArchSpec, CausalLM, CausalLMInput, EncoderInput, ModelConfig, PretrainedModel, SequenceClassifier, TokenInput, TokenModel } from './model.js';
 export { architecture, supportedModelTypes } from './registry.js';
 export { buildModel, describeLoadReport, loadPretrained, parseConfig, readConfig, type LoadReport } from './load.js';
 export { defaultPositions } from './positions.js';
+export { inputEmbeddings, tokenShape } from './inputs.js';
+export { tunedInput, virtualTokensOf, type InputTuner, type ModelInput, type TunableModel } from './input-tuner.js';
 export { generate, sampleToken, type GenerateOptions, type SamplingOptions } from './generate.js';
 export { GPT2LMHeadModel, initGPT2, type GPT2Config } from './gpt2/index.js';
 export { LlamaForCausalLM, type LlamaConfig } from './llama/index.js';

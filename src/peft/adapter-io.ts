@@ -34,7 +34,7 @@ export function saveAdapters(peft: PeftModel, dir: string, options: { adapters?:
     const target = adapterDir(dir, name);
     mkdirSync(target, { recursive: true });
     const json = configToJson({ ...config, inference_mode: true, peft_version: PEFT_FORMAT_VERSION, base_model_name_or_path: options.baseModelNameOrPath ?? config.base_model_name_or_path });
-    saveSafetensors(join(target, ADAPTER_WEIGHTS), peft.adapterStateDict(name, 'saved'), { format: 'pt' }, { intDType: method.savedIntDType?.(config) });
+    saveSafetensors(join(target, ADAPTER_WEIGHTS), peft.adapterStateDict(name, 'saved'), { format: 'pt' }, { intDType: method.kind === 'layer' ? method.savedIntDType?.(config) : undefined });
     writeTextAtomic(join(target, ADAPTER_CONFIG), sortedJson(json));
     written.push(target);
   }
@@ -80,7 +80,14 @@ export function loadAdapter(peft: PeftModel, dir: string, name = 'default', opti
       throw new CheckpointError(`[adapter] '${key}' in ${weightsPath} matches nothing in the model with this adapter config.`, { hint: 'The adapter was trained on a different base model, or its config does not match its weights.' });
     }
   }
+  // A prompt encoder's saved output (p-tuning, projected prefix) is no parameter: nothing could train it.
+  const stored = new Set(peft.model.parameters());
+  const promptBased = peft.adapters.get(name)!.method.kind === 'input';
   for (const [key, param] of expected) {
+    if (promptBased && !stored.has(param)) {
+      peft.deleteAdapter(name);
+      throw new CheckpointError(`[adapter] '${key}' is the output of the adapter's encoder (p-tuning, prefix projection), which the file does not hold, so it cannot be loaded for training.`, { hint: 'Load the adapter for inference (frozen), or train a new one.' });
+    }
     const value = tensors.get(key);
     if (!value) { peft.deleteAdapter(name); throw new CheckpointError(`[adapter] ${weightsPath} lacks '${key}'.`, { hint: 'The file is incomplete or belongs to another config.' }); }
     if (value.ndim !== param.ndim || value.shape.some((d, i) => d !== param.shape[i])) {

@@ -50,6 +50,8 @@ export interface TrainConfig {
   padId: number;
   outputDir?: string;
   resumeFrom?: string;
+  /** Parameters (by name) with their own learning rate, scheduled like lr (DePT's low-rank pair). */
+  learningRates?: Record<string, number>;
 }
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'padId'> = {
@@ -132,9 +134,12 @@ export async function train(target: TrainTarget, data: { train: LMExample[]; val
   const named = target.namedParameters();
   if (named.length === 0) throw new ArgumentError('[train] the model has no trainable parameters.', 'Attach an adapter (e.g. --method lora) before training.');
   const params = named.map(([, t]) => t);
+  const unknown = Object.keys(config.learningRates ?? {}).find((n) => !named.some(([m]) => m === n));
+  if (unknown !== undefined) throw new ArgumentError(`[train] learningRates names '${unknown}', which is not a trainable parameter.`, 'Name trainable parameters only (see trainableParameters()).');
+  const lrScales = named.map(([n]) => (config.learningRates?.[n] ?? config.lr) / config.lr);
   const optimizer: Optimizer = config.optimizer === 'sgd'
-    ? new SGD(params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay })
-    : new AdamW(params, { lr: config.lr, weightDecay: config.weightDecay });
+    ? new SGD(params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, lrScales })
+    : new AdamW(params, { lr: config.lr, weightDecay: config.weightDecay, lrScales });
   const lengths = data.train.map((e) => e.inputIds.length);
   const microPerEpoch = Math.ceil(data.train.length / config.batchSize);
   const stepsPerEpoch = Math.ceil(microPerEpoch / config.gradAccumulation);

@@ -21,6 +21,9 @@ const FORWARD_CASES: [string, string | null][] = [
   ['gpt2-tiny', 'gpt2-tiny-lora'], ['llama-tiny', 'llama-tiny-lora'], ['qwen2-tiny', 'qwen2-tiny-lora'], ['bert-tiny', 'bert-tiny-lora'],
   // Every HF PEFT zoo adapter of a method peft-ts registers, through the CLI too.
   ...layerZooFixtures().map((f): [string, string] => [f.base, `peft-zoo/${f.fixture}`]),
+  // Prompt-based adapters: logits of the real positions only (the virtual tokens are left out).
+  ['llama-tiny', 'peft-zoo/llama-tiny-prompt-tuning'], ['llama-tiny', 'peft-zoo/llama-tiny-p-tuning'],
+  ['llama-tiny', 'peft-zoo/llama-tiny-prefix-tuning'], ['bert-tiny', 'peft-zoo/bert-tiny-prompt-tuning'],
 ];
 for (const [model, adapter] of FORWARD_CASES) {
   const name = adapter ?? model;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { writeTextAtomic } from '../../io/index.js';
 import { packageVersion } from '../../package.js';
 import { PeftModel, saveAdapters, type PeftConfigInput } from '../../peft/index.js';
+import { virtualTokensOf } from '../../models/index.js';
 import { manualSeed } from '../../tensor/index.js';
 import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, encodeRecords, labelWordTarget, train, type Encoded, type LMExample } from '../../train/index.js';
 import { parse, required, numberFlag, UsageError } from '../args.js';
@@ -44,8 +45,12 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
   manualSeed(seed);
   const model = loadCausalLM(modelDir, [], out);
   const tokenizer = loadTokenizer(modelDir);
-  const maxLength = int('max-length', Math.min(512, model.config.maxPositions));
-  if (maxLength > model.config.maxPositions) throw new ArgumentError(`[train] --max-length ${maxLength} exceeds the model's ${model.config.maxPositions} positions.`, `Use at most ${model.config.maxPositions}.`);
+  // The adapter comes first: a prompt-based method's virtual tokens take positions in front of every example.
+  const peft = new PeftModel(model, { seed, tokenize: (text) => tokenizer.encode(text) });
+  peft.addAdapter('default', { task_type: 'CAUSAL_LM', ...peftConfig, base_model_name_or_path: modelDir } as PeftConfigInput);
+  const context = model.config.maxPositions - virtualTokensOf(model);
+  const maxLength = int('max-length', Math.min(512, context));
+  if (maxLength > context) throw new ArgumentError(`[train] --max-length ${maxLength} exceeds the ${context} positions the model's ${model.config.maxPositions} leave${context < model.config.maxPositions ? ' after the virtual tokens' : ''}.`, `Use at most ${context}.`);
 
   let encoded: Encoded, validation: LMExample[] | undefined;
   let labelTokens: number[] | null = null;
@@ -76,8 +81,6 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
   }
   if (encoded.truncated) out.note(`note: ${encoded.truncated} of ${encoded.examples.length} training examples were longer than ${maxLength} tokens; their prompts were cut from the start.`);
 
-  const peft = new PeftModel(model, { seed });
-  peft.addAdapter('default', { task_type: 'CAUSAL_LM', ...peftConfig, base_model_name_or_path: modelDir } as PeftConfigInput);
   out.note(`method: ${method.name} (${method.config.peftType})`);
   const report = peft.trainableParameters();
   out.note(`training ${report.trainable.toLocaleString('en-US')} of ${report.total.toLocaleString('en-US')} parameters (${report.percent.toFixed(3)}%) on ${encoded.examples.length} examples`);
@@ -91,7 +94,7 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
     lr: real('lr', 2e-4), schedule: (str('schedule') ?? 'linear') as never, warmupSteps: int('warmup-steps', 0), weightDecay: real('weight-decay', 0),
     maxGradNorm: real('max-grad-norm', 1) || null, optimizer: (str('optimizer') ?? 'adamw') as never, seed, groupByLength: v['no-group-by-length'] !== true,
     evalEvery: int('eval-every', 0), earlyStoppingPatience: int('patience', 0), checkpointEvery: int('checkpoint-every', 0),
-    padId: tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0, outputDir: outDir, resumeFrom: str('resume'),
+    padId: tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0, outputDir: outDir, resumeFrom: str('resume'), learningRates: peft.learningRates('default'),
   }, {
     onStep: (e) => bar.update(e.step, e.totalSteps, { loss: e.loss.toFixed(4), lr: e.lr.toExponential(1), 'tok/s': e.tokensPerSecond.toFixed(0) }, e.elapsedSeconds),
     onEval: (e) => out.note(`\nstep ${e.step}: validation loss ${e.evalLoss.toFixed(4)}${e.best ? ' (best)' : ''}`),
