@@ -56,6 +56,17 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+const uint16_t* U16(const Napi::Value& v) { return v.As<Napi::Uint16Array>().Data(); }
+Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
+  peft::gemm_bf16(F(info[2]) + N(info[5]), F(info[0]) + N(info[3]), U16(info[1]) + N(info[4]), static_cast<int>(N(info[6])),
+                  static_cast<int>(N(info[7])), static_cast<int>(N(info[8])), B(info[9]), static_cast<int>(N(info[10])),
+                  static_cast<int>(N(info[11])), static_cast<int>(N(info[12])), static_cast<float>(D(info[13])), static_cast<float>(D(info[14])));
+  return info.Env().Undefined();
+}
+Napi::Value Bf16Kernel(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), peft::bf16_kernel(static_cast<int>(N(info[0]))));
+}
+
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   peft::unary(static_cast<int>(N(info[0])), F(info[1]), F(info[2]), Len(info[2]), static_cast<float>(D(info[3])), static_cast<float>(D(info[4])));
   return info.Env().Undefined();
@@ -170,6 +181,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["setThreads"] = Napi::Function::New(env, SetThreads);
   exports["getThreads"] = Napi::Function::New(env, GetThreads);
   exports["gemm"] = Napi::Function::New(env, Gemm);
+  exports["gemmBf16"] = Napi::Function::New(env, GemmBf16);
+  exports["bf16Kernel"] = Napi::Function::New(env, Bf16Kernel);
   exports["unary"] = Napi::Function::New(env, Unary);
   exports["unaryBackward"] = Napi::Function::New(env, UnaryBackward);
   exports["binary"] = Napi::Function::New(env, Binary);

@@ -54,6 +54,8 @@ export function loadNativeBackend(threads?: number): Backend {
     get threads() { return addon.getThreads(); },
     gemm: (g: GemmArgs) => addon.gemm(g.a, g.b, g.c, f64(g.aOffsets), f64(g.bOffsets), f64(g.cOffsets), g.m, g.n, g.k,
       g.transA, g.transB, g.lda, g.ldb, g.ldc, g.alpha, g.beta),
+    gemmBf16: (g) => addon.gemmBf16(g.a, g.b, g.c, g.aOffset, g.bOffset, g.cOffset, g.m, g.n, g.k, g.transB, g.lda, g.ldb, g.ldc, g.alpha, g.beta),
+    bf16Kernel: (choice) => (addon.bf16Kernel(choice === undefined ? 2 : { auto: -1, widen: 0, avx512bf16: 1 }[choice]) === 1 ? 'avx512bf16' : 'widen'),
     unary: (op, out, x, p0, p1) => addon.unary(op, out, x, p0, p1),
     unaryBackward: (op, gx, x, y, gy, p0, p1) => addon.unaryBackward(op, gx, x, y, gy, p0, p1),
     binary: (op, out, a, b, shape) => addon.binary(op, out, a.data, b.data, stridedMeta(shape, [a, b])),
