@@ -186,7 +186,7 @@ export function loadCheckpointFolder(dir: string): Map<string, Tensor> {
 
 
 export interface SaveOptions {
-  /** How float32 tensors are stored (default F32); F16 and BF16 round to nearest even. */
+  /** How float tensors are stored (default F32, and BF16 for bfloat16 tensors); F16 and BF16 round to nearest even. */
   floatDType?: 'F32' | 'F16' | 'BF16';
   intDType?: 'I32' | 'I64';
 }
@@ -204,8 +204,13 @@ export function saveSafetensors(path: string, tensors: Map<string, Tensor> | Rec
       const ints = t.int32Data();
       if (options.intDType === 'I64') { bytes = new Uint8Array(BigInt64Array.from(ints, (v) => BigInt(v)).buffer); dtype = 'I64'; }
       else { bytes = new Uint8Array(Int32Array.from(ints).buffer); dtype = 'I32'; }
+    } else if (t.dtype === 'bfloat16' && (options.floatDType ?? 'BF16') === 'BF16') {
+      // bfloat16 weights are written as they are held: no rounding, no widening.
+      const h = Uint16Array.from(t.halfData());
+      bytes = new Uint8Array(h.buffer);
+      dtype = 'BF16';
     } else {
-      const f = t.contiguousData();
+      const f = t.float().contiguousData();
       dtype = options.floatDType ?? 'F32';
       const encoded = dtype === 'BF16' ? f32ToBf16(f) : dtype === 'F16' ? f32ToF16(f) : f;
       bytes = new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);

@@ -1,12 +1,13 @@
+import { f32ToBf16 } from '../../../dtype.js';
 import { ArgumentError } from '../../../errors.js';
 import { Conv1D, Dropout, Linear, Module, ModuleDict } from '../../../nn/index.js';
 import { Tensor, noGrad } from '../../../tensor/index.js';
 import { TunerLayer } from '../../tuner-layer.js';
 import { DoraMagnitude } from './dora.js';
 
-/** The base weight as [out, in], whatever the layer stores (Conv1D keeps [in, out]). */
+/** The base weight as float32 [out, in], whatever the layer stores (Conv1D keeps [in, out]; bfloat16 widens). */
 export function weightOutIn(base: Linear | Conv1D): Tensor {
-  return base instanceof Conv1D ? base.weight.T : base.weight;
+  return (base instanceof Conv1D ? base.weight.T : base.weight).float();
 }
 
 /** 1 for the rows of a mixed batch that use `adapter`, else 0: shape [B, 1, ..., 1] to broadcast over a row. */
@@ -118,10 +119,12 @@ export class LoraLayer extends TunerLayer {
     });
   }
 
-  /** Writes a new [out, in] weight into the base layer's storage, in its own layout. */
+  /** Writes a new [out, in] weight into the base layer's storage, in its own layout and dtype (bfloat16 rounds). */
   private setWeight(weightOutInValue: Tensor): void {
-    const stored = this.base_layer instanceof Conv1D ? weightOutInValue.T.contiguous() : weightOutInValue;
-    (this.base_layer.weight.data as Float32Array).set(stored.contiguousData(), this.base_layer.weight.offset);
+    const stored = (this.base_layer instanceof Conv1D ? weightOutInValue.T.contiguous() : weightOutInValue).contiguousData();
+    const w = this.base_layer.weight;
+    if (w.dtype === 'bfloat16') f32ToBf16(stored, (w.data as Uint16Array).subarray(w.offset, w.offset + stored.length));
+    else (w.data as Float32Array).set(stored, w.offset);
   }
 
   adapterState(name: string): Map<string, Tensor> {
