@@ -3,15 +3,15 @@ import { basename, resolve } from 'node:path';
 import { loadAdapter, PeftModel } from '../../peft/index.js';
 import { ArgumentError, ConfigError } from '../../errors.js';
 import { HFTokenizer } from '../../io/index.js';
-import { loadPretrained, type CausalLM, type PretrainedModel } from '../../models/index.js';
+import { loadPretrained, type CausalLM, type LoadDType, type PretrainedModel } from '../../models/index.js';
 import { Tensor } from '../../tensor/index.js';
 
 /** A model to run: the base, or the base with adapters (all active, their outputs summed). */
 export interface Runnable { model: PretrainedModel; forward: PretrainedModel['forward']; peft: PeftModel | null }
 
 /** Loads the base model and every --adapter folder (named by folder) on top of it. */
-export function loadModel(dir: string, adapters: string[] = []): Runnable {
-  const { model } = loadPretrained(dir);
+export function loadModel(dir: string, adapters: string[] = [], dtype: LoadDType = 'auto'): Runnable {
+  const { model } = loadPretrained(dir, { dtype });
   if (adapters.length === 0) return { model, forward: model.forward.bind(model) as PretrainedModel['forward'], peft: null };
   const peft = new PeftModel(model);
   const names = adapters.map((path, i) => basename(resolve(path)).replace(/[^A-Za-z0-9_-]/g, '_') + (adapters.length > 1 ? `_${i}` : ''));
@@ -20,8 +20,8 @@ export function loadModel(dir: string, adapters: string[] = []): Runnable {
   return { model, forward: ((input: never) => peft.forward(input)) as PretrainedModel['forward'], peft };
 }
 
-export function loadCausalLM(dir: string, adapters: string[] = []): CausalLM {
-  const { model } = loadModel(dir, adapters);
+export function loadCausalLM(dir: string, adapters: string[] = [], dtype: LoadDType = 'auto'): CausalLM {
+  const { model } = loadModel(dir, adapters, dtype);
   if (model.task !== 'causal-lm') throw new ConfigError(`[cli] ${dir} holds a ${model.task} model; this command needs a causal LM.`, { hint: 'Use a GPT-2, Llama, Qwen2 or Mistral checkpoint.' });
   return model;
 }

@@ -4,19 +4,19 @@ import { HFTokenizer } from '../../io/index.js';
 import { PeftModel, saveAdapters } from '../../peft/index.js';
 import { manualSeed } from '../../tensor/index.js';
 import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, encodeRecords, labelWordTarget, train, type Encoded, type LMExample } from '../../train/index.js';
-import { parse, required, numberFlag } from '../args.js';
+import { dtypeFlag, parse, required, numberFlag } from '../args.js';
 import { readSettingsFile } from '../config-file.js';
 import type { Output } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { loadCausalLM } from './model-io.js';
 
-const USAGE = 'peft-ts train --model DIR (--data FILE | --task NAME) --out DIR [--method lora] [--r N] [--lora-alpha X] [--epochs N] [--lr X] ... [--config FILE] [--json]';
+const USAGE = 'peft-ts train --model DIR (--data FILE | --task NAME) --out DIR [--method lora] [--r N] [--lora-alpha X] [--epochs N] [--lr X] [--dtype auto|float32|bf16] ... [--config FILE] [--json]';
 
 const STRING_FLAGS = [
   'model', 'data', 'task', 'out', 'method', 'r', 'lora-alpha', 'lora-dropout', 'target-modules', 'init-lora-weights', 'epochs', 'max-steps',
   'batch-size', 'grad-accum', 'lr', 'schedule', 'warmup-steps', 'weight-decay', 'max-grad-norm', 'optimizer', 'seed', 'max-length',
   'validation-fraction', 'validation-data', 'eval-every', 'patience', 'checkpoint-every', 'resume', 'prompt-field', 'completion-field',
-  'text-field', 'messages-field', 'template', 'limit', 'config',
+  'text-field', 'messages-field', 'template', 'limit', 'config', 'dtype',
 ] as const;
 const BOOLEAN_FLAGS = ['use-dora', 'use-rslora', 'json', 'no-group-by-length'] as const;
 
@@ -37,7 +37,8 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
 
   const seed = int('seed', 0);
   manualSeed(seed);
-  const model = loadCausalLM(modelDir);
+  // Only the frozen base is stored as --dtype; the adapter and optimiser state stay float32.
+  const model = loadCausalLM(modelDir, [], dtypeFlag(str('dtype')));
   const tokenizer = HFTokenizer.fromDir(modelDir);
   const maxLength = int('max-length', Math.min(512, model.config.maxPositions));
   if (maxLength > model.config.maxPositions) throw new ArgumentError(`[train] --max-length ${maxLength} exceeds the model's ${model.config.maxPositions} positions.`, `Use at most ${model.config.maxPositions}.`);
