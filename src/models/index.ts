@@ -1,5 +1,6 @@
 export type { ArchSpec, CausalLM, CausalLMInput, EncoderInput, ModelConfig, PretrainedModel, SequenceClassifier } from './model.js';
 export { architecture, supportedModelTypes } from './registry.js';
+export { causalLMLoss } from './loss.js';
 export { buildModel, loadPretrained, parseConfig, readConfig, type LoadReport, type LoadDType, type LoadOptions, LOAD_DTYPES } from './load.js';
 export { defaultPositions } from './positions.js';
 export { generate, sampleToken, type GenerateOptions, type SamplingOptions } from './generate.js';

@@ -6,6 +6,7 @@ export { sum, mean, max, sumTo } from './ops/reduce.js';
 export { concat, contiguous, copyInto, expand, narrow, permute, reshape, split, transpose, unsqueeze } from './ops/movement.js';
 export { linear, matmul } from './ops/matmul.js';
 export { softmax, logSoftmax, crossEntropy, type CrossEntropyOptions } from './ops/softmax.js';
+export { linearCrossEntropy, type LinearCrossEntropyOptions } from './ops/linear-cross-entropy.js';
 export { layerNorm, rmsNorm } from './ops/norm.js';
 export { embedding } from './ops/embedding.js';
 export { scaledDotProductAttention, rope, type AttentionOptions } from './ops/attention.js';

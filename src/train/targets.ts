@@ -1,5 +1,5 @@
 import { ArgumentError } from '../errors.js';
-import type { CausalLM } from '../models/index.js';
+import { causalLMLoss, type CausalLM } from '../models/index.js';
 import { crossEntropy, Tensor } from '../tensor/index.js';
 import { IGNORE, type Batch, type LMExample } from './batching.js';
 import type { TrainTarget } from './trainer.js';
@@ -10,7 +10,7 @@ import type { TrainTarget } from './trainer.js';
  */
 export function causalLMTarget(model: CausalLM, save: (dir: string) => void): TrainTarget {
   return {
-    lossSum: (batch: Batch) => crossEntropy(model.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask }), batch.targets, { reduction: 'sum' }),
+    lossSum: (batch: Batch) => causalLMLoss(model, { inputIds: batch.inputIds, attentionMask: batch.attentionMask }, batch.targets, 'sum'),
     namedParameters: () => model.trainableParameters(),
     save,
     train: (mode) => { model.train(mode); },

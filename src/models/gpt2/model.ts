@@ -98,7 +98,10 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
     if (config.tieWordEmbeddings) this.lm_head.weight = this.transformer.wte.weight;
   }
   forward(input: CausalLMInput): Tensor {
-    return this.lm_head.forward(lastPositions(this.transformer.forward(input), input.logitsToKeep));
+    return this.lm_head.forward(lastPositions(this.hiddenStates(input), input.logitsToKeep));
+  }
+  hiddenStates(input: CausalLMInput): Tensor {
+    return this.transformer.forward(input);
   }
   newCache(batch: number, capacity: number): KVCache {
     return new KVCache(this.config.numLayers, batch, this.config.nHead, this.config.hiddenSize / this.config.nHead, capacity);

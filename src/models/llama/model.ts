@@ -102,7 +102,10 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     if (config.tieWordEmbeddings) this.lm_head.weight = this.model.embed_tokens.weight;
   }
   forward(input: CausalLMInput): Tensor {
-    return this.lm_head.forward(lastPositions(this.model.forward(input), input.logitsToKeep));
+    return this.lm_head.forward(lastPositions(this.hiddenStates(input), input.logitsToKeep));
+  }
+  hiddenStates(input: CausalLMInput): Tensor {
+    return this.model.forward(input);
   }
   newCache(batch: number, capacity: number): KVCache {
     return new KVCache(this.config.numLayers, batch, this.config.numKVHeads, this.config.headDim, capacity);

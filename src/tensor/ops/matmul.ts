@@ -101,14 +101,25 @@ function bf16Operand(op: string, b: Tensor): { transB: boolean; ld: number } {
   throw new ShapeError(`[${op}] a bfloat16 weight must be a plain or transposed 2-D view, got strides [${b.strides.join(', ')}].`, 'Convert the weight to bfloat16 after slicing it, or keep it float32.');
 }
 
-/** c [rows, n] (+)= x [rows, k] @ b [k, n] for a bfloat16 b (frozen weights). */
-function gemmBf16Into(op: string, c: Float32Array, x: Tensor, b: Tensor, beta: number): void {
+/**
+ * c [rows, n] = x [..., k] @ b [k, n] + beta * c, for a contiguous x and a 2-D b in float32
+ * (any layout GEMM reads) or bfloat16 (frozen weights: the bf16 GEMM).
+ */
+export function matmulInto(op: string, c: Float32Array, x: Tensor, b: Tensor, beta: 0 | 1): void {
   const [k, n] = b.shape;
   const rows = x.size / Math.max(k, 1);
-  const { transB, ld } = bf16Operand(op, b);
-  getBackend().gemmBf16({
-    a: x.data as Float32Array, b: b.data as Uint16Array, c, aOffset: x.offset, bOffset: b.offset, cOffset: 0,
-    m: rows, n, k, transB, lda: k, ldb: ld, ldc: n, alpha: 1, beta,
+  if (b.dtype === 'bfloat16') {
+    const { transB, ld } = bf16Operand(op, b);
+    getBackend().gemmBf16({
+      a: x.data as Float32Array, b: b.data as Uint16Array, c, aOffset: x.offset, bOffset: b.offset, cOffset: 0,
+      m: rows, n, k, transB, lda: k, ldb: ld, ldc: n, alpha: 1, beta,
+    });
+    return;
+  }
+  const B = asOperand(b);
+  getBackend().gemm({
+    a: x.data as Float32Array, b: B.t.data as Float32Array, c, aOffsets: [x.offset], bOffsets: [B.t.offset], cOffsets: [0],
+    m: rows, n, k, transA: false, transB: B.trans, lda: k, ldb: B.ld, ldc: n, alpha: 1, beta,
   });
 }
 
@@ -135,24 +146,17 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
     const b = bias.contiguousData();
     for (let r = 0; r < rows; r++) c.set(b, r * outF);
   }
-  if (bf16) gemmBf16Into('linear', c, xc, transpose(weight, 0, 1), bias ? 1 : 0);
-  else {
-    const W = asOperand(transpose(weight, 0, 1)); // [in, out] as GEMM's B
-    getBackend().gemm({
-      a: xc.data as Float32Array, b: W.t.data as Float32Array, c, aOffsets: [xc.offset], bOffsets: [W.t.offset], cOffsets: [0],
-      m: rows, n: outF, k: inF, transA: false, transB: W.trans, lda: inF, ldb: W.ld, ldc: outF, alpha: 1, beta: bias ? 1 : 0,
-    });
-  }
+  matmulInto('linear', c, xc, transpose(weight, 0, 1), bias ? 1 : 0); // [in, out] as GEMM's B
   const out = new Tensor(c, [...x.shape.slice(0, -1), outF]);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(out, 'linear', inputs, (g) => {
     const g2 = reshape(g, [rows, outF]);
     let gx: Tensor | null = null;
-    if (x.requiresGrad && bf16) {
+    if (x.requiresGrad) {
       const gxData = emptyF32(rows * inF);
-      gemmBf16Into('linear', gxData, contiguous(g2), weight, 0);
+      matmulInto('linear', gxData, contiguous(g2), weight, 0);
       gx = new Tensor(gxData, x.shape);
-    } else if (x.requiresGrad) gx = reshape(matmulRaw(g2, weight), x.shape);
+    }
     const gw = weight.requiresGrad ? matmulRaw(transpose(g2, 0, 1), reshape(xc, [rows, inF])) : null;
     const gb = bias?.requiresGrad ? sum(g2, 0) : null;
     return bias ? [gx, gw, gb] : [gx, gw];
