@@ -1,4 +1,8 @@
-import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The checkout (bench files run from dist/bench/). */
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Median wall time of fn in milliseconds, after warm-up runs. */
 export function timeMs(fn: () => void, { warmup = 3, iters = 5 }: { warmup?: number; iters?: number } = {}): number {
@@ -11,10 +15,6 @@ export function timeMs(fn: () => void, { warmup = 3, iters = 5 }: { warmup?: num
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];
-}
-
-export function machineLine(threads: number): string {
-  return `machine: ${availableParallelism()} logical CPUs, backend threads ${threads}, node ${process.version}`;
 }
 
 export function table(rows: (string | number)[][]): string {

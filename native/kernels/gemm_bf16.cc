@@ -80,6 +80,8 @@ BF16_TARGET void pack_row(uint32_t* dst, const float* src, int k) {
   }
 }
 
+inline __mmask16 lane_mask(int valid) { return valid >= 16 ? 0xffff : valid <= 0 ? 0 : static_cast<__mmask16>((1u << valid) - 1); }
+
 constexpr int NR = 32;  // columns of a packed panel: two zmm of float32 accumulators
 constexpr int MR = 12;  // rows of the micro-kernel: 24 accumulators, 2 B registers, 1 broadcast
 
@@ -87,13 +89,16 @@ constexpr int MR = 12;  // rows of the micro-kernel: 24 accumulators, 2 B regist
 BF16_TARGET void pack_panel(uint32_t* dst, const uint16_t* b, bool trans_b, int ldb, int k, int n0, int nv) {
   const int kp = (k + 1) / 2;
   if (trans_b) {
-    // Row n of the stored [n, k] matrix is a run of pairs already; transpose them into the panel.
-    for (int j = 0; j < NR; j++) {
-      if (j >= nv) { for (int p = 0; p < kp; p++) dst[p * NR + j] = 0; continue; }
-      const uint16_t* row = b + static_cast<size_t>(n0 + j) * ldb;
-      int p = 0;
-      for (; 2 * p + 1 < k; p++) { uint32_t v; std::memcpy(&v, row + 2 * p, 4); dst[p * NR + j] = v; }
-      if (p < kp) dst[p * NR + j] = row[2 * p];
+    // Row n of the stored [n, k] matrix is a run of pairs already: gather pair p of 16 rows at a time.
+    const int full = k / 2;  // pairs with both halves inside the row
+    for (int h = 0; h < 2; h++) {
+      const __mmask16 rows = lane_mask(nv - 16 * h);
+      const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(2 * ldb));
+      const char* base = reinterpret_cast<const char*>(b + static_cast<size_t>(n0 + 16 * h) * ldb);
+      for (int p = 0; p < full; p++)
+        _mm512_storeu_si512(dst + p * NR + 16 * h, _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, idx, base + 4 * static_cast<size_t>(p), 1));
+      if (full < kp)  // odd k: the last pair's high half is zero
+        for (int j = 0; j < 16; j++) dst[full * NR + 16 * h + j] = 16 * h + j < nv ? b[static_cast<size_t>(n0 + 16 * h + j) * ldb + 2 * full] : 0;
     }
     return;
   }
@@ -110,8 +115,6 @@ BF16_TARGET void pack_panel(uint32_t* dst, const uint16_t* b, bool trans_b, int 
     _mm512_storeu_si512(dst + p * NR + 16, _mm512_permutex2var_epi32(lo, hi_idx, hi));
   }
 }
-
-inline __mmask16 lane_mask(int valid) { return valid >= 16 ? 0xffff : valid <= 0 ? 0 : static_cast<__mmask16>((1u << valid) - 1); }
 
 BF16_TARGET inline void store_tile(float* c, __m512 acc, __mmask16 mask, float alpha, float beta) {
   __m512 v = _mm512_mul_ps(acc, _mm512_set1_ps(alpha));

@@ -46,6 +46,11 @@ function attentionMeta(a: AttentionArgs): Float64Array {
 }
 
 export function loadNativeBackend(threads?: number): Backend {
+  // OpenBLAS's idle workers spin for 2^28 cycles (~0.1 s) after every GEMM before they sleep,
+  // so they burn a core through each stretch of JS between GEMMs and take it from any other
+  // process (and from our own pool). 2^4 cycles makes them sleep at once; waking them costs
+  // microseconds per GEMM. Read once, when the addon loads OpenBLAS; a user's setting wins.
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
   const addon = createRequire(import.meta.url)(addonPath()) as Addon;
   if (threads !== undefined) addon.setThreads(threads);
   const f64 = (xs: readonly number[]) => Float64Array.from(xs);
