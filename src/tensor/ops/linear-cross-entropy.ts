@@ -8,11 +8,11 @@ import { matmulInto } from './matmul.js';
 import { contiguous, transpose } from './movement.js';
 import { countTargets, type CrossEntropyOptions } from './softmax.js';
 
-/** Logits held at once: 4M floats (16 MB), e.g. 83 rows of GPT-2's 50257-word vocabulary. */
-const CHUNK_ELEMENTS = 1 << 22;
+/** Logits held at once: 8M floats (32 MB), e.g. 166 rows of GPT-2's 50257-word vocabulary (each chunk repacks the weight for the GEMM, so not fewer). */
+const CHUNK_ELEMENTS = 1 << 23;
 
 export interface LinearCrossEntropyOptions extends CrossEntropyOptions {
-  /** Rows per chunk; default: as many as fit 4M logits. */
+  /** Rows per chunk; default: as many as fit 8M logits. */
   chunkRows?: number;
 }
 
