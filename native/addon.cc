@@ -39,6 +39,7 @@ class Args {
   void check(bool cond, const std::string& what) { if (!cond && error_.empty()) error_ = what; }
 
   Buf<float> f32(int i, bool nullable = false) { return typed<float>(i, napi_float32_array, "Float32Array", nullable); }
+  Buf<uint16_t> u16(int i) { return typed<uint16_t>(i, napi_uint16_array, "Uint16Array", false); }
   Buf<const int32_t> i32(int i) {
     auto b = typed<int32_t>(i, napi_int32_array, "Int32Array", false);
     return {b.data, b.len};
@@ -170,7 +171,8 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), peft::get_threads()); }
 
 // One operand of a GEMM: `rows` x `cols` as stored (after the transpose flag), leading dimension ld.
-void GemmOperand(Args& a, const Buf<float>& buf, const std::vector<int64_t>& offsets, int64_t rows, int64_t cols, int64_t ld, const char* name) {
+template <typename T>
+void GemmOperand(Args& a, const Buf<T>& buf, const std::vector<int64_t>& offsets, int64_t rows, int64_t cols, int64_t ld, const char* name) {
   a.check(ld >= std::max<int64_t>(1, cols), std::string(name) + ": leading dimension " + std::to_string(ld) + " < " + std::to_string(cols));
   if (rows == 0 || cols == 0) return;
   const int64_t extent = Args::mul(rows - 1, ld) + cols;  // elements from the first to one past the last
@@ -199,6 +201,45 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
              static_cast<int>(k), ta, tb, static_cast<int>(lda), static_cast<int>(ldb), static_cast<int>(ldc), static_cast<float>(alpha),
              static_cast<float>(beta));
   return info.Env().Undefined();
+}
+
+// C[m, n] = alpha * A[m, k] (float32, rounded to bfloat16 in the product) x B (bfloat16 weights) + beta * C.
+Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
+  Args a(info, "gemmBf16");
+  auto A = a.f32(0);
+  auto B = a.u16(1);
+  auto C = a.f32(2);
+  const int64_t ao = a.size(3), bo = a.size(4), co = a.size(5);
+  const int64_t m = a.size(6), n = a.size(7), k = a.size(8);
+  const bool tb = a.flag(9);
+  const int64_t lda = a.size(10), ldb = a.size(11), ldc = a.size(12);
+  const double alpha = a.num(13), beta = a.num(14);
+  a.check(m <= INT32_MAX && n <= INT32_MAX && k <= INT32_MAX && lda <= INT32_MAX && ldb <= INT32_MAX && ldc <= INT32_MAX, "sizes beyond int32");
+  if (a.ok()) {
+    GemmOperand(a, A, {ao}, m, k, lda, "A");
+    GemmOperand(a, B, {bo}, tb ? n : k, tb ? k : n, ldb, "B");
+    GemmOperand(a, C, {co}, m, n, ldc, "C");
+  }
+  if (!a.ok()) return a.fail();
+  if (m == 0 || n == 0) return info.Env().Undefined();
+  if (k == 0) {
+    // An empty inner product is zero, as in PyTorch: C = beta * C.
+    for (int64_t i = 0; i < m; i++) {
+      float* row = C.data + co + i * ldc;
+      for (int64_t j = 0; j < n; j++) row[j] = beta == 0 ? 0.0f : static_cast<float>(beta) * row[j];
+    }
+    return info.Env().Undefined();
+  }
+  peft::gemm_bf16(C.data + co, A.data + ao, B.data + bo, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), tb, static_cast<int>(lda),
+                  static_cast<int>(ldb), static_cast<int>(ldc), static_cast<float>(alpha), static_cast<float>(beta));
+  return info.Env().Undefined();
+}
+Napi::Value Bf16Kernel(const Napi::CallbackInfo& info) {
+  Args a(info, "bf16Kernel");
+  const int64_t choice = a.integer(a.num(0), "choice", -1);
+  a.check(choice <= 2, "choice must be -1, 0, 1 or 2");
+  if (!a.ok()) return a.fail();
+  return Napi::Number::New(info.Env(), peft::bf16_kernel(static_cast<int>(choice)));
 }
 
 Napi::Value Unary(const Napi::CallbackInfo& info) {
@@ -503,6 +544,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["setThreads"] = Napi::Function::New(env, SetThreads);
   exports["getThreads"] = Napi::Function::New(env, GetThreads);
   exports["gemm"] = Napi::Function::New(env, Gemm);
+  exports["gemmBf16"] = Napi::Function::New(env, GemmBf16);
+  exports["bf16Kernel"] = Napi::Function::New(env, Bf16Kernel);
   exports["unary"] = Napi::Function::New(env, Unary);
   exports["unaryBackward"] = Napi::Function::New(env, UnaryBackward);
   exports["binary"] = Napi::Function::New(env, Binary);

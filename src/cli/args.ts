@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ArgumentError } from '../errors.js';
+import type { LoadDType } from '../models/index.js';
 
 export class UsageError extends ArgumentError {}
 
@@ -34,4 +35,14 @@ export function numberFlag(value: string | boolean | string[] | undefined, flag:
 /** The values of a repeatable --adapter flag. */
 export function adapterFlags(value: string | boolean | string[] | undefined): string[] {
   return Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+}
+
+const DTYPE_NAMES: Record<string, LoadDType> = { auto: 'auto', float32: 'float32', f32: 'float32', bfloat16: 'bfloat16', bf16: 'bfloat16' };
+
+/** --dtype: storage of the frozen matrix weights (auto keeps a bfloat16 checkpoint in bfloat16). */
+export function dtypeFlag(value: string | boolean | string[] | undefined): LoadDType {
+  if (value === undefined) return 'auto';
+  const dtype = typeof value === 'string' ? DTYPE_NAMES[value] : undefined;
+  if (!dtype) throw new UsageError(`[cli] --dtype '${String(value)}' is not a weight dtype.`, `Use one of: ${Object.keys(DTYPE_NAMES).join(', ')}.`);
+  return dtype;
 }

@@ -102,16 +102,38 @@ test('fuzz: mutated headers either parse to a consistent header or throw Checkpo
   }
 });
 
-test('bfloat16 and float16 checkpoints load as their upcast float32 values', () => {
+test('float16 checkpoints load as float32; bfloat16 ones keep bfloat16 matrix weights (float32 when asked), same values', () => {
   const source = loadSafetensors(join(fixturesDir, 'llama-tiny', 'model.safetensors'));
   for (const floatDType of ['BF16', 'F16'] as const) {
     const dir = tmp();
     copyFileSync(join(fixturesDir, 'llama-tiny', 'config.json'), join(dir, 'config.json'));
     saveSafetensors(join(dir, 'model.safetensors'), source, undefined, { floatDType });
     const upcast = loadSafetensors(join(dir, 'model.safetensors'));
-    const { model } = loadPretrained(dir);
-    for (const [name, t] of model.stateDict()) assert.deepEqual(t.toArray(), upcast.get(name)!.toArray(), `${floatDType} ${name}`);
+    for (const dtype of ['auto', 'float32'] as const) {
+      const { model } = loadPretrained(dir, { dtype });
+      for (const [name, t] of model.stateDict()) {
+        const keptBf16 = floatDType === 'BF16' && dtype === 'auto' && t.ndim === 2;
+        assert.equal(t.dtype, keptBf16 ? 'bfloat16' : 'float32', `${floatDType} ${dtype} ${name}`);
+        assert.deepEqual(t.toArray(), upcast.get(name)!.toArray(), `${floatDType} ${dtype} ${name}`);
+      }
+    }
   }
+});
+
+test('a model with bfloat16 weights saves them as BF16 unchanged', () => {
+  const { model } = loadPretrained(join(fixturesDir, 'gpt2-tiny'), { dtype: 'bfloat16' });
+  const path = join(tmp(), 'model.safetensors');
+  saveSafetensors(path, model.stateDict());
+  const header = readHeader(path);
+  const back = loadSafetensors(path);
+  for (const [name, t] of model.stateDict()) {
+    assert.equal(header.tensors.get(name)!.dtype, t.dtype === 'bfloat16' ? 'BF16' : 'F32', name);
+    assert.deepEqual(back.get(name)!.toArray(), t.toArray(), name);
+  }
+});
+
+test('an unknown load dtype is a ConfigError naming the accepted ones', () => {
+  assert.throws(() => loadPretrained(join(fixturesDir, 'gpt2-tiny'), { dtype: 'fp8' as never }), (e: unknown) => e instanceof ConfigError && /'fp8'/.test(e.message) && /auto, float32, bfloat16/.test(e.hint ?? ''));
 });
 
 test('a config without a required field is a ConfigError naming the field', () => {

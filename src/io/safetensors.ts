@@ -242,7 +242,7 @@ export function loadCheckpointFolder(dir: string): Map<string, Tensor> {
 
 
 export interface SaveOptions {
-  /** How float32 tensors are stored (default F32); F16 and BF16 round to nearest even. */
+  /** How float tensors are stored (default F32, and BF16 for bfloat16 tensors); F16 and BF16 round to nearest even. */
   floatDType?: 'F32' | 'F16' | 'BF16';
   /** How int32 tensors are stored (default I32); narrower types must hold every value (PEFT stores VB-LoRA's top-k indices as U8 or I16). */
   intDType?: IntDType;
@@ -269,8 +269,13 @@ export function saveSafetensors(path: string, tensors: Map<string, Tensor> | Rec
         bytes = dtype === 'U8' ? Uint8Array.from(ints) : new Uint8Array(Int16Array.from(ints).buffer);
       } else if (dtype === 'I64') bytes = new Uint8Array(BigInt64Array.from(ints, (v) => BigInt(v)).buffer);
       else bytes = new Uint8Array(Int32Array.from(ints).buffer);
+    } else if (t.dtype === 'bfloat16' && (options.floatDType ?? 'BF16') === 'BF16') {
+      // bfloat16 weights are written as they are held: no rounding, no widening.
+      const h = Uint16Array.from(t.halfData());
+      bytes = new Uint8Array(h.buffer);
+      dtype = 'BF16';
     } else {
-      const f = t.contiguousData();
+      const f = t.float().contiguousData();
       dtype = options.floatDType ?? 'F32';
       const encoded = dtype === 'BF16' ? f32ToBf16(f) : dtype === 'F16' ? f32ToF16(f) : f;
       bytes = new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);

@@ -1,6 +1,7 @@
 export type { ArchSpec, CausalLM, CausalLMInput, EncoderInput, ModelConfig, PretrainedModel, SequenceClassifier, TokenInput, TokenModel } from './model.js';
 export { architecture, supportedModelTypes } from './registry.js';
-export { buildModel, describeLoadReport, loadPretrained, parseConfig, readConfig, type LoadReport } from './load.js';
+export { causalLMLoss } from './loss.js';
+export { buildModel, describeLoadReport, loadPretrained, parseConfig, readConfig, type LoadReport, type LoadDType, type LoadOptions, LOAD_DTYPES } from './load.js';
 export { defaultPositions } from './positions.js';
 export { inputEmbeddings, tokenShape } from './inputs.js';
 export { tunedInput, virtualTokensOf, type InputTuner, type ModelInput, type TunableModel } from './input-tuner.js';

@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError, ConfigError } from '../errors.js';
 import { readTextFile } from '../files.js';
-import { loadCheckpointFolder } from '../io/safetensors.js';
+import { loadCheckpointFolder, readHeader } from '../io/safetensors.js';
+import { castFrozenWeights, type WeightDType } from '../nn/index.js';
 import type { Tensor } from '../tensor/index.js';
 import type { ArchSpec, ModelConfig, PretrainedModel } from './model.js';
 import { architecture } from './registry.js';
@@ -88,8 +89,40 @@ export function describeLoadReport(report: LoadReport): string | null {
   return parts.length ? `[load] ${parts.join('; ')}.` : null;
 }
 
+/** 'auto' keeps the checkpoint's precision: bfloat16 matrix weights stay bfloat16, anything else loads as float32. */
+export type LoadDType = WeightDType | 'auto';
+export const LOAD_DTYPES: readonly LoadDType[] = ['auto', 'float32', 'bfloat16'];
+
+export interface LoadOptions {
+  /**
+   * Storage of the frozen matrix weights (Linear, Conv1D, Embedding): 'bfloat16' halves their
+   * memory and runs the bf16 GEMM (activations rounded to bfloat16 in those products, float32
+   * sums); norms, biases and anything trained stay float32. Default 'auto'.
+   */
+  dtype?: LoadDType;
+}
+
+/** True when the checkpoint stores its 2-D float tensors as BF16 (the first file of a sharded one decides). */
+function storedAsBf16(dir: string): boolean {
+  const index = join(dir, 'model.safetensors.index.json');
+  let file = join(dir, 'model.safetensors');
+  if (existsSync(index)) {
+    const first = Object.values((JSON.parse(readFileSync(index, 'utf8')).weight_map ?? {}) as Record<string, string>)[0];
+    if (typeof first !== 'string') return false;
+    file = join(dir, first);
+  }
+  if (!existsSync(file)) return false;
+  const matrices = [...readHeader(file).tensors.values()].filter((t) => t.shape.length === 2 && /^(F|BF)\d+$/.test(t.dtype));
+  return matrices.length > 0 && matrices.every((t) => t.dtype === 'BF16');
+}
+
 /** Loads a Hugging Face model folder: config.json + model.safetensors (or shards). */
-export function loadPretrained(dir: string): { model: PretrainedModel; report: LoadReport } {
+export function loadPretrained(dir: string, options: LoadOptions = {}): { model: PretrainedModel; report: LoadReport } {
+  const dtype = options.dtype ?? 'auto';
+  if (!LOAD_DTYPES.includes(dtype)) throw new ConfigError(`[load] dtype '${dtype as string}' is not supported.`, { hint: `Use one of: ${LOAD_DTYPES.join(', ')}.` });
   const config = parseConfig(readConfig(dir));
-  return buildModel(config, loadCheckpointFolder(dir));
+  const loaded = buildModel(config, loadCheckpointFolder(dir));
+  const weights = dtype === 'auto' ? (storedAsBf16(dir) ? 'bfloat16' : 'float32') : dtype;
+  if (weights === 'bfloat16') castFrozenWeights(loaded.model, 'bfloat16');
+  return loaded;
 }

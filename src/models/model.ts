@@ -52,6 +52,10 @@ export interface CausalLM extends TokenModel {
   readonly config: ModelConfig;
   /** Logits [B, T, vocab]. */
   forward(input: CausalLMInput): Tensor;
+  /** The final hidden states [B, T, hidden] that the LM head turns into logits. */
+  hiddenStates(input: CausalLMInput): Tensor;
+  /** The LM head: a Linear [vocab, hidden], unless a PEFT method has wrapped it. */
+  readonly lm_head: Module;
   newCache(batch: number, capacity: number): KVCache;
 }
 

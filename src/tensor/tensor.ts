@@ -1,4 +1,4 @@
-import { allocate, type DType } from '../dtype.js';
+import { allocate, bf16ToF32, f16ToF32, f32ToBf16, type DType } from '../dtype.js';
 import { ArgumentError, DTypeError, formatShape, ShapeError } from '../errors.js';
 import { backward as runBackward, type GradNode } from './autograd.js';
 import * as ew from './ops/elementwise.js';
@@ -131,7 +131,7 @@ export class Tensor {
     return (this.data as Int32Array).subarray(this.offset, this.offset + this.size);
   }
 
-  toArray(): number[] { return Array.from(this.dtype === 'int32' ? this.int32Data() : this.contiguousData()); }
+  toArray(): number[] { return Array.from(this.dtype === 'int32' ? this.int32Data() : this.float().contiguousData()); }
   item(): number {
     if (this.size !== 1) throw new ShapeError(`[item] needs a tensor with one element, got shape ${formatShape(this.shape)}.`, 'Reduce it first (e.g. .sum()).');
     return this.data[this.offset];
@@ -142,11 +142,32 @@ export class Tensor {
   detach(): Tensor { return new Tensor(this.data, this.shape, { strides: this.strides, offset: this.offset, dtype: this.dtype }); }
   onesLike(): Tensor { return Tensor.ones(this.shape); }
   zerosLike(): Tensor { return Tensor.zeros(this.shape); }
+  /** float32 values: int32 converts, bfloat16 and float16 widen exactly; float32 is returned as is. */
   float(): Tensor {
     if (this.dtype === 'float32') return this;
-    const src = this.dtype === 'int32' ? this.int32Data() : null;
-    if (!src) throw new DTypeError(`[float] cannot convert ${this.dtype} here.`, 'Use bf16ToF32 / f16ToF32 from peft-ts/dtype.');
-    return new Tensor(Float32Array.from(src), this.shape);
+    if (this.dtype === 'int32') return new Tensor(Float32Array.from(this.int32Data()), this.shape);
+    const src = this.halfData();
+    return new Tensor(this.dtype === 'bfloat16' ? bf16ToF32(src) : f16ToF32(src), this.shape);
+  }
+  /** bfloat16 storage (round to nearest even, as PyTorch casts); gradients never flow through it. */
+  bfloat16(): Tensor {
+    if (this.dtype === 'bfloat16') return this;
+    return new Tensor(f32ToBf16(this.float().contiguousData()), this.shape, { dtype: 'bfloat16' });
+  }
+  /** The 16-bit elements of a bfloat16/float16 tensor in row-major order (copied when strided). */
+  halfData(): Uint16Array {
+    if (this.dtype !== 'bfloat16' && this.dtype !== 'float16') throw new DTypeError(`[tensor] expected a 16-bit float tensor, got ${this.dtype}.`, 'Use contiguousData() for float32.');
+    const data = this.data as Uint16Array;
+    if (this.isContiguous()) return data.subarray(this.offset, this.offset + this.size);
+    const out = new Uint16Array(this.size);
+    const index = new Array<number>(this.ndim).fill(0);
+    for (let i = 0; i < out.length; i++) {
+      let at = this.offset;
+      for (let d = 0; d < this.ndim; d++) at += index[d] * this.strides[d];
+      out[i] = data[at];
+      for (let d = this.ndim - 1; d >= 0 && ++index[d] === this.shape[d]; d--) index[d] = 0;
+    }
+    return out;
   }
 
   backward(grad?: Tensor, options?: { retainGraph?: boolean }): void { runBackward(this, grad, options); }

@@ -56,6 +56,17 @@ test('peft-ts generate continues a prompt as the library does', () => {
   assert.equal(result.prompt_tokens, 3);
 });
 
+test('peft-ts generate --dtype bf16 decodes as the library does on bfloat16 weights; a bad --dtype names the accepted ones', () => {
+  const dir = gpt2WithWordTokenizer();
+  const r = runCli('generate', '--model', dir, '--dtype', 'bf16', '--prompt', 'w5 w17 w300', '--max-new-tokens', '6', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const model = loadPretrained(dir, { dtype: 'bfloat16' }).model as CausalLM;
+  assert.deepEqual(JSON.parse(r.stdout).new_tokens, generate(model, [[5, 17, 300]], { maxNewTokens: 6, eosTokenId: 999 })[0]);
+  const bad = runCli('generate', '--model', dir, '--dtype', 'fp8', '--prompt', 'w5');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--dtype 'fp8'.*auto, float32, f32, bfloat16, bf16/s);
+});
+
 test('peft-ts score reports per-token log-probs, mean NLL and perplexity', () => {
   const dir = gpt2WithWordTokenizer();
   const r = runCli('score', '--model', dir, '--text', 'w1 w2 w3 w4', '--json');

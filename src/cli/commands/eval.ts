@@ -2,12 +2,12 @@ import { basename, resolve } from 'node:path';
 import { describeRun, evaluate, lmScorer, resolveTask, summaryText, writeReport, type Variant } from '../../eval/index.js';
 import { HFTokenizer } from '../../io/index.js';
 import { loadAdapter, PeftModel } from '../../peft/index.js';
-import { adapterFlags, numberFlag, parse, required } from '../args.js';
+import { adapterFlags, dtypeFlag, numberFlag, parse, required } from '../args.js';
 import type { Output } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { loadCausalLM } from './model-io.js';
 
-const USAGE = 'peft-ts eval --model DIR [--adapter DIR]... --tasks a,b [--limit N] [--batch-size N] [--report DIR] [--json]';
+const USAGE = 'peft-ts eval --model DIR [--adapter DIR]... [--dtype auto|float32|bf16] --tasks a,b [--limit N] [--batch-size N] [--report DIR] [--json]';
 
 /** Variants to compare on the same items: the base model, then each adapter alone. */
 export function variantsFor(peft: PeftModel, adapters: string[]): Variant[] {
@@ -19,12 +19,12 @@ export function variantsFor(peft: PeftModel, adapters: string[]): Variant[] {
 
 export function evalCommand(argv: string[], out: Output): void {
   const { values } = parse(argv, {
-    model: { type: 'string' }, adapter: { type: 'string', multiple: true }, tasks: { type: 'string' }, limit: { type: 'string' },
+    model: { type: 'string' }, adapter: { type: 'string', multiple: true }, dtype: { type: 'string' }, tasks: { type: 'string' }, limit: { type: 'string' },
     'batch-size': { type: 'string' }, report: { type: 'string' }, json: { type: 'boolean' }, seed: { type: 'string' },
   }, USAGE);
   const dir = required(values.model, '--model', USAGE);
   const tasks = required(values.tasks, '--tasks', USAGE).split(',').map((t) => resolveTask(t.trim()));
-  const model = loadCausalLM(dir, [], out);
+  const model = loadCausalLM(dir, [], { out, dtype: dtypeFlag(values.dtype) });
   const tokenizer = HFTokenizer.fromDir(dir);
   const peft = new PeftModel(model);
   const paths = adapterFlags(values.adapter);

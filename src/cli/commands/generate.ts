@@ -1,18 +1,18 @@
 import { generate } from '../../models/index.js';
-import { adapterFlags, numberFlag, parse, required } from '../args.js';
+import { adapterFlags, dtypeFlag, numberFlag, parse, required } from '../args.js';
 import type { Output } from '../output.js';
 import { loadCausalLM, loadTokenizer } from './model-io.js';
 
-const USAGE = 'peft-ts generate --model DIR [--adapter DIR]... --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--json]';
+const USAGE = 'peft-ts generate --model DIR [--adapter DIR]... [--dtype auto|float32|bf16] --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--json]';
 
 export function generateCommand(argv: string[], out: Output): void {
   const { values } = parse(argv, {
-    model: { type: 'string' }, adapter: { type: 'string', multiple: true }, prompt: { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' },
+    model: { type: 'string' }, adapter: { type: 'string', multiple: true }, dtype: { type: 'string' }, prompt: { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' },
     'top-k': { type: 'string' }, 'top-p': { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' },
   }, USAGE);
   const dir = required(values.model, '--model', USAGE);
   const prompt = required(values.prompt, '--prompt', USAGE);
-  const model = loadCausalLM(dir, adapterFlags(values.adapter), out);
+  const model = loadCausalLM(dir, adapterFlags(values.adapter), { out, dtype: dtypeFlag(values.dtype) });
   const tokenizer = loadTokenizer(dir);
   const ids = tokenizer.encode(prompt);
   const started = performance.now();

@@ -21,7 +21,7 @@ export function merge(argv: string[], out: Output): void {
   if (adapters.length === 0) throw new UsageError('[merge] at least one --adapter is required.', `Usage: ${USAGE}`);
   const target = required(values.out, '--out', USAGE);
   checkOutputFolder(target, '--out', values.overwrite === true);
-  const { peft } = loadModel(dir, adapters, out);
+  const { peft } = loadModel(dir, adapters, { out });
   const merged = peft!.mergeAndUnload();
   savePretrained(merged, target);
   // Regular files only: a FIFO or folder named like a companion would block or fail the copy.

@@ -2,7 +2,8 @@ import { basename, resolve } from 'node:path';
 import { loadAdapter, PeftModel } from '../../peft/index.js';
 import { ArgumentError, ConfigError } from '../../errors.js';
 import { HFTokenizer, readGGUFHeader, readTextFile } from '../../io/index.js';
-import { describeLoadReport, loadGGUFModel, loadPretrained, tokenizerFromGGUF, type CausalLM, type PretrainedModel } from '../../models/index.js';
+import { castFrozenWeights } from '../../nn/index.js';
+import { describeLoadReport, loadGGUFModel, loadPretrained, tokenizerFromGGUF, type CausalLM, type LoadDType, type PretrainedModel } from '../../models/index.js';
 import { Tensor } from '../../tensor/index.js';
 import type { Output } from '../output.js';
 
@@ -11,14 +12,20 @@ export interface Runnable { model: PretrainedModel; forward: PretrainedModel['fo
 
 const isGGUF = (path: string) => path.toLowerCase().endsWith('.gguf');
 
+/** Where load notices go, and how the frozen base weights are stored. */
+export interface LoadModelOptions { out?: Output; dtype?: LoadDType }
+
 /**
  * Loads the base model (a Hugging Face folder, saying which keys were ignored or initialised, or
  * a llama.cpp .gguf file) and every --adapter folder (named by folder) on top of it.
  */
-export function loadModel(dir: string, adapters: string[] = [], out?: Output): Runnable {
-  const { model, report } = isGGUF(dir) ? loadGGUFModel(dir) : loadPretrained(dir);
+export function loadModel(dir: string, adapters: string[] = [], options: LoadModelOptions = {}): Runnable {
+  const dtype = options.dtype ?? 'auto';
+  const { model, report } = isGGUF(dir) ? loadGGUFModel(dir) : loadPretrained(dir, { dtype });
+  // A GGUF is dequantised to float32 on load; bfloat16 storage only when asked.
+  if (isGGUF(dir) && dtype === 'bfloat16') castFrozenWeights(model, 'bfloat16');
   const notice = describeLoadReport(report);
-  if (notice && out) out.note(notice);
+  if (notice && options.out) options.out.note(notice);
   if (adapters.length === 0) return { model, forward: model.forward.bind(model) as PretrainedModel['forward'], peft: null };
   const peft = new PeftModel(model);
   const names = adapters.map((path, i) => basename(resolve(path)).replace(/[^A-Za-z0-9_-]/g, '_') + (adapters.length > 1 ? `_${i}` : ''));
@@ -27,8 +34,8 @@ export function loadModel(dir: string, adapters: string[] = [], out?: Output): R
   return { model, forward: ((input: never) => peft.forward(input)) as PretrainedModel['forward'], peft };
 }
 
-export function loadCausalLM(dir: string, adapters: string[] = [], out?: Output): CausalLM {
-  const { model } = loadModel(dir, adapters, out);
+export function loadCausalLM(dir: string, adapters: string[] = [], options: LoadModelOptions = {}): CausalLM {
+  const { model } = loadModel(dir, adapters, options);
   if (model.task !== 'causal-lm') throw new ConfigError(`[cli] ${dir} holds a ${model.task} model; this command needs a causal LM.`, { hint: 'Use a GPT-2, Llama, Qwen2 or Mistral checkpoint.' });
   return model;
 }

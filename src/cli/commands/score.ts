@@ -1,16 +1,16 @@
 import { ArgumentError } from '../../errors.js';
 import { logSoftmax, noGrad, Tensor } from '../../tensor/index.js';
-import { adapterFlags, parse, required } from '../args.js';
+import { adapterFlags, dtypeFlag, parse, required } from '../args.js';
 import type { Output } from '../output.js';
 import { loadCausalLM, loadTokenizer } from './model-io.js';
 
-const USAGE = 'peft-ts score --model DIR [--adapter DIR]... --text TEXT [--json]';
+const USAGE = 'peft-ts score --model DIR [--adapter DIR]... [--dtype auto|float32|bf16] --text TEXT [--json]';
 
 /** Per-token log-probabilities of a text under the model, its mean NLL and perplexity. */
 export function score(argv: string[], out: Output): void {
-  const { values } = parse(argv, { model: { type: 'string' }, adapter: { type: 'string', multiple: true }, text: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
+  const { values } = parse(argv, { model: { type: 'string' }, adapter: { type: 'string', multiple: true }, dtype: { type: 'string' }, text: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
   const dir = required(values.model, '--model', USAGE);
-  const model = loadCausalLM(dir, adapterFlags(values.adapter), out);
+  const model = loadCausalLM(dir, adapterFlags(values.adapter), { out, dtype: dtypeFlag(values.dtype) });
   const tokenizer = loadTokenizer(dir);
   const ids = tokenizer.encode(required(values.text, '--text', USAGE));
   if (ids.length < 2) throw new ArgumentError('[score] the text must have at least two tokens.', 'Score a longer text.');

@@ -7,7 +7,7 @@ import { PeftModel, saveAdapters, type PeftConfigInput } from '../../peft/index.
 import { virtualTokensOf } from '../../models/index.js';
 import { manualSeed } from '../../tensor/index.js';
 import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, encodeRecords, labelWordTarget, train, type Encoded, type LMExample } from '../../train/index.js';
-import { parse, required, numberFlag, UsageError } from '../args.js';
+import { dtypeFlag, parse, required, numberFlag, UsageError } from '../args.js';
 import { readSettingsFile } from '../config-file.js';
 import { methodFieldFlags, peftConfigFromFlags } from '../method-flags.js';
 import type { Output } from '../output.js';
@@ -15,13 +15,13 @@ import { checkOutputFolder } from '../output-folder.js';
 import { ProgressBar } from '../progress.js';
 import { loadCausalLM, loadTokenizer } from './model-io.js';
 
-const USAGE = 'peft-ts train --model DIR (--data FILE | --task NAME) --out DIR [--overwrite] [--method lora] [--peft-config FILE] [--<method field> VALUE]... [--epochs N] [--lr X] ... [--config FILE] [--json]';
+const USAGE = 'peft-ts train --model DIR (--data FILE | --task NAME) --out DIR [--overwrite] [--method lora] [--peft-config FILE] [--<method field> VALUE]... [--epochs N] [--lr X] [--dtype auto|float32|bf16] ... [--config FILE] [--json]';
 
 const STRING_FLAGS = [
   'model', 'data', 'task', 'out', 'method', 'peft-config', ...methodFieldFlags().valued, 'epochs', 'max-steps',
   'batch-size', 'grad-accum', 'lr', 'schedule', 'warmup-steps', 'weight-decay', 'max-grad-norm', 'optimizer', 'seed', 'max-length',
   'validation-fraction', 'validation-data', 'eval-every', 'patience', 'checkpoint-every', 'resume', 'prompt-field', 'completion-field',
-  'text-field', 'messages-field', 'template', 'limit', 'config',
+  'text-field', 'messages-field', 'template', 'limit', 'config', 'dtype',
 ] as const;
 const BOOLEAN_FLAGS = ['json', 'no-group-by-length', 'overwrite', ...methodFieldFlags().switches] as const;
 
@@ -43,7 +43,8 @@ export async function trainCommand(argv: string[], out: Output, shouldStop: () =
 
   const seed = int('seed', 0);
   manualSeed(seed);
-  const model = loadCausalLM(modelDir, [], out);
+  // Only the frozen base is stored as --dtype; the adapter and optimiser state stay float32.
+  const model = loadCausalLM(modelDir, [], { out, dtype: dtypeFlag(str('dtype')) });
   const tokenizer = loadTokenizer(modelDir);
   // The adapter comes first: a prompt-based method's virtual tokens take positions in front of every example.
   const peft = new PeftModel(model, { seed, tokenize: (text) => tokenizer.encode(text) });

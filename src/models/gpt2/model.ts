@@ -108,8 +108,12 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
     if (config.tieWordEmbeddings) this.lm_head.weight = this.transformer.wte.weight;
   }
   forward(input: CausalLMInput): Tensor {
+    return this.lm_head.forward(this.hiddenStates(input));
+  }
+  /** The last hidden states of the real positions (a prompt method's virtual tokens dropped), cut to logitsToKeep. */
+  hiddenStates(input: CausalLMInput): Tensor {
     const tuned = tunedInput(this, input);
-    return this.lm_head.forward(lastPositions(this.transformer.forward(tuned), tuned.logitsToKeep));
+    return lastPositions(this.transformer.forward(tuned), tuned.logitsToKeep);
   }
   inputEmbeddings(): Embedding { return this.transformer.wte; }
   keyValueLayout(): Omit<KVLayout, 'batch'> { return this.transformer.keyValueLayout(); }

@@ -111,8 +111,12 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     if (config.tieWordEmbeddings) this.lm_head.weight = this.model.embed_tokens.weight;
   }
   forward(input: CausalLMInput): Tensor {
+    return this.lm_head.forward(this.hiddenStates(input));
+  }
+  /** The last hidden states of the real positions (a prompt method's virtual tokens dropped), cut to logitsToKeep. */
+  hiddenStates(input: CausalLMInput): Tensor {
     const tuned = tunedInput(this, input);
-    return this.lm_head.forward(lastPositions(this.model.forward(tuned), tuned.logitsToKeep));
+    return lastPositions(this.model.forward(tuned), tuned.logitsToKeep);
   }
   inputEmbeddings(): Embedding { return this.model.embed_tokens; }
   keyValueLayout(): Omit<KVLayout, 'batch'> { return this.model.keyValueLayout(); }
