@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/kernels/pool.cc",
         "native/kernels/gemm.cc",
+        "native/kernels/gemm_bf16.cc",
         "native/kernels/elementwise.cc",
         "native/kernels/reduce.cc",
         "native/kernels/norm.cc",

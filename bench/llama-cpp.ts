@@ -6,8 +6,7 @@ import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
 import { gpt2TokenizerConfig, gpt2TokenizerJson, writeGGUF, type GGUFFloatType } from '../src/io/index.js';
 import { generate, modelToGGUF } from '../src/models/index.js';
 import { Generator } from '../src/tensor/index.js';
-import { gpt2Small } from './models.js';
-import { table } from './util.js';
+import { gpt2Small, table } from './util.js';
 
 /**
  * Greedy generation on GPT-2 small's shape: peft-ts against llama.cpp (node-llama-cpp's prebuilt

@@ -20,14 +20,14 @@ export function allocate(dtype: DType, size: number): Float32Array | Int32Array 
 }
 
 /** bfloat16 is the high half of a float32, so widening is a 16-bit shift. */
-export function bf16ToF32(src: Uint16Array, out = new Float32Array(src.length)): Float32Array {
+export function bf16ToF32(src: Uint16Array, out: Float32Array = new Float32Array(src.length)): Float32Array {
   const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
   for (let i = 0; i < src.length; i++) bits[i] = src[i] << 16;
   return out;
 }
 
 /** Round to nearest even, as PyTorch does when it casts float32 to bfloat16. */
-export function f32ToBf16(src: Float32Array, out = new Uint16Array(src.length)): Uint16Array {
+export function f32ToBf16(src: Float32Array, out: Uint16Array = new Uint16Array(src.length)): Uint16Array {
   const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
   for (let i = 0; i < src.length; i++) {
     const x = bits[i];

@@ -1,12 +1,13 @@
 /**
- * Every error peft-ts throws is a PeftTsError: a stable `code` for programs, a message that
- * starts with the operation in brackets and says what to do, and the underlying `cause`.
+ * Every error peft-ts throws is a PeftTsError: a stable `code` for programs, a one-line message
+ * that starts with the operation in brackets and says what to do, and the underlying `cause`.
  */
 export class PeftTsError extends Error {
   readonly code: string;
   readonly hint?: string;
   constructor(code: string, message: string, options: { hint?: string; cause?: unknown } = {}) {
-    super(options.hint ? `${message} ${options.hint}` : message, { cause: options.cause });
+    // One line always: messages quote file contents and library errors, which may hold newlines.
+    super((options.hint ? `${message} ${options.hint}` : message).replace(/\s*[\r\n]+\s*/g, ' '), { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.hint = options.hint;

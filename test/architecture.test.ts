@@ -8,7 +8,7 @@ import { repoRoot } from './helpers.js';
  * Dependencies point one way: backend <- tensor <- nn, io, data <- models <- peft <- train, eval <- compare <- cli.
  * A folder may import its own files and lower ranks; folders of equal rank never import each other.
  */
-const RANK: Record<string, number> = { errors: 0, package: 0, dtype: 0.5, backend: 1, tensor: 2, nn: 3, io: 3, data: 3, models: 4, peft: 5, train: 6, eval: 6, compare: 6.5, cli: 7, index: 8 };
+const RANK: Record<string, number> = { errors: 0, package: 0, dtype: 0.5, files: 0.5, backend: 1, tensor: 2, nn: 3, io: 3, data: 3, models: 4, peft: 5, train: 6, eval: 6, compare: 6.5, cli: 7, index: 8 };
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {

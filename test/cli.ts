@@ -22,16 +22,21 @@ export function runCliWithEnv(env: Record<string, string>, ...args: string[]): {
 
 export const tempDir = (label = 'cli') => mkdtempSync(join(tmpdir(), `peft-ts-${label}-`));
 
+/** A word-level tokenizer.json over ids 0..size-1 ("w0" ... ; unknown words are w0). */
+export function wordTokenizerJson(size = 1000): Record<string, unknown> {
+  const vocab = Object.fromEntries(Array.from({ length: size }, (_, i) => [`w${i}`, i]));
+  return {
+    version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null,
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: false }, model: { type: 'WordLevel', vocab, unk_token: 'w0' },
+  };
+}
+
 /** A fixture model with a word-level tokenizer over its ids ("w0" ... ; eos the last id), so text commands can run. */
 export function withWordTokenizer(base: string): string {
   const dir = tempDir('model');
   for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(fixturesDir, base, f), join(dir, f));
   const size = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).vocab_size as number;
-  const vocab = Object.fromEntries(Array.from({ length: size }, (_, i) => [`w${i}`, i]));
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({
-    version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null,
-    decoder: { type: 'WordPiece', prefix: '##', cleanup: false }, model: { type: 'WordLevel', vocab, unk_token: 'w0' },
-  }));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(wordTokenizerJson(size)));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ eos_token: `w${size - 1}` }));
   return dir;
 }

@@ -21,6 +21,13 @@ export function layerZooFixtures(): ZooFixture[] {
   return zoo.fixtures.filter((f) => layerTypes.has(f.peft_type) && f.virtual_tokens_sliced === 0);
 }
 
+/** The zoo fixtures of prompt-based (input) methods peft-ts implements. */
+export function promptZooFixtures(): ZooFixture[] {
+  const zoo = JSON.parse(readFileSync(join(fixturesDir, 'peft-zoo', 'zoo.json'), 'utf8')) as { fixtures: ZooFixture[] };
+  const inputTypes = new Set(listMethods().filter((m) => m.kind === 'input').map((m) => m.config.peftType));
+  return zoo.fixtures.filter((f) => inputTypes.has(f.peft_type));
+}
+
 /** One zoo fixture by folder name, with where it lives. */
 export function zooFixture(name: string): ZooFixture & { dir: string; folder: string } {
   const zoo = JSON.parse(readFileSync(join(fixturesDir, 'peft-zoo', 'zoo.json'), 'utf8')) as { fixtures: ZooFixture[] };

@@ -15,13 +15,16 @@ namespace peft {
 
 namespace {
 
+// A matrix of one row may carry any row stride (a size-1 dimension's stride is arbitrary, e.g.
+// when a batch decodes one token), but BLAS insists on ld >= d.
+int64_t row_ld(int64_t stride, int64_t rows, int64_t d) { return rows == 1 ? std::max(stride, d) : stride; }
 const float* q_ptr(const AttentionShape& s, int64_t b, int64_t h) { return s.q + s.q_off + b * s.qs[0] + h * s.qs[1]; }
 const float* k_ptr(const AttentionShape& s, int64_t b, int64_t kh) { return s.k + s.k_off + b * s.ks[0] + kh * s.ks[1]; }
 const float* v_ptr(const AttentionShape& s, int64_t b, int64_t kh) { return s.v + s.v_off + b * s.vs[0] + kh * s.vs[1]; }
 
 // p [tq, tk] = scale * Q K^T + mask, -inf where causality forbids.
 void scores(float* p, const AttentionShape& s, int64_t b, int64_t h, int64_t kh) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.tq, s.tk, s.d, s.scale, q_ptr(s, b, h), s.qs[2], k_ptr(s, b, kh), s.ks[2],
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.tq, s.tk, s.d, s.scale, q_ptr(s, b, h), row_ld(s.qs[2], s.tq, s.d), k_ptr(s, b, kh), row_ld(s.ks[2], s.tk, s.d),
               0.0f, p, s.tk);
   const int64_t shift = s.tk - s.tq;
   for (int64_t t = 0; t < s.tq; t++) {
@@ -50,6 +53,7 @@ void for_each_group(const AttentionShape& s, const std::function<void(int64_t b,
 }  // namespace
 
 void attention(float* out, float* lse, const AttentionShape& s) {
+  if (s.kv_heads == 0) return;  // no heads at all (addon.cc checks heads is a multiple of kv_heads)
   const int64_t group = s.heads / s.kv_heads;
   for_each_group(s, [&](int64_t b, int64_t kh, float* p) {
     for (int64_t h = kh * group; h < (kh + 1) * group; h++) {
@@ -70,13 +74,14 @@ void attention(float* out, float* lse, const AttentionShape& s) {
         for (int64_t j = 0; j < s.tk; j++) row[j] *= inv;
         l[t] = m + std::log(sum);
       }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.tq, s.d, s.tk, 1.0f, p, s.tk, v_ptr(s, b, kh), s.vs[2], 0.0f,
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.tq, s.d, s.tk, 1.0f, p, s.tk, v_ptr(s, b, kh), row_ld(s.vs[2], s.tk, s.d), 0.0f,
                   out + (b * s.tq * s.heads + h) * s.d, s.heads * s.d);
     }
   }, 1);
 }
 
 void attention_backward(float* gq, float* gk, float* gv, const float* gout, const float* out, const float* lse, const AttentionShape& s) {
+  if (s.kv_heads == 0) return;
   const int64_t group = s.heads / s.kv_heads;
   const int64_t ld_o = s.heads * s.d;
   for_each_group(s, [&](int64_t b, int64_t kh, float* scratch) {
@@ -98,7 +103,7 @@ void attention_backward(float* gq, float* gk, float* gv, const float* gout, cons
       }
       // dV += P^T dO ; dP = dO V^T
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s.tk, s.d, s.tq, 1.0f, p, s.tk, go, ld_o, 1.0f, gv_blk, s.d);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.tq, s.tk, s.d, 1.0f, go, ld_o, v_ptr(s, b, kh), s.vs[2], 0.0f, dp, s.tk);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.tq, s.tk, s.d, 1.0f, go, ld_o, v_ptr(s, b, kh), row_ld(s.vs[2], s.tk, s.d), 0.0f, dp, s.tk);
       // dS = P * (dP - rowsum(dO * O))
       for (int64_t t = 0; t < s.tq; t++) {
         float di = 0;
@@ -108,9 +113,9 @@ void attention_backward(float* gq, float* gk, float* gv, const float* gout, cons
         for (int64_t j = 0; j < s.tk; j++) drow[j] = prow[j] * (drow[j] - di);
       }
       // dQ = scale dS K ; dK += scale dS^T Q
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.tq, s.d, s.tk, s.scale, dp, s.tk, k_ptr(s, b, kh), s.ks[2], 0.0f,
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.tq, s.d, s.tk, s.scale, dp, s.tk, k_ptr(s, b, kh), row_ld(s.ks[2], s.tk, s.d), 0.0f,
                   gq + (b * s.heads + h) * s.tq * s.d, s.d);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s.tk, s.d, s.tq, s.scale, dp, s.tk, q_ptr(s, b, h), s.qs[2], 1.0f, gk_blk, s.d);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s.tk, s.d, s.tq, s.scale, dp, s.tk, q_ptr(s, b, h), row_ld(s.qs[2], s.tq, s.d), 1.0f, gk_blk, s.d);
     }
   }, 2);
 }

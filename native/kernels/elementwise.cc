@@ -82,7 +82,7 @@ void for_each_row(const int64_t* shape, int ndim, const int64_t* offsets, const 
   int64_t rows = 1;
   for (int d = 0; d < ndim - 1; d++) rows *= shape[d];
   const int64_t cols = ndim ? shape[ndim - 1] : 1;
-  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1)), [&](int64_t begin, int64_t end) {
+  parallel_for(rows, rows_per_chunk(kGrain, cols), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; r++) {
       int64_t off[N];
       for (int o = 0; o < N; o++) off[o] = offsets[o];

@@ -5,7 +5,7 @@
 namespace peft {
 
 void embedding(float* out, const float* weight, const int32_t* ids, int64_t n, int64_t dim) {
-  parallel_for(n, std::max<int64_t>(1, 16384 / dim), [&](int64_t b, int64_t e) {
+  parallel_for(n, rows_per_chunk(16384, dim), [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; i++) std::memcpy(out + i * dim, weight + static_cast<int64_t>(ids[i]) * dim, dim * sizeof(float));
   });
 }
@@ -25,7 +25,7 @@ void rope(float* out, const float* x, const float* cos, const float* sin, int64_
           int64_t cs_batch_stride, bool inverse) {
   const int64_t half = d / 2;
   const float sign = inverse ? -1.0f : 1.0f;
-  parallel_for(batch * heads * t, std::max<int64_t>(1, 8192 / d), [&](int64_t begin, int64_t end) {
+  parallel_for(batch * heads * t, rows_per_chunk(8192, d), [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; row++) {
       const int64_t b = row / (heads * t), p = row % t;
       const float* xr = x + row * d;

@@ -11,6 +11,11 @@ void set_threads(int n);
 int get_threads();
 // Runs fn(begin, end) over [0, n) split into at most get_threads() chunks of at least `grain`.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+// Rows per parallel chunk so that a chunk holds about `work` elements; safe for width 0.
+inline int64_t rows_per_chunk(int64_t work, int64_t width) { return width > 0 && work / width > 0 ? work / width : 1; }
+// Runs fn(task) for every task in [0, tasks); idle threads take the next task, so a thread
+// slowed by another process on its core does less of the work instead of holding up the rest.
+void parallel_tasks(int64_t tasks, const std::function<void(int64_t)>& fn);
 // Runs fn with OpenBLAS single-threaded, for regions that call sgemm from several threads.
 void with_serial_blas(const std::function<void()>& fn);
 
@@ -18,6 +23,13 @@ void with_serial_blas(const std::function<void()>& fn);
 void gemm(float* c, const float* a, const float* b, const int64_t* a_offsets, const int64_t* b_offsets,
           const int64_t* c_offsets, int64_t batch, int m, int n, int k, bool trans_a, bool trans_b,
           int lda, int ldb, int ldc, float alpha, float beta);
+
+// ---- gemm_bf16.cc ----
+// C = alpha * A @ op(B) + beta * C, A float32 [m, k] (rounded to bfloat16), B bfloat16 stored [n, k]
+// when trans_b else [k, n]; float32 accumulation.
+void gemm_bf16(float* c, const float* a, const uint16_t* b, int m, int n, int k, bool trans_b, int lda, int ldb, int ldc, float alpha, float beta);
+// Sets the bf16 kernel (-1 auto, 0 widen + sgemm, 1 AVX512-BF16) and returns the one in use (0 or 1).
+int bf16_kernel(int choice);
 
 // ---- elementwise.cc ----
 enum Unary { NEG, EXP, LOG, SQRT, RSQRT, ABS, TANH, SIGMOID, RELU, GELU, GELU_TANH, SILU, POW, CLAMP };

@@ -6,7 +6,7 @@
 namespace peft {
 
 namespace {
-int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, 8192 / std::max<int64_t>(cols, 1)); }
+int64_t row_grain(int64_t cols) { return rows_per_chunk(8192, cols); }
 
 // Sums per-thread partial column sums: each thread owns whole rows, so weight gradients
 // (a sum over rows) are reduced afterwards instead of racing.

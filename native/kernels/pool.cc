@@ -104,6 +104,16 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
   });
 }
 
+void parallel_tasks(int64_t tasks, const std::function<void(int64_t)>& fn) {
+  if (tasks <= 0) return;
+  const int64_t workers = std::min<int64_t>(g_threads, tasks);
+  if (workers <= 1) { for (int64_t t = 0; t < tasks; t++) fn(t); return; }
+  std::atomic<int64_t> next{0};
+  pool().run(static_cast<int>(workers), [&](int) {
+    for (int64_t t = next.fetch_add(1); t < tasks; t = next.fetch_add(1)) fn(t);
+  });
+}
+
 void with_serial_blas(const std::function<void()>& fn) {
   openblas_set_num_threads(1);
   fn();

@@ -14,7 +14,7 @@ float row_lse(const float* x, int64_t cols) {
   if (std::isinf(m) && m < 0) return m;
   return m + std::log(sum_exp(x, cols, m));
 }
-int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)); }
+int64_t row_grain(int64_t cols) { return rows_per_chunk(16384, cols); }
 }  // namespace
 
 void softmax(float* out, const float* x, int64_t rows, int64_t cols, bool log) {

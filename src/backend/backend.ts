@@ -7,6 +7,8 @@
  */
 export type F32 = Float32Array;
 export type I32 = Int32Array;
+/** bfloat16 values as their 16 bits (the high half of a float32). */
+export type BF16 = Uint16Array;
 
 /** Unary elementwise ops. `p0`, `p1` are the op's scalar parameters (pow's exponent, clamp's bounds). */
 export const UnaryOp = {
@@ -39,6 +41,20 @@ export interface GemmArgs {
   alpha: number; beta: number;
 }
 
+/**
+ * c = alpha * a @ op(b) + beta * c with a float32 [m, k] and b bfloat16: stored [n, k] when
+ * transB (nn.Linear's weight), else [k, n] (GPT-2's Conv1D, or a Linear weight in backward).
+ * a is rounded to bfloat16 first and products accumulate in float32 (PyTorch's bf16 autocast).
+ */
+export interface GemmBf16Args {
+  a: F32; b: BF16; c: F32;
+  aOffset: number; bOffset: number; cOffset: number;
+  m: number; n: number; k: number;
+  transB: boolean;
+  lda: number; ldb: number; ldc: number;
+  alpha: number; beta: number;
+}
+
 /** Scaled-dot-product attention over q [B,H,T,D], k and v [B,Hkv,S,D] (H a multiple of Hkv). */
 export interface AttentionArgs {
   q: Strided; k: Strided; v: Strided;
@@ -56,6 +72,12 @@ export interface Backend {
   readonly threads: number;
 
   gemm(args: GemmArgs): void;
+  gemmBf16(args: GemmBf16Args): void;
+  /**
+   * Native only: which bfloat16 GEMM runs ('avx512bf16' when the CPU has it, else 'widen':
+   * blocks of b widened to float32 for sgemm). Passing a choice forces it (tests cover both).
+   */
+  bf16Kernel?(choice?: 'auto' | 'widen' | 'avx512bf16'): 'widen' | 'avx512bf16';
 
   unary(op: UnaryOpCode, out: F32, x: F32, p0: number, p1: number): void;
   /** gx = gy * f'(x); y = f(x) is given for ops whose derivative reads it. */

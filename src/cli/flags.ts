@@ -1,3 +1,4 @@
+import type { LoadDType } from '../models/index.js';
 import type { FlagSpec } from './command.js';
 
 /** Flags several commands share, declared once. */
@@ -13,3 +14,11 @@ export const ADAPTER_FLAG = {
 export const JSON_FLAG = {
   json: { type: 'boolean', default: false, help: 'print the result as JSON on stdout' },
 } as const satisfies Record<string, FlagSpec>;
+
+/** How the frozen base weights are stored; adapters and optimiser state stay float32. */
+export const DTYPE_FLAG = {
+  dtype: { type: 'string', default: 'auto', choices: ['auto', 'float32', 'bf16', 'bfloat16'], help: "storage of the frozen base weights: auto keeps the checkpoint's (BF16 stays bfloat16), bf16 halves memory and runs the bf16 GEMM" },
+} as const satisfies Record<string, FlagSpec>;
+
+/** The --dtype value as the loader names it. */
+export const loadDType = (value: string): LoadDType => (value === 'bf16' ? 'bfloat16' : (value as LoadDType));

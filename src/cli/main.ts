@@ -21,7 +21,15 @@ const COMMANDS: CommandSpec<any>[] = [trainCommand, evalCommand, infoCommand, ge
 
 let stopRequested = false;
 
-/** Exit codes: 0 done (and --help, --version), 2 usage errors, 1 every other peft-ts error, 70 bugs. */
+/** One line: a failure is reported as a single stderr line, whatever its message holds. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/**
+ * Exit codes: 0 done (and --help, --version), 2 usage errors, 1 every other peft-ts error, 70
+ * bugs. Each failure is one line on stderr; PEFT_TS_DEBUG=1 adds the stack trace.
+ */
 export async function main(argv: string[], out: Output = consoleOutput): Promise<number> {
   const program = buildProgram(COMMANDS, packageVersion(), out, () => stopRequested);
   if (argv.length === 0) { out.note(program.helpInformation().trimEnd()); return 2; }
@@ -31,17 +39,35 @@ export async function main(argv: string[], out: Output = consoleOutput): Promise
   } catch (error) {
     if (error instanceof CommanderError) return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code) ? 0 : 2;
     const command = argv.find((a) => !a.startsWith('-')) ?? '';
+    const debug = process.env.PEFT_TS_DEBUG === '1';
     if (error instanceof PeftTsError) {
-      out.note(`peft-ts ${command}: ${error.message}`);
+      out.note(`peft-ts ${command}: ${oneLine(error.message)}`);
+      if (debug) out.note(String(error.stack));
       return error instanceof UsageError ? 2 : 1;
     }
-    out.note(`peft-ts ${command}: internal error: ${(error as Error).stack ?? error}`);
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    out.note(`peft-ts ${command}: internal error: ${oneLine(message)}${debug ? '' : ' (set PEFT_TS_DEBUG=1 for the stack trace; please report it)'}`);
+    if (debug) out.note(String((error as Error)?.stack ?? error));
     return 70;
   }
 }
 
-// `peft-ts train --help | head` closes stdout early; that is not an error.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => { if (error.code === 'EPIPE') process.exit(0); else throw error; });
+// Output piped into a reader that quits early (`peft-ts train --help | head`): stop quietly, as other CLI tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
+// Anything thrown outside a command's own call chain (a timer, a stream) is still one line.
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(event, (error: unknown) => {
+    const debug = process.env.PEFT_TS_DEBUG === '1';
+    process.stderr.write(`peft-ts: internal error: ${oneLine(error instanceof Error ? `${error.name}: ${error.message}` : String(error))}${debug ? `\n${(error as Error)?.stack ?? ''}` : ' (set PEFT_TS_DEBUG=1 for the stack trace; please report it)'}\n`);
+    process.exit(70);
+  });
+}
 
 // First Ctrl-C: finish the step, write a checkpoint, exit. Second: exit at once.
 process.on('SIGINT', () => {

@@ -2,7 +2,7 @@ import { bundledTask, shuffled, type ChoiceItem } from '../data/index.js';
 import { ConfigError } from '../errors.js';
 import { bundledEvalTask, evaluate, lmScorer, type EvalTask, type Variant } from '../eval/index.js';
 import { HFTokenizer } from '../io/index.js';
-import { loadPretrained, type CausalLM } from '../models/index.js';
+import { loadPretrained, virtualTokensOf, type CausalLM } from '../models/index.js';
 import { methodByName, PeftModel, type PeftConfigInput } from '../peft/index.js';
 import { manualSeed } from '../tensor/index.js';
 import { causalLMTarget, DEFAULT_TRAIN_CONFIG, encodeChoiceItems, labelWordTarget, trainLoop } from '../train/index.js';
@@ -50,7 +50,7 @@ export async function runJob(job: Job, settings: CompareSettings, onProgress: (m
   const tokenizer = HFTokenizer.fromDir(settings.model);
   const task = bundledTask(job.task);
   let evalTask = heldOut(job.task, settings);
-  const peft = new PeftModel(model, { seed: job.seed });
+  const peft = new PeftModel(model, { seed: job.seed, tokenize: (text) => tokenizer.encode(text) });
   let trainSeconds = 0, shots: number | undefined;
 
   if (job.kind === 'adapter') {
@@ -58,14 +58,14 @@ export async function runJob(job: Job, settings: CompareSettings, onProgress: (m
     const method = methodByName(overrides.method ?? job.method);
     peft.addAdapter('default', { task_type: 'CAUSAL_LM', ...overrides.peft, peft_type: method.config.peftType, base_model_name_or_path: settings.model } as PeftConfigInput);
     const items = trainingItems(task.train, job);
-    const maxLength = model.config.maxPositions;
+    const maxLength = model.config.maxPositions - virtualTokensOf(model); // a prompt-based adapter's virtual tokens take positions too
     const encoded = encodeChoiceItems(items, tokenizer, maxLength);
     const choiceIds = task.train[0].choices.map((c) => tokenizer.encode(c, { addSpecialTokens: false }));
     const save = () => {};
     const target = choiceIds.every((ids) => ids.length === 1) ? labelWordTarget(model, choiceIds.map((ids) => ids[0]), save) : causalLMTarget(model, save);
     const result = await trainLoop(target, { train: encoded.examples }, {
       ...DEFAULT_TRAIN_CONFIG, epochs: overrides.epochs ?? settings.epochs, lr: overrides.lr ?? settings.lr, batchSize: Math.min(settings.batchSize, items.length),
-      warmupSteps: 0, seed: job.seed, padId: tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0,
+      warmupSteps: 0, seed: job.seed, padId: tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0, learningRates: peft.learningRates('default'),
     }, { onStep: (e) => { if (e.step % 20 === 0) onProgress(`step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)}`); } });
     trainSeconds = result.seconds;
   } else if (job.kind === 'icl') {

@@ -56,3 +56,15 @@ test('emails become subject + plain body; passages break after sentences', () =>
   const parts = passages(text, 60);
   assert.ok(parts.length > 3 && parts.every((p) => /[.!?]$/.test(p) && p.length <= 90));
 });
+
+// Issue 12: an object in a text field trained as "[object Object]".
+test('a field holding an object or a list is an error with file:line; numbers and booleans read as written', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peft-ts-data-'));
+  const path = join(dir, 'd.jsonl');
+  writeFileSync(path, ['{"prompt": "a", "completion": "b"}', '{"prompt": {"text": "a"}, "completion": "b"}', '{"prompt": ["a"], "completion": 3}'].join('\n'));
+  const [ok, object, list] = readRecords(path);
+  assert.equal(field(ok, 'prompt'), 'a');
+  assert.throws(() => field(object, 'prompt'), (e: unknown) => e instanceof DataError && /d\.jsonl:2: field 'prompt' holds an object, not text/.test((e as Error).message));
+  assert.throws(() => renderTemplate('Q: {prompt}', list), (e: unknown) => e instanceof DataError && /d\.jsonl:3: field 'prompt' holds a list/.test((e as Error).message));
+  assert.equal(field(list, 'completion'), '3');
+});

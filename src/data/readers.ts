@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import { ArgumentError } from '../errors.js';
+import { readTextFile } from '../files.js';
 
 /** A data-file problem: the message names the file and, where it can, the line. */
 export class DataError extends ArgumentError {}
@@ -34,7 +35,7 @@ function parseCsv(text: string, file: string): { row: string[]; line: number }[]
 /** Reads records from JSONL (one object per line), JSON (an array of objects) or CSV (a header row), by extension. */
 export function readRecords(file: string): SourcedRecord[] {
   if (!existsSync(file)) throw new DataError(`[data] ${file} does not exist.`, 'Check the --data path.');
-  const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, ''); // editors on Windows start files with a byte-order mark; it is not part of the first field
+  const text = readTextFile(file, (problem) => new DataError(`[data] ${file} ${problem}.`, 'Pass a .jsonl, .json or .csv data file.')).replace(/^\uFEFF/, ''); // editors on Windows start files with a byte-order mark; it is not part of the first field
   const format = extname(file).toLowerCase();
   let records: SourcedRecord[];
   if (format === '.jsonl' || format === '.ndjson') {
@@ -68,13 +69,19 @@ export function readRecords(file: string): SourcedRecord[] {
   return records;
 }
 
-/** The string value of a record's field, or a DataError naming the file, line and field. */
+/**
+ * The text of a record's field, or a DataError naming the file, line and field. Numbers and
+ * booleans read as written (as lm-eval-harness templates do); objects and lists have no text
+ * and are refused, never trained on as "[object Object]".
+ */
 export function field(record: SourcedRecord, name: string): string {
   const value = record.fields[name];
   if (value === undefined || value === null) {
     throw new DataError(`[data] ${record.file}:${record.line}: missing field '${name}' (fields: ${Object.keys(record.fields).join(', ')}).`, 'Map your fields with --prompt-field/--completion-field or a template.');
   }
-  return typeof value === 'string' ? value : String(value);
+  if (typeof value === 'string') return value;
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') return String(value);
+  throw new DataError(`[data] ${record.file}:${record.line}: field '${name}' holds ${Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : String(value)}, not text.`, 'Map a field that holds a string (for chat messages use --messages-field).');
 }
 
 /** Fills {name} placeholders from a record ({{ and }} are literal braces). */

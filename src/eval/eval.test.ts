@@ -130,3 +130,21 @@ test('proportions carry Wilson intervals and their paired changes Newcombe\'s; f
   assert.equal(d.mean, 0);
   assert.ok(d.ci95[0] < -0.2 && d.ci95[1] > 0.2, `${d.ci95}`);
 });
+
+// Issue 12 (wider set): task files are settings too; nothing in them is ignored or accepted out of range.
+test('task files: unknown fields, fields of the wrong type and more few-shot examples than records are ConfigErrors', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peft-ts-task-'));
+  writeFileSync(join(dir, 'd.jsonl'), '{"q":"a","answer":"x"}\n{"q":"b","answer":"y"}\n');
+  const base = { task: 't', output_type: 'multiple_choice', dataset: 'd.jsonl', doc_to_text: '{q}', doc_to_choice: ['x', 'y'], doc_to_target: '{answer}' };
+  const spec = (over: Record<string, unknown>) => { const p = join(dir, 'task.json'); writeFileSync(p, JSON.stringify({ ...base, ...over })); return p; };
+  for (const [over, pattern] of [
+    [{ num_fewshot: -1 }, /'num_fewshot' must be a non-negative integer/],
+    [{ num_fewshot: 1.5 }, /'num_fewshot'/],
+    [{ max_gen_toks: 1e12 }, /'max_gen_toks' must be a positive integer of at most 100000/],
+    [{ until: 'x' }, /'until' must be a list of strings/],
+    [{ doc_to_choice: { a: 1 } }, /'doc_to_choice' must be a list of template strings or a field name/],
+    [{ generation_kwargs: { max_gen_toks: 5 } }, /unknown field 'generation_kwargs'/],
+  ] as const) assert.throws(() => readTaskSpec(spec(over)), pattern, JSON.stringify(over));
+  assert.throws(() => loadTaskSpec(readTaskSpec(spec({ num_fewshot: 1e9 }))), /num_fewshot 1000000000 exceeds the 1 records available/);
+  assert.equal(loadTaskSpec(readTaskSpec(spec({ num_fewshot: 1 }))).items.length, 2);
+});

@@ -1,5 +1,5 @@
 import type { HFTokenizer } from '../io/index.js';
-import { generate, type CausalLM } from '../models/index.js';
+import { generate, virtualTokensOf, type CausalLM } from '../models/index.js';
 import { logSoftmax, noGrad, Tensor } from '../tensor/index.js';
 
 /** Log-likelihoods from a causal LM, batched: what every task type is scored with. */
@@ -26,7 +26,8 @@ function forwardLogProbs(model: CausalLM, rows: number[][], padId: number): (b: 
 
 export function lmScorer(model: CausalLM, tokenizer: HFTokenizer, options: { batchSize?: number } = {}): Scorer {
   const batchSize = options.batchSize ?? 16;
-  const maxLen = model.config.maxPositions;
+  // A prompt-based adapter's virtual tokens take positions too; read per call, as the active adapter may change.
+  const contextLength = () => model.config.maxPositions - virtualTokensOf(model);
   const padId = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
   const bos = tokenizer.bosTokenId ?? tokenizer.eosTokenId ?? 0;
   const encode = (s: string) => tokenizer.encode(s, { addSpecialTokens: false });
@@ -41,7 +42,7 @@ export function lmScorer(model: CausalLM, tokenizer: HFTokenizer, options: { bat
       requests.forEach((q, req) => {
         const ctx = encode(q.context);
         const longest = Math.max(...conts[req].map((c) => c.length));
-        const keep = Math.max(1, Math.min(ctx.length, maxLen - longest));
+        const keep = Math.max(1, Math.min(ctx.length, contextLength() - longest));
         const context = ctx.length ? ctx.slice(ctx.length - keep) : [bos];
         out[req].tokens = conts[req].map((c) => c.length);
         if (longest === 1) rows.push({ ids: context, start: context.length, req, choice: null });
@@ -70,6 +71,7 @@ export function lmScorer(model: CausalLM, tokenizer: HFTokenizer, options: { bat
       // (the first with BOS), so every token is predicted exactly once.
       const ids = [bos, ...encode(text)];
       let nll = 0, tokens = 0;
+      const maxLen = contextLength();
       for (let start = 0; start < ids.length - 1; start += maxLen - 1) {
         const window = ids.slice(start, start + maxLen);
         const pick = forwardLogProbs(model, [window], padId);
@@ -81,7 +83,7 @@ export function lmScorer(model: CausalLM, tokenizer: HFTokenizer, options: { bat
 
     generateUntil(context, until, maxTokens) {
       const ctx = encode(context);
-      const prompt = ctx.slice(Math.max(0, ctx.length - (maxLen - maxTokens)));
+      const prompt = ctx.slice(Math.max(0, ctx.length - (contextLength() - maxTokens)));
       const out = generate(model, [prompt.length ? prompt : [bos]], { maxNewTokens: maxTokens, eosTokenId: tokenizer.eosTokenId })[0];
       let text = tokenizer.decode(out);
       for (const stop of until) { const at = text.indexOf(stop); if (at >= 0) text = text.slice(0, at); }

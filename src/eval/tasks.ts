@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { bundledTask, bundledTaskNames, heldOutDocuments, readRecords, renderTemplate, shuffled, type SourcedRecord } from '../data/index.js';
 import { ConfigError } from '../errors.js';
+import { readTextFile } from '../files.js';
 
 export type OutputType = 'multiple_choice' | 'classification' | 'generate_until' | 'loglikelihood_rolling';
 
@@ -54,9 +55,9 @@ function fail(path: string, message: string): never {
 /** Reads and checks a JSON or YAML task file; paths in it are relative to the file. */
 export function readTaskSpec(path: string): TaskSpec {
   if (!existsSync(path)) throw new ConfigError(`[task] ${path} not found.`, { hint: `Bundled tasks: ${[...bundledTaskNames(), 'heldout-perplexity'].join(', ')}; or pass a .json/.yaml task file.` });
+  const text = readTextFile(path, (problem, cause) => new ConfigError(`[task] ${path} ${problem}.`, { hint: 'Pass a .json or .yaml task file.', cause }));
   let spec: TaskSpec;
   try {
-    const text = readFileSync(path, 'utf8');
     spec = (['.yaml', '.yml'].includes(extname(path)) ? parseYaml(text) : JSON.parse(text)) as TaskSpec;
   } catch (cause) {
     throw new ConfigError(`[task] ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}.`, { hint: 'Fix the syntax.', cause });
@@ -67,7 +68,28 @@ export function readTaskSpec(path: string): TaskSpec {
   spec.dataset = resolve(dirname(path), spec.dataset);
   if (spec.fewshot_split) spec.fewshot_split = resolve(dirname(path), spec.fewshot_split);
   if ((spec.output_type === 'multiple_choice' || spec.output_type === 'classification') && !spec.doc_to_choice) fail(path, `${spec.output_type} needs doc_to_choice.`);
+  checkFieldTypes(path, spec as unknown as Record<string, unknown>);
   return spec;
+}
+
+/** What each optional task field must hold; a field not listed here is unknown and refused. */
+const FIELD_CHECKS: Record<string, [string, (v: unknown) => boolean]> = {
+  task: ['a string', (v) => typeof v === 'string'], output_type: ['an output type', () => true], dataset: ['a path', () => true],
+  doc_to_text: ['a template string', (v) => typeof v === 'string'], doc_to_target: ['a template string', (v) => typeof v === 'string'],
+  doc_to_choice: ['a list of template strings or a field name', (v) => typeof v === 'string' || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'))],
+  target_delimiter: ['a string', (v) => typeof v === 'string'], fewshot_delimiter: ['a string', (v) => typeof v === 'string'], fewshot_split: ['a path', (v) => typeof v === 'string'],
+  num_fewshot: ['a non-negative integer', (v) => Number.isSafeInteger(v) && (v as number) >= 0], fewshot_seed: ['an integer', (v) => Number.isSafeInteger(v)],
+  until: ['a list of strings', (v) => Array.isArray(v) && v.every((x) => typeof x === 'string')],
+  max_gen_toks: ['a positive integer of at most 100000', (v) => Number.isSafeInteger(v) && (v as number) > 0 && (v as number) <= 100_000],
+  description: ['a string', (v) => typeof v === 'string'],
+};
+
+function checkFieldTypes(path: string, spec: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(spec)) {
+    const check = FIELD_CHECKS[key];
+    if (!check) fail(path, `unknown field '${key}' (known: ${Object.keys(FIELD_CHECKS).join(', ')}).`);
+    if (value !== undefined && value !== null && !check[1](value)) fail(path, `'${key}' must be ${check[0]}, got ${JSON.stringify(value)?.slice(0, 60)}.`);
+  }
 }
 
 function choicesOf(spec: TaskSpec, r: SourcedRecord): string[] {
@@ -91,6 +113,9 @@ export function loadTaskSpec(spec: TaskSpec): EvalTask {
   const records = readRecords(spec.dataset);
   const delimiter = spec.target_delimiter ?? ' ';
   const shots = spec.num_fewshot ? readRecords(spec.fewshot_split ?? spec.dataset) : [];
+  // Each item draws its shots from the others (or from fewshot_split): there must be enough.
+  const available = spec.fewshot_split ? shots.length : shots.length - 1;
+  if (spec.num_fewshot && spec.num_fewshot > available) throw new ConfigError(`[task] ${spec.task}: num_fewshot ${spec.num_fewshot} exceeds the ${available} records available as examples.`, { hint: 'Lower num_fewshot or give a larger fewshot_split.' });
   const item = (r: SourcedRecord, i: number): EvalItem => {
     const text = spec.doc_to_text ? renderTemplate(spec.doc_to_text, r) : '';
     const base = { id: `${spec.task}/${i}`, context: text };

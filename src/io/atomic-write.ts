@@ -1,13 +1,46 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CheckpointError } from '../errors.js';
+
+/** Temporary files and folders of atomic writes are named `.peft-ts-tmp-<pid>-...`. */
+export function tempName(dir: string, pid: number, name: string): string {
+  return join(dir, `.peft-ts-tmp-${pid}-${Date.now()}-${name}`);
+}
+const TEMP = /^\.peft-ts-tmp-(\d+)-/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by someone else
+  }
+}
+
+/**
+ * Removes the leftovers of atomic writes that were killed mid-way (a temp file of a process
+ * that no longer runs) from `dir`; this process's own and live processes' temps are kept.
+ */
+export function sweepStaleTemps(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // the folder does not exist yet: nothing to sweep
+  }
+  for (const name of names) {
+    const pid = Number(TEMP.exec(name)?.[1]);
+    if (pid && pid !== process.pid && !processAlive(pid)) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+}
 
 /**
  * Writes `chunks` to `path` through a temporary file in the same folder, fsynced and then
  * renamed over the target: a crash or a full disk leaves the old file whole, never half a file.
  */
 export function writeFileAtomic(path: string, chunks: readonly Uint8Array[]): void {
-  const tmp = join(dirname(path), `.peft-ts-tmp-${process.pid}-${Date.now()}-${basename(path)}`);
+  sweepStaleTemps(dirname(path));
+  const tmp = tempName(dirname(path), process.pid, basename(path));
   let fd: number | null = null;
   try {
     fd = openSync(tmp, 'w');

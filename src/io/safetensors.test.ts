@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturesDir } from '../../test/helpers.js';
@@ -101,16 +102,38 @@ test('fuzz: mutated headers either parse to a consistent header or throw Checkpo
   }
 });
 
-test('bfloat16 and float16 checkpoints load as their upcast float32 values', () => {
+test('float16 checkpoints load as float32; bfloat16 ones keep bfloat16 matrix weights (float32 when asked), same values', () => {
   const source = loadSafetensors(join(fixturesDir, 'llama-tiny', 'model.safetensors'));
   for (const floatDType of ['BF16', 'F16'] as const) {
     const dir = tmp();
     copyFileSync(join(fixturesDir, 'llama-tiny', 'config.json'), join(dir, 'config.json'));
     saveSafetensors(join(dir, 'model.safetensors'), source, undefined, { floatDType });
     const upcast = loadSafetensors(join(dir, 'model.safetensors'));
-    const { model } = loadPretrained(dir);
-    for (const [name, t] of model.stateDict()) assert.deepEqual(t.toArray(), upcast.get(name)!.toArray(), `${floatDType} ${name}`);
+    for (const dtype of ['auto', 'float32'] as const) {
+      const { model } = loadPretrained(dir, { dtype });
+      for (const [name, t] of model.stateDict()) {
+        const keptBf16 = floatDType === 'BF16' && dtype === 'auto' && t.ndim === 2;
+        assert.equal(t.dtype, keptBf16 ? 'bfloat16' : 'float32', `${floatDType} ${dtype} ${name}`);
+        assert.deepEqual(t.toArray(), upcast.get(name)!.toArray(), `${floatDType} ${dtype} ${name}`);
+      }
+    }
   }
+});
+
+test('a model with bfloat16 weights saves them as BF16 unchanged', () => {
+  const { model } = loadPretrained(join(fixturesDir, 'gpt2-tiny'), { dtype: 'bfloat16' });
+  const path = join(tmp(), 'model.safetensors');
+  saveSafetensors(path, model.stateDict());
+  const header = readHeader(path);
+  const back = loadSafetensors(path);
+  for (const [name, t] of model.stateDict()) {
+    assert.equal(header.tensors.get(name)!.dtype, t.dtype === 'bfloat16' ? 'BF16' : 'F32', name);
+    assert.deepEqual(back.get(name)!.toArray(), t.toArray(), name);
+  }
+});
+
+test('an unknown load dtype is a ConfigError naming the accepted ones', () => {
+  assert.throws(() => loadPretrained(join(fixturesDir, 'gpt2-tiny'), { dtype: 'fp8' as never }), (e: unknown) => e instanceof ConfigError && /'fp8'/.test(e.message) && /auto, float32, bfloat16/.test(e.hint ?? ''));
 });
 
 test('a config without a required field is a ConfigError naming the field', () => {
@@ -148,4 +171,71 @@ test('sharded checkpoints load through model.safetensors.index.json', () => {
   writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
   const { model } = loadPretrained(dir);
   assert.deepEqual(model.stateDict().get('transformer.h.1.mlp.c_fc.weight')!.toArray(), all.get('transformer.h.1.mlp.c_fc.weight')!.toArray());
+});
+
+// Issue 12: the Rust loader's rules. Each of these loaded before and gave NaN logits with exit 0.
+test('offsets must tile the data section exactly: gaps, overlaps, shifted bytes and trailing bytes are refused', () => {
+  const entry = (start: number, end: number) => ({ dtype: 'F32', shape: [2], data_offsets: [start, end] });
+  expectCorrupt(rawFile({ a: entry(0, 8), b: entry(9, 17) }, 17), /belong to no tensor/); // a one-byte gap
+  expectCorrupt(rawFile({ a: entry(0, 8), b: entry(4, 12) }, 12), /overlaps/);
+  expectCorrupt(rawFile({ a: entry(1, 9) }, 9), /bytes 0\.\.1 .* belong to no tensor/); // shifted by one byte
+  expectCorrupt(rawFile({ a: entry(0, 8) }, 9), /cover 8 bytes but the data section holds 9/); // an inserted byte
+  expectCorrupt(rawFile({ a: entry(0, 8) }, 8 + 4096), /cover 8 bytes/);
+  // Zero-size tensors sit anywhere in the sequence, as the Rust loader allows.
+  const path = join(tmp(), 'ok.safetensors');
+  writeFileSync(path, rawFile({ e: { dtype: 'F32', shape: [0], data_offsets: [8, 8] }, z: { dtype: 'F32', shape: [1 << 20, 1 << 20, 0], data_offsets: [0, 0] }, a: entry(0, 8) }, 8));
+  assert.deepEqual([...loadSafetensors(path).keys()].sort(), ['a', 'e', 'z']);
+});
+
+test('duplicate names, non-string metadata and a header that is not an object are refused', () => {
+  const a = '{"dtype":"F32","shape":[2],"data_offsets":[0,8]}';
+  const file = (json: string, data = 8) => {
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+    return Buffer.concat([len, Buffer.from(json), Buffer.alloc(data)]);
+  };
+  // JSON.parse keeps the last of two equal keys; the header text is scanned for them.
+  expectCorrupt(file(`{"w":${a},"w":${a}}`), /names "w" twice/);
+  expectCorrupt(file(`{"w":{"dtype":"F32","dtype":"F16","shape":[2],"data_offsets":[0,8]}}`), /names "dtype" twice/);
+  expectCorrupt(file(`{"w":${a},"__metadata__":{"format":"pt","format":"np"}}`), /names "format" twice/);
+  expectCorrupt(file(`{"w":${a},"__metadata__":{"step":3}}`), /__metadata__ is not an object of strings/);
+  expectCorrupt(file(`{"w":${a},"__metadata__":["pt"]}`), /__metadata__ is not an object of strings/);
+  expectCorrupt(file(`[${a}]`), /not a JSON object/);
+  expectCorrupt(file(` {"w":${a}}`), /starting with '\{'/);
+  expectCorrupt(file('{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}}'), /needs more than 8 bytes/);
+  // Escaped quotes and braces inside names do not confuse the scan.
+  const path = join(tmp(), 'ok.safetensors');
+  writeFileSync(path, file(`{"a\\"}{":${a},"__metadata__":{"k":"v\\\\"}}`));
+  assert.deepEqual([...loadSafetensors(path).keys()], ['a"}{']);
+});
+
+test('a shard path in model.safetensors.index.json must stay inside the model folder; weight_map must map names to file names', () => {
+  const dir = tmp();
+  copyFileSync(join(fixturesDir, 'gpt2-tiny', 'config.json'), join(dir, 'config.json'));
+  const index = (weightMap: unknown) => writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: weightMap }));
+  for (const [map, pattern] of [
+    [{ 'wte.weight': '../../etc/passwd' }, /outside the model folder/],
+    [{ 'wte.weight': '/etc/passwd' }, /outside the model folder/],
+    [{ 'wte.weight': '.' }, /outside the model folder/],
+    [{ 'wte.weight': 7 }, /not a file name/],
+    [['model.safetensors'], /no weight_map object/],
+    ['model.safetensors', /no weight_map object/],
+  ] as const) {
+    index(map);
+    assert.throws(() => loadPretrained(dir), (e: unknown) => e instanceof CheckpointError && pattern.test(e.message), JSON.stringify(map));
+  }
+});
+
+test('temp files of a killed atomic write are swept from the folder on the next write; live ones are kept', () => {
+  const dir = tmp();
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout; // a pid that no longer runs
+  const stale = `.peft-ts-tmp-${dead}-1700000000000-adapter_model.safetensors`;
+  const mine = `.peft-ts-tmp-${process.pid}-1700000000000-other.safetensors`;
+  writeFileSync(join(dir, stale), Buffer.alloc(1024));
+  mkdirSync(join(dir, `.peft-ts-tmp-${dead}-1700000000000-checkpoint-4`));
+  writeFileSync(join(dir, mine), '');
+  saveSafetensors(join(dir, 'a.safetensors'), { a: Tensor.zeros([2]) });
+  assert.ok(!existsSync(join(dir, stale)));
+  assert.ok(existsSync(join(dir, mine)), "this process's own temp files are not swept");
+  assert.deepEqual(readdirSync(dir).sort(), [mine, 'a.safetensors'].sort());
 });

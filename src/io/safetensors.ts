@@ -1,9 +1,10 @@
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, fstatSync, readSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../dtype.js';
 import { ArgumentError, CheckpointError } from '../errors.js';
 import { Tensor } from '../tensor/index.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { openRegularFile, readTextFile } from '../files.js';
 
 /** safetensors dtypes and their sizes in bytes. */
 const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
@@ -20,30 +21,66 @@ function corrupt(path: string, what: string): CheckpointError {
 }
 
 /**
- * Parses and validates a header: every entry's dtype, shape, and offsets (inside the file,
- * matching dtype x shape, not overlapping) are checked before any tensor memory is allocated.
+ * The first key that appears twice in one object of a JSON text (JSON.parse silently keeps the
+ * last). The text is known to be valid JSON: only strings and braces need tracking.
+ */
+export function duplicateJsonKey(text: string): string | null {
+  const objects: { keys: Set<string>; expectKey: boolean }[] = [];
+  const containers: ('{' | '[')[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = objects[objects.length - 1];
+      if (containers[containers.length - 1] === '{' && top.expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return key;
+        top.keys.add(key);
+        top.expectKey = false;
+      }
+      i = j;
+    } else if (ch === '{') { containers.push('{'); objects.push({ keys: new Set(), expectKey: true }); }
+    else if (ch === '[') containers.push('[');
+    else if (ch === '}') { containers.pop(); objects.pop(); }
+    else if (ch === ']') containers.pop();
+    else if (ch === ',' && containers[containers.length - 1] === '{') objects[objects.length - 1].expectKey = true;
+  }
+  return null;
+}
+
+/**
+ * Parses and validates a header by the format's own rules, as the Rust loader does: a JSON object
+ * with no duplicate names, __metadata__ mapping strings to strings, known dtypes, sizes that match
+ * dtype x shape, and offsets that, sorted, tile the data section exactly (no gap, overlap or
+ * trailing byte). Everything is checked before any tensor memory is allocated.
  */
 export function parseHeader(headerBytes: Uint8Array, fileSize: number, path = '<buffer>'): SafetensorsHeader {
   let json: unknown;
+  const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  let source: string;
   try {
-    json = JSON.parse(Buffer.from(headerBytes.buffer, headerBytes.byteOffset, headerBytes.byteLength).toString('utf8'));
+    source = text.decode(headerBytes);
+    json = JSON.parse(source);
   } catch {
-    throw corrupt(path, 'the header is not valid JSON');
+    throw corrupt(path, 'the header is not valid JSON (in UTF-8)');
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw corrupt(path, 'the header is not a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json) || headerBytes[0] !== 0x7b) throw corrupt(path, "the header is not a JSON object starting with '{'");
+  const duplicate = duplicateJsonKey(source);
+  if (duplicate !== null) throw corrupt(path, `the header names ${JSON.stringify(duplicate)} twice`);
   const dataStart = 8 + headerBytes.byteLength;
   const dataSize = fileSize - dataStart;
   const tensors = new Map<string, TensorInfo>();
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof raw !== 'object' || raw === null) throw corrupt(path, '__metadata__ is not an object');
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string')) throw corrupt(path, '__metadata__ is not an object of strings');
       metadata = raw as Record<string, string>;
       continue;
     }
     const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof entry !== 'object' || entry === null) throw corrupt(path, `entry '${name}' is not an object`);
-    if (typeof entry.dtype !== 'string' || !(entry.dtype in DTYPE_BYTES)) throw corrupt(path, `tensor '${name}' has unsupported dtype ${JSON.stringify(entry.dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw corrupt(path, `entry '${name}' is not an object`);
+    if (typeof entry.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, entry.dtype)) throw corrupt(path, `tensor '${name}' has unsupported dtype ${JSON.stringify(entry.dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
     if (!Array.isArray(entry.shape) || !entry.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw corrupt(path, `tensor '${name}' has an invalid shape ${JSON.stringify(entry.shape)}`);
     const offsets = entry.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
@@ -51,16 +88,22 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number, path = '<
     }
     const [start, end] = offsets as number[];
     if (end > dataSize) throw corrupt(path, `tensor '${name}' ends at byte ${end} but the data section holds ${dataSize} bytes`);
-    const numel = (entry.shape as number[]).reduce((a, b) => a * b, 1);
-    if (numel * DTYPE_BYTES[entry.dtype] !== end - start) {
-      throw corrupt(path, `tensor '${name}' (${entry.dtype} ${JSON.stringify(entry.shape)}) needs ${numel * DTYPE_BYTES[entry.dtype]} bytes but its offsets span ${end - start}`);
+    // Stops as soon as the product passes the data size, so it never loses precision.
+    let bytes = (entry.shape as number[]).includes(0) ? 0 : DTYPE_BYTES[entry.dtype];
+    for (const d of entry.shape as number[]) bytes = bytes > dataSize ? bytes : bytes * d;
+    if (bytes !== end - start) {
+      throw corrupt(path, `tensor '${name}' (${entry.dtype} ${JSON.stringify(entry.shape)}) needs ${bytes > dataSize ? `more than ${dataSize}` : bytes} bytes but its offsets span ${end - start}`);
     }
     tensors.set(name, { dtype: entry.dtype, shape: entry.shape as number[], start, end });
   }
-  const spans = [...tensors.entries()].sort((a, b) => a[1].start - b[1].start);
-  for (let i = 1; i < spans.length; i++) {
-    if (spans[i][1].start < spans[i - 1][1].end) throw corrupt(path, `tensors '${spans[i - 1][0]}' and '${spans[i][0]}' overlap`);
+  const spans = [...tensors.entries()].sort((a, b) => a[1].start - b[1].start || a[1].end - b[1].end);
+  let covered = 0;
+  for (const [name, info] of spans) {
+    if (info.start < covered) throw corrupt(path, `tensor '${name}' overlaps the tensor before it (starts at byte ${info.start}, before ${covered})`);
+    if (info.start > covered) throw corrupt(path, `bytes ${covered}..${info.start} of the data section belong to no tensor (before '${name}')`);
+    covered = info.end;
   }
+  if (covered !== dataSize) throw corrupt(path, `the tensors cover ${covered} bytes but the data section holds ${dataSize}`);
   return { tensors, metadata, dataStart };
 }
 
@@ -117,11 +160,7 @@ function openFile(path: string): number {
       hint: 'Convert it to safetensors once in Python: `from safetensors.torch import save_file; save_file(torch.load(p, weights_only=True), "model.safetensors")`.',
     });
   }
-  try {
-    return openSync(path, 'r');
-  } catch (cause) {
-    throw new CheckpointError(`[safetensors] cannot open ${path}.`, { hint: 'Check the path.', cause });
-  }
+  return openRegularFile(path, (problem, cause) => new CheckpointError(`[safetensors] ${path} ${problem}.`, { hint: 'Check the path: it must be a safetensors file.', cause }));
 }
 
 function readHeaderFd(fd: number, path: string): SafetensorsHeader {
@@ -157,23 +196,40 @@ export function loadSafetensors(path: string, keys?: Iterable<string>): Map<stri
 }
 
 /**
+ * model.safetensors.index.json as shard path -> the tensor names it holds. weight_map must map
+ * names to file names inside the model folder: '../' or absolute paths from a downloaded index
+ * never reach other files.
+ */
+export function readShardIndex(index: string): Map<string, string[]> {
+  const bad = (what: string, cause?: unknown) => new CheckpointError(`[checkpoint] ${index} ${what}.`, { hint: 'Re-export the sharded checkpoint.', cause });
+  const text = readTextFile(index, bad);
+  let weightMap: unknown;
+  try {
+    weightMap = (JSON.parse(text) as { weight_map?: unknown } | null)?.weight_map;
+  } catch (cause) {
+    throw bad('is not valid JSON', cause);
+  }
+  if (!weightMap || typeof weightMap !== 'object' || Array.isArray(weightMap)) throw bad('has no weight_map object (tensor name -> shard file)');
+  const folder = resolve(dirname(index));
+  const byFile = new Map<string, string[]>();
+  for (const [key, file] of Object.entries(weightMap)) {
+    if (typeof file !== 'string' || file === '') throw bad(`maps '${key}' to ${JSON.stringify(file)}, not a file name`);
+    const path = resolve(folder, file);
+    if (isAbsolute(file) || relative(folder, path).startsWith('..') || path === folder) throw bad(`maps '${key}' to ${JSON.stringify(file)}, outside the model folder`);
+    byFile.set(path, [...(byFile.get(path) ?? []), key]);
+  }
+  return byFile;
+}
+
+/**
  * Loads a model's weights from a folder: model.safetensors, or the shards listed in
  * model.safetensors.index.json. Pickle checkpoints are refused with a conversion hint.
  */
 export function loadCheckpointFolder(dir: string): Map<string, Tensor> {
   const index = join(dir, 'model.safetensors.index.json');
   if (existsSync(index)) {
-    let weightMap: Record<string, string>;
-    try {
-      weightMap = JSON.parse(readFileSync(index, 'utf8')).weight_map;
-    } catch (cause) {
-      throw new CheckpointError(`[checkpoint] ${index} is not valid JSON.`, { hint: 'Re-export the sharded checkpoint.', cause });
-    }
-    if (!weightMap || typeof weightMap !== 'object') throw new CheckpointError(`[checkpoint] ${index} has no weight_map.`, { hint: 'Re-export the sharded checkpoint.' });
-    const byFile = new Map<string, string[]>();
-    for (const [key, file] of Object.entries(weightMap)) byFile.set(file, [...(byFile.get(file) ?? []), key]);
     const out = new Map<string, Tensor>();
-    for (const [file, keys] of byFile) for (const [k, t] of loadSafetensors(join(dirname(index), file), keys)) out.set(k, t);
+    for (const [file, keys] of readShardIndex(index)) for (const [k, t] of loadSafetensors(file, keys)) out.set(k, t);
     return out;
   }
   const single = join(dir, 'model.safetensors');
@@ -186,7 +242,7 @@ export function loadCheckpointFolder(dir: string): Map<string, Tensor> {
 
 
 export interface SaveOptions {
-  /** How float32 tensors are stored (default F32); F16 and BF16 round to nearest even. */
+  /** How float tensors are stored (default F32, and BF16 for bfloat16 tensors); F16 and BF16 round to nearest even. */
   floatDType?: 'F32' | 'F16' | 'BF16';
   /** How int32 tensors are stored (default I32); narrower types must hold every value (PEFT stores VB-LoRA's top-k indices as U8 or I16). */
   intDType?: IntDType;
@@ -213,8 +269,13 @@ export function saveSafetensors(path: string, tensors: Map<string, Tensor> | Rec
         bytes = dtype === 'U8' ? Uint8Array.from(ints) : new Uint8Array(Int16Array.from(ints).buffer);
       } else if (dtype === 'I64') bytes = new Uint8Array(BigInt64Array.from(ints, (v) => BigInt(v)).buffer);
       else bytes = new Uint8Array(Int32Array.from(ints).buffer);
+    } else if (t.dtype === 'bfloat16' && (options.floatDType ?? 'BF16') === 'BF16') {
+      // bfloat16 weights are written as they are held: no rounding, no widening.
+      const h = Uint16Array.from(t.halfData());
+      bytes = new Uint8Array(h.buffer);
+      dtype = 'BF16';
     } else {
-      const f = t.contiguousData();
+      const f = t.float().contiguousData();
       dtype = options.floatDType ?? 'F32';
       const encoded = dtype === 'BF16' ? f32ToBf16(f) : dtype === 'F16' ? f32ToF16(f) : f;
       bytes = new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);

@@ -1,17 +1,23 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { ConfigError } from '../errors.js';
+import { ConfigError, PeftTsError } from '../errors.js';
+import { ChatTemplate } from './chat-template.js';
+import { catastrophicBacktracking } from './regex-safety.js';
+import { readTextFile } from '../files.js';
 
 export interface ChatMessage { role: string; content: string }
 
 function readJson(path: string): Record<string, any> {
+  const text = readTextFile(path, (problem, cause) => new ConfigError(`[tokenizer] ${path} ${problem}.`, { hint: 'Re-export the tokenizer files.', cause }));
+  let value: unknown;
   try {
-    return JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
+    value = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (cause) {
     throw new ConfigError(`[tokenizer] ${path} is not valid JSON.`, { hint: 'Re-export the tokenizer files.', cause });
   }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`[tokenizer] ${path} is not a JSON object.`, { hint: 'Re-export the tokenizer files.' });
+  return value as Record<string, any>;
 }
 
 export function tokenContent(value: unknown): string | undefined {
@@ -20,12 +26,44 @@ export function tokenContent(value: unknown): string | undefined {
   return undefined;
 }
 
+/** Runs a call into the tokenizer library: its errors (on a malformed tokenizer.json) become ConfigErrors. */
+function guard<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (cause) {
+    if (cause instanceof PeftTsError) throw cause;
+    throw new ConfigError(`[tokenizer] ${what} failed: ${String((cause as Error)?.message ?? cause).split('\n')[0].slice(0, 200)}.`, { hint: 'tokenizer.json is malformed or of an unsupported kind: re-export it with transformers (save_pretrained).', cause });
+  }
+}
+
+/** Every {"Regex": ...} pattern in tokenizer.json (normalizers, pre-tokenizers, decoders) is checked before it is compiled. */
+function refuseRiskyRegexes(value: unknown, path = 'tokenizer.json', seen = new Set<unknown>()): void {
+  if (!value || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  for (const [key, child] of Object.entries(value)) {
+    if (key === 'vocab' || key === 'merges') continue; // data, not patterns (and large)
+    if (key === 'Regex' && typeof child === 'string') {
+      const nested = catastrophicBacktracking(child);
+      if (nested) {
+        throw new ConfigError(`[tokenizer] ${path} holds the regex ${JSON.stringify(child.slice(0, 80))}, whose part ${JSON.stringify(nested)} can backtrack without limit.`, {
+          hint: 'peft-ts refuses repeated groups that themselves repeat or alternate (e.g. (a+)+), which can hang on some inputs; released tokenizers do not use them.',
+        });
+      }
+    } else refuseRiskyRegexes(child, `${path}.${key}`, seen);
+  }
+}
+
 /** A Hugging Face tokenizer (tokenizer.json + tokenizer_config.json) with its special tokens and chat template. */
 export class HFTokenizer {
   private readonly tokenizer: Tokenizer;
 
+  private chatTemplate: ChatTemplate | null = null;
+
   constructor(readonly json: Record<string, any>, readonly config: Record<string, any> = {}) {
-    this.tokenizer = new Tokenizer(json, config);
+    if (!json || typeof json !== 'object' || Array.isArray(json)) throw new ConfigError('[tokenizer] tokenizer.json is not a JSON object.', { hint: 'Re-export the tokenizer files.' });
+    if (!config || typeof config !== 'object' || Array.isArray(config)) throw new ConfigError('[tokenizer] tokenizer_config.json is not a JSON object.', { hint: 'Re-export the tokenizer files.' });
+    refuseRiskyRegexes(json);
+    this.tokenizer = guard('load', () => new Tokenizer(json, config));
   }
 
   static fromDir(dir: string): HFTokenizer {
@@ -39,15 +77,23 @@ export class HFTokenizer {
     return new HFTokenizer(readJson(path), config);
   }
 
+  /** Token ids of `text`; an id the vocabulary cannot name (a broken tokenizer.json) is an error, never a silent NaN. */
   encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
-    return this.tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
+    const ids: unknown[] = guard('encode', () => this.tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids);
+    const bad = ids.find((id) => !Number.isSafeInteger(id) || (id as number) < 0);
+    if (bad !== undefined) throw new ConfigError(`[tokenizer] tokenizer.json maps part of the text to ${JSON.stringify(bad)}, not a token id.`, { hint: 'The vocabulary has no entry (or no unk_token) for it: re-export the tokenizer files.' });
+    return ids as number[];
   }
 
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
-    return this.tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? true });
+    if (ids.length === 0) return '';
+    return guard('decode', () => this.tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? true }));
   }
 
-  tokenToId(token: string): number | undefined { return this.tokenizer.token_to_id(token); }
+  tokenToId(token: string): number | undefined {
+    const id = guard('lookup', () => this.tokenizer.token_to_id(token));
+    return Number.isSafeInteger(id) && (id as number) >= 0 ? id : undefined;
+  }
 
   private special(name: string): number | undefined {
     const content = tokenContent(this.config[name]);
@@ -61,7 +107,8 @@ export class HFTokenizer {
   applyChatTemplate(messages: ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
     const source = this.config.chat_template;
     if (typeof source !== 'string') throw new ConfigError('[tokenizer] neither chat_template.jinja nor tokenizer_config.json holds a chat template.', { hint: 'Use a prompt template instead, or a model with a chat template.' });
-    return new Template(source).render({
+    this.chatTemplate ??= new ChatTemplate(source);
+    return this.chatTemplate.render({
       messages,
       add_generation_prompt: options.addGenerationPrompt ?? false,
       bos_token: tokenContent(this.config.bos_token) ?? '',

@@ -36,6 +36,14 @@ for (const [name, model] of models) {
   });
 }
 
+test('an unpadded batch decodes each row as it would alone (one-row attention matrices in any layout)', () => {
+  for (const [name, model] of models) {
+    const rows = [prompt, prompt.map((t) => (t * 3) % 200)];
+    const batched = generate(model, rows, { maxNewTokens: 4, eosTokenId: -1 });
+    rows.forEach((r, i) => assert.deepEqual(batched[i], generate(model, [r], { maxNewTokens: 4, eosTokenId: -1 })[0], `${name} row ${i}`));
+  }
+});
+
 test('sampling is seeded; top-k 1 is greedy; stopping at eos', () => {
   const model = models[0][1];
   const a = generate(model, [prompt], { maxNewTokens: 10, temperature: 1.5, topP: 0.9, seed: 3, eosTokenId: -1 })[0];

@@ -1,5 +1,6 @@
 import { ArgumentError } from '../errors.js';
 import { Generator, noGrad, Tensor } from '../tensor/index.js';
+import { virtualTokensOf } from './input-tuner.js';
 import type { CausalLM } from './model.js';
 
 export interface SamplingOptions {
@@ -91,8 +92,11 @@ export function generate(model: CausalLM, prompts: number[][], given: GenerateOp
   const batch = prompts.length;
   const promptLen = Math.max(...prompts.map((p) => p.length));
   const total = promptLen + maxNew;
-  if (total > model.config.maxPositions) {
-    throw new ArgumentError(`[generate] prompt (${promptLen}) + maxNewTokens (${maxNew}) exceeds the model's ${model.config.maxPositions} positions.`, 'Shorten the prompt or generate fewer tokens.');
+  // Virtual tokens of a prompt-based adapter sit in front of every row and take positions too.
+  const virtual = virtualTokensOf(model);
+  if (virtual + total > model.config.maxPositions) {
+    const context = virtual ? `the ${model.config.maxPositions - virtual} positions left after the adapter's ${virtual} virtual tokens` : `the model's ${model.config.maxPositions} positions`;
+    throw new ArgumentError(`[generate] prompt (${promptLen}) + maxNewTokens (${maxNew}) exceeds ${context}.`, 'Shorten the prompt or generate fewer tokens.');
   }
   // Row-major [batch, total] ids and mask, left-padded; columns fill in as decoding proceeds.
   const ids = new Int32Array(batch * total).fill(pad);
@@ -101,7 +105,7 @@ export function generate(model: CausalLM, prompts: number[][], given: GenerateOp
   const outputs: number[][] = prompts.map(() => []);
   const done = new Array<boolean>(batch).fill(false);
   const useCache = options.useCache ?? true;
-  const cache = useCache ? model.newCache(batch, total) : undefined;
+  const cache = useCache ? model.newCache(batch, virtual + total) : undefined;
   const columns = (from: number, to: number, data: Int32Array | Float32Array) => {
     const out = data instanceof Int32Array ? new Int32Array(batch * (to - from)) : new Float32Array(batch * (to - from));
     for (let b = 0; b < batch; b++) out.set(data.subarray(b * total + from, b * total + to), b * (to - from));

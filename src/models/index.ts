@@ -1,8 +1,11 @@
-export type { ArchSpec, CausalLM, CausalLMInput, EncoderInput, ModelConfig, PretrainedModel, SequenceClassifier } from './model.js';
+export type { ArchSpec, CausalLM, CausalLMInput, EncoderInput, ModelConfig, PretrainedModel, SequenceClassifier, TokenInput, TokenModel } from './model.js';
 export { architecture, supportedModelTypes } from './registry.js';
-export { buildModel, loadPretrained, parseConfig, readConfig, readGenerationConfig, type LoadOptions, type LoadReport } from './load.js';
+export { causalLMLoss } from './loss.js';
+export { buildModel, describeLoadReport, loadPretrained, parseConfig, readConfig, readGenerationConfig, type LoadReport, type LoadDType, type LoadOptions, LOAD_DTYPES } from './load.js';
 export { DecoderForSequenceClassification, lastTokenIndices, numLabelsOf } from './sequence-classification.js';
 export { defaultPositions } from './positions.js';
+export { inputEmbeddings, tokenShape } from './inputs.js';
+export { tunedInput, virtualTokensOf, type InputTuner, type ModelInput, type TunableModel } from './input-tuner.js';
 export { generate, generationDefaults, sampleToken, type GenerateOptions, type SamplingOptions } from './generate.js';
 export { GPT2ForSequenceClassification, GPT2LMHeadModel, initGPT2, type GPT2Config } from './gpt2/index.js';
 export { LlamaForCausalLM, LlamaForSequenceClassification, type LlamaConfig } from './llama/index.js';

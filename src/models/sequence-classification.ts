@@ -1,5 +1,5 @@
 import { ArgumentError } from '../errors.js';
-import { Linear, Module, normal_ } from '../nn/index.js';
+import { type Embedding, type KVLayout, Linear, Module, normal_ } from '../nn/index.js';
 import { Generator, Tensor } from '../tensor/index.js';
 import type { CausalLMInput, EncoderInput, ModelConfig, SequenceClassifier } from './model.js';
 
@@ -31,7 +31,7 @@ export function lastTokenIndices(inputIds: Tensor, padTokenId: number | undefine
 }
 
 /** Decoder hidden states [B, T, C]: the body of a causal LM without its head. */
-export interface DecoderBody extends Module { forward(input: CausalLMInput): Tensor }
+export interface DecoderBody extends Module { forward(input: CausalLMInput): Tensor; keyValueLayout(): Omit<KVLayout, 'batch'> }
 
 /**
  * transformers' ...ForSequenceClassification for decoders (GPT-2, Llama, Qwen2, Mistral): a
@@ -49,11 +49,14 @@ export abstract class DecoderForSequenceClassification extends Module implements
     normal_(this.score.weight, std, new Generator(0));
   }
   protected abstract body(): DecoderBody;
+  abstract inputEmbeddings(): Embedding;
+  keyValueLayout(): Omit<KVLayout, 'batch'> { return this.body().keyValueLayout(); }
   forward(input: EncoderInput): Tensor {
+    if (!input.inputIds) throw new ArgumentError('[classifier] a decoder classifier pools at the last non-pad token and needs input ids.', 'Pass inputIds.');
     const hidden = this.body().forward({ inputIds: input.inputIds, attentionMask: input.attentionMask });
-    const [B, T] = input.inputIds.shape;
+    const [B, T] = input.inputIds!.shape;
     const pick = new Float32Array(B * T);
-    lastTokenIndices(input.inputIds, this.config.padTokenId).forEach((t, b) => { pick[b * T + t] = 1; });
+    lastTokenIndices(input.inputIds!, this.config.padTokenId).forEach((t, b) => { pick[b * T + t] = 1; });
     const pooled = hidden.mul(new Tensor(pick, [B, T, 1])).sum(1);
     return this.score.forward(pooled);
   }

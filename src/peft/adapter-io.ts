@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError, ConfigError } from '../errors.js';
-import { loadSafetensors, saveSafetensors, writeTextAtomic } from '../io/index.js';
+import { loadSafetensors, readTextFile, saveSafetensors, writeTextAtomic } from '../io/index.js';
 import type { PretrainedModel } from '../models/index.js';
 import { configToJson, PEFT_FORMAT_VERSION } from './config.js';
 import { PeftModel } from './peft-model.js';
@@ -34,7 +34,7 @@ export function saveAdapters(peft: PeftModel, dir: string, options: { adapters?:
     const target = adapterDir(dir, name);
     mkdirSync(target, { recursive: true });
     const json = configToJson({ ...config, inference_mode: true, peft_version: PEFT_FORMAT_VERSION, base_model_name_or_path: options.baseModelNameOrPath ?? config.base_model_name_or_path });
-    saveSafetensors(join(target, ADAPTER_WEIGHTS), peft.adapterStateDict(name, 'saved'), { format: 'pt' }, { intDType: method.savedIntDType?.(config) });
+    saveSafetensors(join(target, ADAPTER_WEIGHTS), peft.adapterStateDict(name, 'saved'), { format: 'pt' }, { intDType: method.kind === 'layer' ? method.savedIntDType?.(config) : undefined });
     writeTextAtomic(join(target, ADAPTER_CONFIG), sortedJson(json));
     written.push(target);
   }
@@ -44,13 +44,14 @@ export function saveAdapters(peft: PeftModel, dir: string, options: { adapters?:
 export function readAdapterConfig(dir: string): Record<string, unknown> {
   const path = join(dir, ADAPTER_CONFIG);
   if (!existsSync(path)) throw new ConfigError(`[adapter] ${path} not found.`, { hint: 'Point at a folder written by save_pretrained (adapter_config.json + adapter_model.safetensors).' });
+  const text = readTextFile(path, (problem, cause) => new ConfigError(`[adapter] ${path} ${problem}.`, { hint: 'Point at a folder written by save_pretrained.', cause }));
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
+    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (cause) {
     throw new ConfigError(`[adapter] ${path} is not valid JSON.`, { hint: 'Re-save the adapter.', cause });
   }
-  if (!raw || typeof raw !== 'object' || !('peft_type' in raw)) throw new ConfigError(`[adapter] ${path} has no peft_type.`, { hint: 'Every PEFT adapter config names its peft_type (e.g. "LORA").' });
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw) || !('peft_type' in raw)) throw new ConfigError(`[adapter] ${path} has no peft_type.`, { hint: 'Every PEFT adapter config names its peft_type (e.g. "LORA").' });
   return raw as Record<string, unknown>;
 }
 
@@ -79,7 +80,14 @@ export function loadAdapter(peft: PeftModel, dir: string, name = 'default', opti
       throw new CheckpointError(`[adapter] '${key}' in ${weightsPath} matches nothing in the model with this adapter config.`, { hint: 'The adapter was trained on a different base model, or its config does not match its weights.' });
     }
   }
+  // A prompt encoder's saved output (p-tuning, projected prefix) is no parameter: nothing could train it.
+  const stored = new Set(peft.model.parameters());
+  const promptBased = peft.adapters.get(name)!.method.kind === 'input';
   for (const [key, param] of expected) {
+    if (promptBased && !stored.has(param)) {
+      peft.deleteAdapter(name);
+      throw new CheckpointError(`[adapter] '${key}' is the output of the adapter's encoder (p-tuning, prefix projection), which the file does not hold, so it cannot be loaded for training.`, { hint: 'Load the adapter for inference (frozen), or train a new one.' });
+    }
     const value = tensors.get(key);
     if (!value) { peft.deleteAdapter(name); throw new CheckpointError(`[adapter] ${weightsPath} lacks '${key}'.`, { hint: 'The file is incomplete or belongs to another config.' }); }
     if (value.ndim !== param.ndim || value.shape.some((d, i) => d !== param.shape[i])) {

@@ -1,7 +1,9 @@
+import type { TokenModel } from '../models/index.js';
 import type { IntDType } from '../io/index.js';
 import type { Module } from '../nn/index.js';
 import type { Generator, Tensor } from '../tensor/index.js';
 import type { BaseConfig, ConfigSpec } from './config.js';
+import type { PromptEncoder, PromptLearningConfig } from './prompt-learning.js';
 import type { TargetSpec } from './targets.js';
 import type { TunerEffect, TunerLayer } from './tuner-layer.js';
 
@@ -52,6 +54,15 @@ export interface TrainingHooks {
    * `step` counts the steps done before this one (PEFT's global_step in update_and_allocate).
    */
   afterStep?(step: number): void;
+  /** What a resumed run needs of the hooks (AdaLoRA's smoothed scores and allocation); written with each checkpoint. */
+  saveState?(): HookState;
+  loadState?(state: HookState): void;
+}
+
+/** A training hook's resumable state: named tensors and JSON. */
+export interface HookState {
+  tensors: Map<string, Tensor>;
+  meta: Record<string, unknown>;
 }
 
 /** What `trainingHooks` is told: the adapter, its config (which the hooks may update, e.g. rank_pattern), and its layers. */
@@ -97,8 +108,33 @@ export interface LayerMethod<C extends TargetedConfig = TargetedConfig> {
   trainingHooks?(ctx: TrainingContext<C>): TrainingHooks;
 }
 
-/** Every kind of method: the prompt-based ones (issue 10) add a kind that changes the model input. */
-export type PeftMethod<C extends TargetedConfig = any> = LayerMethod<C>;
+/** What `create` is given besides the config. */
+export interface CreateContext {
+  model: TokenModel;
+  generator: Generator;
+  /** The model's tokenizer, for initialisations from text (prompt tuning's TEXT); null when none was given. */
+  tokenize: ((text: string) => number[]) | null;
+}
 
-/** The config fields shared code reads, whatever the method. */
+/**
+ * A method that changes the model input instead of wrapping layers (HF PEFT's prompt learning:
+ * prompt tuning, p-tuning, prefix tuning): per adapter it creates a prompt encoder, which the
+ * model's input tuner (prompt-learning.ts) runs in front of every forward. It wraps no module,
+ * so it has no targets; it cannot merge, nor serve mixed batches (PEFT supports neither).
+ */
+export interface InputMethod<C extends PromptLearningConfig = any> {
+  kind: 'input';
+  name: string;
+  summary: string;
+  config: ConfigSpec<C>;
+  /** Fills the fields PEFT derives from the model (token_dim, num_layers, num_attention_heads, ...) and checks they fit it. */
+  resolveConfig(config: C, model: TokenModel): void;
+  /** The adapter's prompt encoder, initialised as PEFT does (in inference mode: only what the saved file holds). */
+  create(config: C, ctx: CreateContext): PromptEncoder;
+}
+
+/** Every kind of method: those that wrap layers, and those that change the model input. */
+export type PeftMethod<C extends TargetedConfig = any> = LayerMethod<C> | InputMethod;
+
+/** The config fields shared code reads, whatever the method (prompt-learning configs have no target fields: they read as absent). */
 export type MethodConfig = TargetedConfig;

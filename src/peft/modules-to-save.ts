@@ -1,11 +1,11 @@
 import { Module, ModuleDict } from '../nn/index.js';
 import { Tensor } from '../tensor/index.js';
 
-/** A deep copy of a module's parameters into a fresh module of the same structure. */
+/** A deep copy of a module's parameters into a fresh module of the same structure, in float32 (the copy trains). */
 export function cloneModule<M extends Module>(module: M): M {
   const copy = Object.create(Object.getPrototypeOf(module)) as M;
   for (const [key, value] of Object.entries(module)) {
-    (copy as Record<string, unknown>)[key] = value instanceof Tensor ? value.clone()
+    (copy as Record<string, unknown>)[key] = value instanceof Tensor ? value.float().clone()
       : value instanceof Module ? cloneModule(value)
       : Array.isArray(value) && value.every((v) => v instanceof Module) ? value.map((v) => cloneModule(v as Module))
       : value;

@@ -275,3 +275,28 @@ test('a SEQ_CLS adapter trains and saves the classifier head under its original 
   const keys = [...readHeader(join(dir, 'adapter_model.safetensors')).tensors.keys()];
   assert.ok(keys.includes('base_model.model.classifier.weight') && keys.includes('base_model.model.classifier.bias'));
 });
+
+// Issue 12: ranks from adapter_config.json or --r: stack traces or gigabyte allocations before.
+test('negative, fractional, huge and per-layer oversized ranks are ConfigErrors before anything is allocated', () => {
+  const peft = new PeftModel(loadPretrained(join(fixturesDir, 'gpt2-tiny')).model);
+  for (const [config, pattern] of [
+    [{ r: 1e8 }, /r must be an integer in \[1, 65536\]/],
+    [{ r: 2.5 }, /r must be an integer in \[1, 65536\]/],
+    [{ r: 0 }, /r must be an integer in \[1, 65536\]/],
+    [{ rank_pattern: { c_attn: -4 } }, /rank_pattern must be an object of pattern -> rank/],
+    [{ rank_pattern: { c_attn: 1.5 } }, /rank_pattern/],
+    [{ rank_pattern: { c_attn: 2 ** 40 } }, /rank_pattern/],
+    [{ rank_pattern: ['c_attn', 4] }, /rank_pattern/],
+    [{ alpha_pattern: { c_attn: 'big' } }, /alpha_pattern/],
+    [{ r: 4096 }, /rank 4096 for '.*' exceeds the layer's larger dimension \(64 -> 192\)/],
+  ] as const) {
+    assert.throws(() => peft.addAdapter('x', { peft_type: 'LORA', target_modules: ['c_attn'], ...config }), (e: unknown) => e instanceof ConfigError && pattern.test((e as Error).message), JSON.stringify(config));
+  }
+});
+
+test('regexes in adapter configs (target_modules, rank_pattern keys) that are invalid or can backtrack without limit are ConfigErrors', () => {
+  const peft = new PeftModel(loadPretrained(join(fixturesDir, 'gpt2-tiny')).model);
+  for (const config of [{ target_modules: '(.*)*x' }, { target_modules: '(' }, { target_modules: ['c_attn'], rank_pattern: { '(a|aa)+': 4 } }, { target_modules: ['c_attn'], rank_pattern: { '[': 4 } }]) {
+    assert.throws(() => peft.addAdapter('y', { peft_type: 'LORA', ...config }), (e: unknown) => e instanceof ConfigError && /\[peft\] (target pattern|rank\/alpha pattern)/.test((e as Error).message), JSON.stringify(config));
+  }
+});

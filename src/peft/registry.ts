@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { didYouMean, parseMethodConfig } from './config.js';
-import type { LayerMethod, MethodConfig, PeftMethod } from './method.js';
+import type { InputMethod, LayerMethod, MethodConfig, PeftMethod } from './method.js';
+import { dept } from './methods/dept/index.js';
 import { adalora } from './methods/adalora/index.js';
 import { boft } from './methods/boft/index.js';
 import { fourierft } from './methods/fourierft/index.js';
@@ -10,6 +11,9 @@ import { lnTuning } from './methods/ln-tuning/index.js';
 import { loha } from './methods/loha/index.js';
 import { lokr } from './methods/lokr/index.js';
 import { lora } from './methods/lora/index.js';
+import { prefixTuning } from './methods/prefix-tuning/index.js';
+import { pTuning } from './methods/p-tuning/index.js';
+import { promptTuning } from './methods/prompt-tuning/index.js';
 import { oft } from './methods/oft/index.js';
 import { trainableTokens } from './methods/trainable-tokens/index.js';
 import { vblora } from './methods/vblora/index.js';
@@ -30,9 +34,13 @@ const METHODS = [
   boft,
   adalora,
   vblora,
+  promptTuning,
+  prefixTuning,
+  pTuning,
+  dept,
 ] as const satisfies readonly PeftMethod[];
 
-type ConfigOf<M> = M extends LayerMethod<infer C> ? C : never;
+type ConfigOf<M> = M extends LayerMethod<infer C> ? C : M extends InputMethod<infer C> ? C : never;
 
 /**
  * A config as a user writes it: the fields of any one method, PEFT's defaults for the rest

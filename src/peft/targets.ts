@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { catastrophicBacktracking } from '../io/index.js';
 import { Conv1D, Linear, type Module } from '../nn/index.js';
 
 /** Modules that are never 'all-linear' targets: output heads. */
@@ -6,15 +7,23 @@ const HEADS = /(^|\.)(lm_head|classifier|score)$/;
 
 export type TargetSpec = string | string[] | null;
 
+/**
+ * A regex from an adapter config (target_modules, rank_pattern keys, ...) wrapped as `template`
+ * does with {}: invalid ones and ones that can backtrack without limit are ConfigErrors.
+ */
+function configRegex(source: string, wrap: (s: string) => string, what: string): RegExp {
+  const risky = catastrophicBacktracking(source);
+  if (risky) throw new ConfigError(`[peft] ${what} '${source}' has a part (${risky}) that can backtrack without limit.`, { hint: 'Use a list of module names, or a regex without repeated groups that repeat.' });
+  try {
+    return new RegExp(wrap(source));
+  } catch (cause) {
+    throw new ConfigError(`[peft] ${what} '${source}' is not a valid regular expression.`, { hint: 'Pass a list of module names, or a valid regex.', cause });
+  }
+}
+
 /** PEFT's rule: a string is a regex matched against the whole name; a list matches a name or a dotted suffix of it. */
 export function matchesSpec(name: string, spec: string | readonly string[]): boolean {
-  if (typeof spec === 'string') {
-    try {
-      return new RegExp(`^(?:${spec})$`).test(name);
-    } catch (cause) {
-      throw new ConfigError(`[peft] target pattern '${spec}' is not a valid regular expression.`, { hint: 'Pass a list of module names, or a valid regex.', cause });
-    }
-  }
+  if (typeof spec === 'string') return configRegex(spec, (s) => `^(?:${s})$`, 'target pattern').test(name);
   return spec.some((entry) => name === entry || name.endsWith(`.${entry}`));
 }
 
@@ -72,7 +81,7 @@ export function findTargets(model: Module, selection: TargetSelection, modelType
 /** PEFT's rank_pattern / alpha_pattern lookup: the first key that matches the end of the name (`(.*\.)?key$`). */
 export function patternValue(name: string, pattern: Record<string, number>, fallback: number): number {
   for (const [key, value] of Object.entries(pattern)) {
-    if (new RegExp(`^(?:.*\\.)?(?:${key})$`).test(name)) return value;
+    if (configRegex(key, (s) => `^(?:.*\\.)?(?:${s})$`, 'rank/alpha pattern').test(name)) return value;
   }
   return fallback;
 }

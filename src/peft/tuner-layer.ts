@@ -1,3 +1,4 @@
+import { f32ToBf16 } from '../dtype.js';
 import { ArgumentError } from '../errors.js';
 import { Conv1D, Linear, Module } from '../nn/index.js';
 import { linear, noGrad, Tensor } from '../tensor/index.js';
@@ -10,15 +11,17 @@ export type TunerEffect =
   | 'replaces the module'
   | 'replaces embedding rows';
 
-/** The base weight as [out, in], whatever the layer stores (Conv1D keeps [in, out]). */
+/** The base weight as float32 [out, in], whatever the layer stores (Conv1D keeps [in, out]; bfloat16 widens). */
 export function weightOutIn(base: Linear | Conv1D): Tensor {
-  return base instanceof Conv1D ? base.weight.T : base.weight;
+  return (base instanceof Conv1D ? base.weight.T : base.weight).float();
 }
 
-/** Writes a new [out, in] weight into a Linear or Conv1D's storage, in its own layout. */
+/** Writes a new [out, in] weight into a Linear or Conv1D's storage, in its own layout and dtype (bfloat16 rounds). */
 export function setWeightOutIn(base: Linear | Conv1D, weightOutInValue: Tensor): void {
-  const stored = base instanceof Conv1D ? weightOutInValue.T.contiguous() : weightOutInValue;
-  (base.weight.data as Float32Array).set(stored.contiguousData(), base.weight.offset);
+  const stored = (base instanceof Conv1D ? weightOutInValue.T.contiguous() : weightOutInValue).contiguousData();
+  const w = base.weight;
+  if (w.dtype === 'bfloat16') f32ToBf16(stored, (w.data as Uint16Array).subarray(w.offset, w.offset + stored.length));
+  else (w.data as Float32Array).set(stored, w.offset);
 }
 
 /** 1 for the rows of a mixed batch that use `adapter`, else 0: shape [B, 1, ..., 1] to broadcast over a row. */

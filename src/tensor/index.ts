@@ -8,6 +8,7 @@ export { concat, contiguous, copyInto, expand, narrow, permute, reshape, split, 
 export { linear, matmul } from './ops/matmul.js';
 export { inverse } from './ops/linalg.js';
 export { softmax, logSoftmax, crossEntropy, type CrossEntropyOptions } from './ops/softmax.js';
+export { linearCrossEntropy, type LinearCrossEntropyOptions } from './ops/linear-cross-entropy.js';
 export { layerNorm, rmsNorm } from './ops/norm.js';
 export { embedding } from './ops/embedding.js';
 export { scaledDotProductAttention, rope, type AttentionOptions } from './ops/attention.js';

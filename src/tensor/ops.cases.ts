@@ -117,6 +117,8 @@ export const opCases: OpCase[] = [
   { name: 'logSoftmax', inputs: (g) => [randn(g, 3, 5)], fn: (a) => a.logSoftmax() },
   { name: 'crossEntropy mean with ignore', inputs: (g) => [randn(g, 2, 3, 7), Tensor.from([1, 6, -100, 0, 3, 2], [2, 3], 'int32')], fn: (l, t) => T.crossEntropy(l, t) },
   { name: 'crossEntropy sum', inputs: (g) => [randn(g, 4, 7), Tensor.from([1, 6, 5, 0], [4], 'int32')], fn: (l, t) => T.crossEntropy(l, t, { reduction: 'sum' }) },
+  { name: 'linearCrossEntropy mean, chunks of 3 rows', inputs: (g) => [randn(g, 2, 5, 6), randn(g, 7, 6), Tensor.from([1, 6, -100, 0, 3, 2, 5, 4, -100, 1], [2, 5], 'int32')], fn: (h, w, t) => T.linearCrossEntropy(h, w, t, { chunkRows: 3 }) },
+  { name: 'linearCrossEntropy sum, one chunk', inputs: (g) => [randn(g, 4, 6), randn(g, 9, 6), Tensor.from([8, 0, 3, 3], [4], 'int32')], fn: (h, w, t) => T.linearCrossEntropy(h, w, t, { reduction: 'sum' }) },
   { name: 'crossEntropy none', inputs: (g) => [randn(g, 4, 7), Tensor.from([1, -100, 5, 0], [4], 'int32')], fn: (l, t) => T.crossEntropy(l, t, { reduction: 'none' }) },
   { name: 'layerNorm', inputs: (g) => [randn(g, 3, 6), randn(g, 6), randn(g, 6)], fn: (x, w, b) => T.layerNorm(x, w, b) },
   { name: 'layerNorm without affine', inputs: (g) => [randn(g, 2, 2, 5)], fn: (x) => T.layerNorm(x, null, null) },

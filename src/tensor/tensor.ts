@@ -1,5 +1,5 @@
-import { allocate, type DType } from '../dtype.js';
-import { DTypeError, formatShape, ShapeError } from '../errors.js';
+import { allocate, bf16ToF32, f16ToF32, f32ToBf16, type DType } from '../dtype.js';
+import { ArgumentError, DTypeError, formatShape, ShapeError } from '../errors.js';
 import { backward as runBackward, type GradNode } from './autograd.js';
 import * as ew from './ops/elementwise.js';
 import * as mv from './ops/movement.js';
@@ -24,6 +24,22 @@ function inferDType(data: TensorData): DType {
   throw new DTypeError('[tensor] a Uint16Array could be bfloat16 or float16.', "Pass { dtype: 'bfloat16' } or { dtype: 'float16' }.");
 }
 
+/** A strided view must read only elements of its buffer: every stride and the offset are checked once, here. */
+function checkView(shape: readonly number[], strides: readonly number[], offset: number, length: number): void {
+  if (strides.length !== shape.length || !strides.every(Number.isSafeInteger) || !Number.isSafeInteger(offset) || offset < 0) {
+    throw new ShapeError(`[tensor] strides ${formatShape(strides)} / offset ${offset} do not describe shape ${formatShape(shape)}.`, 'Give one integer stride per dimension and a non-negative integer offset.');
+  }
+  if (sizeOf(shape) === 0) return;
+  let lo = offset, hi = offset;
+  for (let d = 0; d < shape.length; d++) {
+    const span = (shape[d] - 1) * strides[d];
+    if (span < 0) lo += span; else hi += span;
+  }
+  if (lo < 0 || hi >= length) {
+    throw new ShapeError(`[tensor] shape ${formatShape(shape)} with strides ${formatShape(strides)} at offset ${offset} reads elements ${lo}..${hi} of a buffer of ${length}.`, 'A view must stay inside its storage: fix the strides or the offset.');
+  }
+}
+
 /**
  * An n-dimensional array over a typed buffer, row-major, with strides so that transposes,
  * slices and broadcasts are views. Ops record a graph node when an input requires grad.
@@ -46,9 +62,13 @@ export class Tensor {
     this.strides = options.strides ? [...options.strides] : contiguousStrides(shape);
     this.offset = options.offset ?? 0;
     this.requiresGrad = options.requiresGrad ?? false;
-    if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new ShapeError(`[tensor] invalid shape ${formatShape(shape)}.`, 'Dimensions must be non-negative integers.');
-    if (!options.strides && this.offset + sizeOf(shape) > data.length) {
-      throw new ShapeError(`[tensor] shape ${formatShape(shape)} needs ${sizeOf(shape)} elements but the buffer holds ${data.length - this.offset}.`, 'Pass a buffer of the right length or fix the shape.');
+    if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new ShapeError(`[tensor] invalid shape ${formatShape(shape)}.`, 'Dimensions must be non-negative integers.');
+    if (!options.strides) {
+      if (!Number.isSafeInteger(this.offset) || this.offset < 0 || this.offset + sizeOf(shape) > data.length) {
+        throw new ShapeError(`[tensor] shape ${formatShape(shape)} at offset ${this.offset} needs ${sizeOf(shape)} elements but the buffer holds ${data.length}.`, 'Pass a buffer of the right length or fix the shape.');
+      }
+    } else {
+      checkView(this.shape, this.strides, this.offset, data.length);
     }
   }
 
@@ -58,6 +78,12 @@ export class Tensor {
     if (values instanceof Float32Array || values instanceof Int32Array) return new Tensor(values, s);
     const data = allocate(dtype, values.length);
     for (let i = 0; i < values.length; i++) data[i] = values[i];
+    if (dtype === 'int32') {
+      // Int32Array wraps (2^32 + 5 becomes 5): ids must arrive as the values given, or be refused.
+      for (let i = 0; i < values.length; i++) {
+        if (data[i] !== values[i]) throw new ArgumentError(`[tensor] value ${values[i]} at index ${i} is not an int32 (integers in [-2^31, 2^31)).`, 'Token ids and masks must be integers in range.');
+      }
+    }
     return new Tensor(data, s, { dtype });
   }
   static zeros(shape: Shape, dtype: DType = 'float32'): Tensor { return new Tensor(allocate(dtype, sizeOf(shape)), shape, { dtype }); }
@@ -105,7 +131,7 @@ export class Tensor {
     return (this.data as Int32Array).subarray(this.offset, this.offset + this.size);
   }
 
-  toArray(): number[] { return Array.from(this.dtype === 'int32' ? this.int32Data() : this.contiguousData()); }
+  toArray(): number[] { return Array.from(this.dtype === 'int32' ? this.int32Data() : this.float().contiguousData()); }
   item(): number {
     if (this.size !== 1) throw new ShapeError(`[item] needs a tensor with one element, got shape ${formatShape(this.shape)}.`, 'Reduce it first (e.g. .sum()).');
     return this.data[this.offset];
@@ -116,11 +142,32 @@ export class Tensor {
   detach(): Tensor { return new Tensor(this.data, this.shape, { strides: this.strides, offset: this.offset, dtype: this.dtype }); }
   onesLike(): Tensor { return Tensor.ones(this.shape); }
   zerosLike(): Tensor { return Tensor.zeros(this.shape); }
+  /** float32 values: int32 converts, bfloat16 and float16 widen exactly; float32 is returned as is. */
   float(): Tensor {
     if (this.dtype === 'float32') return this;
-    const src = this.dtype === 'int32' ? this.int32Data() : null;
-    if (!src) throw new DTypeError(`[float] cannot convert ${this.dtype} here.`, 'Use bf16ToF32 / f16ToF32 from peft-ts/dtype.');
-    return new Tensor(Float32Array.from(src), this.shape);
+    if (this.dtype === 'int32') return new Tensor(Float32Array.from(this.int32Data()), this.shape);
+    const src = this.halfData();
+    return new Tensor(this.dtype === 'bfloat16' ? bf16ToF32(src) : f16ToF32(src), this.shape);
+  }
+  /** bfloat16 storage (round to nearest even, as PyTorch casts); gradients never flow through it. */
+  bfloat16(): Tensor {
+    if (this.dtype === 'bfloat16') return this;
+    return new Tensor(f32ToBf16(this.float().contiguousData()), this.shape, { dtype: 'bfloat16' });
+  }
+  /** The 16-bit elements of a bfloat16/float16 tensor in row-major order (copied when strided). */
+  halfData(): Uint16Array {
+    if (this.dtype !== 'bfloat16' && this.dtype !== 'float16') throw new DTypeError(`[tensor] expected a 16-bit float tensor, got ${this.dtype}.`, 'Use contiguousData() for float32.');
+    const data = this.data as Uint16Array;
+    if (this.isContiguous()) return data.subarray(this.offset, this.offset + this.size);
+    const out = new Uint16Array(this.size);
+    const index = new Array<number>(this.ndim).fill(0);
+    for (let i = 0; i < out.length; i++) {
+      let at = this.offset;
+      for (let d = 0; d < this.ndim; d++) at += index[d] * this.strides[d];
+      out[i] = data[at];
+      for (let d = this.ndim - 1; d >= 0 && ++index[d] === this.shape[d]; d--) index[d] = 0;
+    }
+    return out;
   }
 
   backward(grad?: Tensor, options?: { retainGraph?: boolean }): void { runBackward(this, grad, options); }

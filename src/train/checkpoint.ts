@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CheckpointError } from '../errors.js';
-import { loadSafetensors, readHeader, saveSafetensors, writeTextAtomic } from '../io/index.js';
+import { loadSafetensors, readHeader, readTextFile, saveSafetensors, sweepStaleTemps, tempName, writeTextAtomic } from '../io/index.js';
 import { Tensor } from '../tensor/index.js';
+import type { HookState } from '../peft/index.js';
 import type { OptimizerState } from './optim/index.js';
 
 /** What a resumed run needs beyond the weights: where it was, and the random streams' positions. */
@@ -22,7 +23,8 @@ export interface TrainerState {
  * renamed into place at the end, so a crash or full disk never leaves a half checkpoint.
  */
 export function saveCheckpoint(dir: string, params: [string, Tensor][], optimizer: OptimizerState, state: TrainerState, writeUserFiles: (dir: string) => void): void {
-  const tmp = join(dirname(dir), `.peft-ts-tmp-${process.pid}-${basename(dir)}`);
+  sweepStaleTemps(dirname(dir));
+  const tmp = tempName(dirname(dir), process.pid, basename(dir));
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   try {
@@ -40,6 +42,28 @@ export function saveCheckpoint(dir: string, params: [string, Tensor][], optimize
   }
 }
 
+/** trainer_state.json, checked field by field: a corrupt one is a one-line error, not a resume from garbage. */
+function readTrainerState(path: string): TrainerState {
+  const bad = (what: string) => new CheckpointError(`[checkpoint] ${path} ${what}.`, { hint: 'The checkpoint is damaged: resume from an earlier checkpoint-N folder, or start again without --resume.' });
+  const text = readTextFile(path, (problem) => bad(problem));
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw bad('is not valid JSON');
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw bad('is not a JSON object');
+  const s = raw as Record<string, unknown>;
+  const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  const finiteOrNull = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v));
+  for (const key of ['global_step', 'epoch', 'step_in_epoch', 'evals_without_improvement']) if (!count(s[key])) throw bad(`has an invalid '${key}' (${JSON.stringify(s[key])})`);
+  for (const key of ['best_metric', 'best_step']) if (!finiteOrNull(s[key] ?? null)) throw bad(`has an invalid '${key}' (${JSON.stringify(s[key])})`);
+  const rng = s.rng as Record<string, unknown> | undefined;
+  if (!rng || typeof rng !== 'object' || !Number.isSafeInteger(rng.state) || !finiteOrNull(rng.spareNormal ?? null)) throw bad(`has an invalid 'rng' (${JSON.stringify(s.rng)})`);
+  if (!Array.isArray(s.log_history) || !s.log_history.every((e) => e && typeof e === 'object' && !Array.isArray(e))) throw bad("has an invalid 'log_history'");
+  return { ...s, best_metric: s.best_metric ?? null, best_step: s.best_step ?? null, rng: { state: rng.state as number, spareNormal: (rng.spareNormal ?? null) as number | null } } as TrainerState;
+}
+
 export interface LoadedCheckpoint { params: Map<string, Tensor>; optimizer: OptimizerState; state: TrainerState }
 
 export function loadCheckpoint(dir: string): LoadedCheckpoint {
@@ -52,7 +76,21 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
     const name = key.slice(0, key.lastIndexOf('.'));
     (buffers[name] ??= []).push(raw.get(key)!.contiguousData());
   }
-  const state = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
+  const state = readTrainerState(join(dir, 'trainer_state.json'));
   const step = Number(readHeader(join(dir, 'optimizer.safetensors')).metadata.step ?? state.global_step);
   return { params: loadSafetensors(join(dir, 'trainable.safetensors')), optimizer: { step, buffers }, state };
+}
+
+const METHOD_STATE = 'method_state.safetensors';
+
+/** Writes an adapter method's resumable training state (PeftModel.trainingHooks().saveState()) into a checkpoint folder. */
+export function saveMethodState(dir: string, state: HookState): void {
+  saveSafetensors(join(dir, METHOD_STATE), state.tensors, { meta: JSON.stringify(state.meta) });
+}
+
+/** The method state a checkpoint holds, or null when it has none. */
+export function loadMethodState(dir: string): HookState | null {
+  const path = join(dir, METHOD_STATE);
+  if (!existsSync(path)) return null;
+  return { tensors: loadSafetensors(path), meta: JSON.parse(readHeader(path).metadata.meta ?? '{}') as Record<string, unknown> };
 }

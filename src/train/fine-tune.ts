@@ -119,6 +119,6 @@ export async function train(options: TrainOptions): Promise<TrainOutput> {
   const target = classifier ? sequenceClassificationTarget(model, save, hooks)
     : options.labelTokens ? labelWordTarget(model, options.labelTokens, save, hooks) : causalLMTarget(model, save, hooks);
   const { model: _model, tokenizer: _tokenizer, data: _data, validation: _validation, peft: _peft, adapterName: _name, fields: _fields, labels: _labels, labelTokens: _labelTokens, limit: _limit, maxLength: _maxLength, callbacks, warn: _warn, ...config } = options;
-  const metrics = await trainLoop(target, { train: trainSet.examples, validation }, { ...DEFAULT_TRAIN_CONFIG, ...config, seed, padId }, callbacks);
+  const metrics = await trainLoop(target, { train: trainSet.examples, validation }, { ...DEFAULT_TRAIN_CONFIG, ...config, seed, padId, learningRates: config.learningRates ?? peft.learningRates(adapterName) }, callbacks);
   return { model: peft, adapterName, metrics, examples: trainSet.examples.length, truncatedExamples: trainSet.truncated, labels };
 }

@@ -1,5 +1,5 @@
 import { ArgumentError } from '../errors.js';
-import type { CausalLM, SequenceClassifier } from '../models/index.js';
+import { causalLMLoss, type CausalLM, type SequenceClassifier } from '../models/index.js';
 import type { TrainingHooks } from '../peft/index.js';
 import { crossEntropy, Tensor } from '../tensor/index.js';
 import { IGNORE, type Batch, type LMExample } from './batching.js';
@@ -13,7 +13,7 @@ import type { TrainTarget } from './trainer.js';
 export function causalLMTarget(model: CausalLM, save: (dir: string) => void, methodHooks?: TrainingHooks): TrainTarget {
   return {
     methodHooks,
-    lossSum: (batch: Batch) => crossEntropy(model.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask }), batch.targets, { reduction: 'sum' }),
+    lossSum: (batch: Batch) => causalLMLoss(model, { inputIds: batch.inputIds, attentionMask: batch.attentionMask }, batch.targets, 'sum'),
     namedParameters: () => model.trainableParameters(),
     save,
     train: (mode) => { model.train(mode); },

@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturesDir } from '../../test/helpers.js';
+import { CheckpointError } from '../errors.js';
 import { loadPretrained, type CausalLM } from '../models/index.js';
 import { PeftModel, saveAdapters } from '../peft/index.js';
 import { Generator, manualSeed } from '../tensor/index.js';
@@ -107,4 +108,55 @@ test("a method's hooks run through the target: the extra loss counts once per st
   const without = await trainLoop(plain.target, { train: examples(12) }, cfg);
   assert.deepEqual(seen, [[0, true], [1, true], [2, true]]);
   withHooks.losses.forEach((l, i) => assert.ok(Math.abs(l - without.losses[i] - 0.25) < 1e-4, `step ${i}: ${l} vs ${without.losses[i]} + 0.25`));
+});
+
+// Issue 12: a diverging run must stop, and say truthfully whether a checkpoint exists.
+test('a diverging run stops on its gradient norm or parameters, not only on a NaN loss (lr 1e6 used to end "successfully")', async () => {
+  const huge = setup();
+  await assert.rejects(trainLoop(huge.target, { train: examples(8) }, config({ batchSize: 2, epochs: 20, lr: 1e6, maxGradNorm: null })),
+    (e: unknown) => e instanceof TrainingError && /(gradient norm became|loss became|became non-finite)/.test((e as Error).message) && /no checkpoint was written, so nothing was saved/.test((e as Error).message));
+  const sgd = setup();
+  await assert.rejects(trainLoop(sgd.target, { train: examples(4) }, config({ batchSize: 2, optimizer: 'sgd', lr: 1e300, maxGradNorm: null })),
+    (e: unknown) => e instanceof TrainingError && /parameter '.*' became non-finite after the update at step 1/.test((e as Error).message));
+  const blownGrad = setup();
+  const [, first] = blownGrad.target.namedParameters()[0];
+  first.contiguousData().fill(1e30); // finite weights whose gradients overflow float32 AdamW state
+  await assert.rejects(trainLoop(blownGrad.target, { train: examples(4) }, config({ batchSize: 2 })), (e: unknown) => e instanceof TrainingError && /(gradient norm became|loss became)/.test((e as Error).message));
+});
+
+test('an unknown optimizer is an error, not AdamW in silence', async () => {
+  await assert.rejects(trainLoop(setup().target, { train: examples(4) }, config({ optimizer: 'bogus' as never })), /optimizer 'bogus' is not available/);
+});
+
+test('the divergence message names the checkpoint that exists, and only one that exists', async () => {
+  const dir = tmp();
+  const { target } = setup();
+  const poison = () => { target.namedParameters()[0][1].contiguousData()[0] = NaN; };
+  let step = 0;
+  await assert.rejects(trainLoop(target, { train: examples(8) }, config({ batchSize: 2, checkpointEvery: 2, outputDir: dir }), { onStep: () => { if (++step === 2) poison(); } }),
+    (e: unknown) => e instanceof TrainingError && e.message.includes(`the last checkpoint (${join(dir, 'checkpoint-2')}) is intact`));
+  assert.ok(existsSync(join(dir, 'checkpoint-2', 'trainable.safetensors')));
+  const again = setup();
+  step = 0;
+  await assert.rejects(trainLoop(again.target, { train: examples(8) }, config({ batchSize: 2, outputDir: tmp(), resumeFrom: join(dir, 'checkpoint-2') }), { onStep: () => { if (++step === 1) again.target.namedParameters()[0][1].contiguousData()[0] = NaN; } }),
+    (e: unknown) => e instanceof TrainingError && /no checkpoint was written since the one resumed from \(.*checkpoint-2\), which is intact/.test(e.message));
+});
+
+test('after a resume, metrics.jsonl holds each step once (steps redone after the checkpoint are not duplicated)', async () => {
+  const dir = tmp(), data = examples(16);
+  await trainLoop(setup().target, { train: data }, config({ batchSize: 2, maxSteps: 3, checkpointEvery: 2, outputDir: dir }));
+  await trainLoop(setup().target, { train: data }, config({ batchSize: 2, maxSteps: 5, outputDir: dir, resumeFrom: join(dir, 'checkpoint-2') }));
+  const steps = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => 'loss' in e).map((e) => e.step);
+  assert.deepEqual(steps, [1, 2, 3, 4, 5]);
+});
+
+test('a corrupt trainer_state.json on resume is a one-line CheckpointError', async () => {
+  const dir = tmp();
+  await trainLoop(setup().target, { train: examples(4) }, config({ batchSize: 2, maxSteps: 1, checkpointEvery: 1, outputDir: dir }));
+  const state = join(dir, 'checkpoint-1', 'trainer_state.json');
+  for (const text of ['{"global_step": 1,', '[]', '{"global_step": -3}', JSON.stringify({ ...JSON.parse(readFileSync(state, 'utf8')), rng: null })]) {
+    writeFileSync(state, text);
+    await assert.rejects(trainLoop(setup().target, { train: examples(4) }, config({ batchSize: 2, outputDir: tmp(), resumeFrom: join(dir, 'checkpoint-1') })),
+      (e: unknown) => e instanceof CheckpointError && /trainer_state\.json (is not valid JSON|is not a JSON object|has an invalid)/.test(e.message) && !e.message.includes('\n'), text);
+  }
 });

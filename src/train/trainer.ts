@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { ArgumentError, PeftTsError } from '../errors.js';
 import { writeTextAtomic } from '../io/index.js';
 import type { TrainingHooks } from '../peft/index.js';
 import { defaultGenerator, noGrad, type Tensor } from '../tensor/index.js';
 import { collate, epochBatches, type Batch, type LMExample } from './batching.js';
-import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
-import { AdamW, clipGradNorm, lrMultiplier, SGD, validateSchedule, type Optimizer, type ScheduleName } from './optim/index.js';
+import { loadCheckpoint, loadMethodState, saveCheckpoint, saveMethodState, type TrainerState } from './checkpoint.js';
+import { AdamW, clipGradNorm, gradNorm as globalGradNorm, lrMultiplier, SGD, validateSchedule, type Optimizer, type ScheduleName } from './optim/index.js';
 
 /** Training stopped on a non-finite loss or gradient. */
 export class TrainingError extends PeftTsError {
@@ -54,6 +54,8 @@ export interface TrainConfig {
   padId: number;
   outputDir?: string;
   resumeFrom?: string;
+  /** Parameters (by name) with their own learning rate, scheduled like lr (DePT's low-rank pair). */
+  learningRates?: Record<string, number>;
 }
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'padId'> = {
@@ -84,11 +86,25 @@ export interface TrainResult {
   checkpoint: string | null;
 }
 
+/**
+ * Gradient norms above this have squares beyond float32 (AdamW's second moment would be
+ * infinite and the update silently zero): such a run has diverged even if no value is NaN yet.
+ */
+const MAX_GRAD_NORM = Math.sqrt(3.4028234663852886e38);
+
+function allFinite(t: Tensor): boolean {
+  const d = t.contiguousData();
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
+  return true;
+}
+
 function validate(c: TrainConfig): void {
   const positive = (name: string, v: number) => { if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`[train] ${name} must be a positive integer, got ${v}.`, `Set ${name} to 1 or more.`); };
   positive('batchSize', c.batchSize);
   positive('gradAccumulation', c.gradAccumulation);
-  if (!(c.lr > 0)) throw new ArgumentError(`[train] learning rate ${c.lr} must be > 0.`, 'Try 2e-4 for LoRA.');
+  if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new ArgumentError(`[train] learning rate ${c.lr} must be a finite number > 0.`, 'Try 2e-4 for LoRA.');
+  if (c.optimizer !== 'adamw' && c.optimizer !== 'sgd') throw new ArgumentError(`[train] optimizer '${c.optimizer as string}' is not available.`, "Use 'adamw' or 'sgd'.");
+  if (c.maxGradNorm !== null && !(c.maxGradNorm > 0 && Number.isFinite(c.maxGradNorm))) throw new ArgumentError(`[train] maxGradNorm ${c.maxGradNorm} must be a finite number > 0 (or null for no clipping).`, 'Try 1.');
   if (!(c.epochs > 0) && !c.maxSteps) throw new ArgumentError('[train] set epochs > 0 or maxSteps.', 'E.g. epochs: 1.');
   validateSchedule({ name: c.schedule, warmupSteps: c.warmupSteps, totalSteps: 1 });
   if (c.warmupRatio !== undefined && !(c.warmupRatio >= 0 && c.warmupRatio < 1)) throw new ArgumentError(`[train] warmupRatio ${c.warmupRatio} must be in [0, 1).`, 'E.g. 0.03.');
@@ -125,9 +141,12 @@ export async function trainLoop(target: TrainTarget, data: { train: LMExample[];
   const named = target.namedParameters();
   if (named.length === 0) throw new ArgumentError('[train] the model has no trainable parameters.', 'Attach an adapter (e.g. --method lora) before training.');
   const params = named.map(([, t]) => t);
+  const unknown = Object.keys(config.learningRates ?? {}).find((n) => !named.some(([m]) => m === n));
+  if (unknown !== undefined) throw new ArgumentError(`[train] learningRates names '${unknown}', which is not a trainable parameter.`, 'Name trainable parameters only (see trainableParameters()).');
+  const lrScales = named.map(([n]) => (config.learningRates?.[n] ?? config.lr) / config.lr);
   const optimizer: Optimizer = config.optimizer === 'sgd'
-    ? new SGD(params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay })
-    : new AdamW(params, { lr: config.lr, weightDecay: config.weightDecay });
+    ? new SGD(params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, lrScales })
+    : new AdamW(params, { lr: config.lr, weightDecay: config.weightDecay, lrScales });
   const lengths = data.train.map((e) => e.inputIds.length);
   const microPerEpoch = Math.ceil(data.train.length / config.batchSize);
   const stepsPerEpoch = Math.ceil(microPerEpoch / config.gradAccumulation);
@@ -137,8 +156,6 @@ export async function trainLoop(target: TrainTarget, data: { train: LMExample[];
   const loggingSteps = config.loggingSteps ?? 1;
   const logPath = config.outputDir ? join(config.outputDir, 'metrics.jsonl') : null;
   if (config.outputDir) mkdirSync(config.outputDir, { recursive: true });
-  // A fresh run starts a new log; a resumed one continues it.
-  if (logPath && !config.resumeFrom) writeFileSync(logPath, '');
 
   let state: TrainerState = {
     global_step: 0, epoch: 0, step_in_epoch: 0, best_metric: null, best_step: null, evals_without_improvement: 0,
@@ -152,15 +169,21 @@ export async function trainLoop(target: TrainTarget, data: { train: LMExample[];
       (t.data as Float32Array).set(saved.contiguousData(), t.offset);
     }
     optimizer.loadState(ckpt.optimizer);
+    const methodState = loadMethodState(config.resumeFrom);
+    if (methodState) target.methodHooks?.loadState?.(methodState);
     state = ckpt.state;
     defaultGenerator.setState(state.rng);
   }
+  // A fresh run starts a new log; a resumed one continues from the checkpoint's own history, so
+  // the steps after the checkpoint that are about to be redone are not logged twice.
+  if (logPath) writeTextAtomic(logPath, state.log_history.map((e) => `${JSON.stringify(e)}\n`).join(''));
 
   const checkpoint = (): string | null => {
     if (!config.outputDir) return null;
     const dir = join(config.outputDir, `checkpoint-${state.global_step}`);
     state.rng = defaultGenerator.getState();
-    saveCheckpoint(dir, named, optimizer.state(), state, (d) => target.save(d));
+    const methodState = target.methodHooks?.saveState?.();
+    saveCheckpoint(dir, named, optimizer.state(), state, (d) => { target.save(d); if (methodState) saveMethodState(d, methodState); });
     hooks.onCheckpoint?.(dir);
     return dir;
   };
@@ -189,12 +212,13 @@ export async function trainLoop(target: TrainTarget, data: { train: LMExample[];
         loss.backward();
         tokens += batch.tokens;
       }
-      if (!Number.isFinite(lossValue)) {
-        throw new TrainingError(`[train] the loss became ${lossValue} at step ${state.global_step + 1}.`, `Lower the learning rate (now ${config.lr}) or enable gradient clipping; the last checkpoint${lastCheckpoint ? ` (${lastCheckpoint})` : ''} is intact.`);
-      }
-      const gradNorm = config.maxGradNorm ? clipGradNorm(params, config.maxGradNorm) : NaN;
+      if (!Number.isFinite(lossValue)) diverged(`the loss became ${lossValue}`);
+      const gradNorm = config.maxGradNorm ? clipGradNorm(params, config.maxGradNorm) : globalGradNorm(params);
+      if (!(gradNorm <= MAX_GRAD_NORM)) diverged(`the gradient norm became ${gradNorm.toPrecision(3)}`);
       optimizer.lr = config.lr * lrMultiplier(schedule, state.global_step);
       optimizer.update();
+      const broken = named.find(([, p]) => !allFinite(p));
+      if (broken) diverged(`parameter '${broken[0]}' became non-finite after the update`);
       target.methodHooks?.afterStep?.(state.global_step);
       optimizer.zeroGrad();
       state.global_step++;
@@ -216,6 +240,15 @@ export async function trainLoop(target: TrainTarget, data: { train: LMExample[];
       await new Promise((resolve) => setImmediate(resolve)); // lets Ctrl-C and other events through
     }
     if (state.step_in_epoch >= stepsPerEpoch) { state.epoch++; state.step_in_epoch = 0; }
+  }
+
+  /** Stops a diverged run, saying truthfully which checkpoint (if any) holds good weights. */
+  function diverged(what: string): never {
+    const saved = lastCheckpoint && existsSync(lastCheckpoint) ? lastCheckpoint : null;
+    const where = saved ? `the last checkpoint (${saved}) is intact`
+      : config.resumeFrom ? `no checkpoint was written since the one resumed from (${config.resumeFrom}), which is intact`
+      : 'no checkpoint was written, so nothing was saved';
+    throw new TrainingError(`[train] ${what} at step ${state.global_step + 1}; training stopped.`, `Lower the learning rate (now ${config.lr})${config.maxGradNorm ? '' : ' or clip gradients (--max-grad-norm)'}; ${where}.`);
   }
 
   function evaluateAndCheckStop(): boolean {

@@ -21,6 +21,9 @@ const FORWARD_CASES: [string, string | null][] = [
   ['gpt2-tiny', 'gpt2-tiny-lora'], ['llama-tiny', 'llama-tiny-lora'], ['qwen2-tiny', 'qwen2-tiny-lora'], ['bert-tiny', 'bert-tiny-lora'],
   // Every HF PEFT zoo adapter of a method peft-ts registers, through the CLI too.
   ...layerZooFixtures().map((f): [string, string] => [f.base, `peft-zoo/${f.fixture}`]),
+  // Prompt-based adapters: logits of the real positions only (the virtual tokens are left out).
+  ['llama-tiny', 'peft-zoo/llama-tiny-prompt-tuning'], ['llama-tiny', 'peft-zoo/llama-tiny-p-tuning'],
+  ['llama-tiny', 'peft-zoo/llama-tiny-prefix-tuning'], ['bert-tiny', 'peft-zoo/bert-tiny-prompt-tuning'],
 ];
 for (const [model, adapter] of FORWARD_CASES) {
   const name = adapter ?? model;
@@ -51,6 +54,17 @@ test('peft-ts generate continues a prompt as the library does', () => {
   const model = loadPretrained(dir).model as CausalLM;
   assert.deepEqual(result.new_tokens, generate(model, [[5, 17, 300]], { maxNewTokens: 6, eosTokenId: 999 })[0]);
   assert.equal(result.prompt_tokens, 3);
+});
+
+test('peft-ts generate --dtype bf16 decodes as the library does on bfloat16 weights; a bad --dtype names the accepted ones', () => {
+  const dir = gpt2WithWordTokenizer();
+  const r = runCli('generate', '--model', dir, '--dtype', 'bf16', '--prompt', 'w5 w17 w300', '--max-new-tokens', '6', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const model = loadPretrained(dir, { dtype: 'bfloat16' }).model as CausalLM;
+  assert.deepEqual(JSON.parse(r.stdout).new_tokens, generate(model, [[5, 17, 300]], { maxNewTokens: 6, eosTokenId: 999 })[0]);
+  const bad = runCli('generate', '--model', dir, '--dtype', 'fp8', '--prompt', 'w5');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--dtype 'fp8'.*auto, float32, f32, bfloat16, bf16/s);
 });
 
 test('peft-ts score reports per-token log-probs, mean NLL and perplexity', () => {
@@ -101,5 +115,5 @@ test('peft-ts merge writes a full checkpoint that computes what base + adapter c
   assert.ok(existsSync(join(out, 'tokenizer.json')) && existsSync(join(out, 'tokenizer_config.json')));
   const again = runCli('merge', '--model', dir, '--adapter', join(fixturesDir, 'gpt2-tiny-lora'), '--out', out);
   assert.equal(again.code, 1);
-  assert.match(again.stderr, /already holds a model\.safetensors/);
+  assert.match(again.stderr, /is not empty .*--overwrite/);
 });

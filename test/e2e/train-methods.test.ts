@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixturesDir } from '../helpers.js';
 import { runCli, tempDir, withWordTokenizer } from '../cli.js';
-import { layerZooFixtures } from '../zoo.js';
+import { layerZooFixtures, promptZooFixtures } from '../zoo.js';
 
 /** Reads a safetensors header with nothing but the format's spec: 8-byte little-endian length, then JSON. */
 function specHeader(path: string): Record<string, { dtype: string; shape: number[] }> {
@@ -40,7 +40,7 @@ function prunedShapes(keys: Record<string, number[]>, rankPattern: Record<string
   }));
 }
 
-for (const f of layerZooFixtures().filter((z) => z.base !== 'bert-tiny' && !z.fixture.includes('lora-'))) {
+for (const f of [...layerZooFixtures(), ...promptZooFixtures()].filter((z) => z.base !== 'bert-tiny' && !z.fixture.includes('lora-'))) {
   test(`peft-ts train with ${f.peft_type} configured as ${f.fixture} saves HF PEFT's layout`, () => {
     const dir = tempDir();
     const peftConfig = JSON.parse(readFileSync(join(fixturesDir, 'peft-zoo', f.fixture, 'adapter_config.json'), 'utf8'));
@@ -73,4 +73,17 @@ test('peft-ts train --method: a field of another method is refused naming its ow
   assert.ok(methods.some((m) => m.name === 'trainable-tokens' && m.fields.some((x) => x.name === 'token_indices')));
   const one = runCli('methods', 'lora');
   assert.match(one.stdout, /--lora-alpha\s+8\s+scaling numerator/);
+});
+
+test('peft-ts train --method prompt-tuning and dept: fields as flags, virtual tokens counted against --max-length, DePT saves its three tensors', () => {
+  const model = withWordTokenizer('gpt2-tiny'); // 128 positions
+  const tooLong = runCli('train', '--model', model, '--data', data(), '--out', join(tempDir(), 'a'), '--method', 'prompt-tuning', '--num-virtual-tokens', '4', '--max-length', '126');
+  assert.equal(tooLong.code, 1);
+  assert.match(tooLong.stderr, /--max-length 126 exceeds the 124 positions the model's 128 leave after the virtual tokens/);
+  const out = join(tempDir(), 'dept');
+  const r = runCli('train', '--model', model, '--data', data(), '--out', out, '--method', 'dept', '--num-virtual-tokens', '3', '--r', '2', '--low-rank-positions', '8', '--low-rank-learning-rate', '0.001', '--max-steps', '2', '--batch-size', '4', '--validation-fraction', '0', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const header = specHeader(join(out, 'adapter_model.safetensors'));
+  assert.deepEqual(Object.fromEntries(Object.entries(header).map(([k, t]) => [k, t.shape])), { lora_embedding_A: [8, 2], lora_embedding_B: [2, 64], prompt_embeddings: [3, 64] });
+  assert.equal(JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8')).peft_type, 'DEPT');
 });

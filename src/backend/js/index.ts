@@ -2,7 +2,7 @@ import type { Backend } from '../backend.js';
 import { attention, attentionBackward } from './attention.js';
 import { binary, copy, dropout, unary, unaryBackward, where } from './elementwise.js';
 import { embedding, embeddingBackward, rope } from './embedding.js';
-import { gemm } from './gemm.js';
+import { gemm, gemmBf16 } from './gemm.js';
 import { layerNorm, layerNormBackward, rmsNorm, rmsNormBackward } from './norm.js';
 import { reduce } from './reduce.js';
 import { crossEntropy, crossEntropyBackward, softmax, softmaxBackward } from './softmax.js';
@@ -11,7 +11,7 @@ import { crossEntropy, crossEntropyBackward, softmax, softmaxBackward } from './
 export const jsBackend: Backend = {
   name: 'js',
   threads: 1,
-  gemm, unary, unaryBackward, binary, where, copy, reduce,
+  gemm, gemmBf16, unary, unaryBackward, binary, where, copy, reduce,
   softmax, softmaxBackward, layerNorm, layerNormBackward, rmsNorm, rmsNormBackward,
   crossEntropy, crossEntropyBackward, embedding, embeddingBackward,
   attention, attentionBackward, rope, dropout,

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { ArgumentError } from '../../errors.js';
 import { packageRoot } from '../../package.js';
 import type { AttentionArgs, Backend, GemmArgs, Strided } from '../backend.js';
 
@@ -34,8 +35,28 @@ function attentionMeta(a: AttentionArgs): Float64Array {
   ]);
 }
 
+/** The addon with its argument checks (RangeError/TypeError thrown before any kernel runs) turned into ArgumentErrors. */
+function guarded(raw: Addon): Addon {
+  const out: Record<string, (...args: unknown[]) => unknown> = {};
+  for (const [name, fn] of Object.entries(raw)) {
+    out[name] = (...args: unknown[]) => {
+      try {
+        return fn(...args);
+      } catch (cause) {
+        throw new ArgumentError(`${(cause as Error).message}.`, 'An operand does not fit its buffer: a shape, stride or offset is wrong (a bug in the caller, not in the data).');
+      }
+    };
+  }
+  return out as Addon;
+}
+
 export function loadNativeBackend(threads?: number): Backend {
-  const addon = createRequire(import.meta.url)(addonPath()) as Addon;
+  // OpenBLAS's idle workers spin for 2^28 cycles (~0.1 s) after every GEMM before they sleep,
+  // so they burn a core through each stretch of JS between GEMMs and take it from any other
+  // process (and from our own pool). 2^4 cycles makes them sleep at once; waking them costs
+  // microseconds per GEMM. Read once, when the addon loads OpenBLAS; a user's setting wins.
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
+  const addon = guarded(createRequire(import.meta.url)(addonPath()) as Addon);
   if (threads !== undefined) addon.setThreads(threads);
   const f64 = (xs: readonly number[]) => Float64Array.from(xs);
   return {
@@ -43,6 +64,8 @@ export function loadNativeBackend(threads?: number): Backend {
     get threads() { return addon.getThreads(); },
     gemm: (g: GemmArgs) => addon.gemm(g.a, g.b, g.c, f64(g.aOffsets), f64(g.bOffsets), f64(g.cOffsets), g.m, g.n, g.k,
       g.transA, g.transB, g.lda, g.ldb, g.ldc, g.alpha, g.beta),
+    gemmBf16: (g) => addon.gemmBf16(g.a, g.b, g.c, g.aOffset, g.bOffset, g.cOffset, g.m, g.n, g.k, g.transB, g.lda, g.ldb, g.ldc, g.alpha, g.beta),
+    bf16Kernel: (choice) => (addon.bf16Kernel(choice === undefined ? 2 : { auto: -1, widen: 0, avx512bf16: 1 }[choice]) === 1 ? 'avx512bf16' : 'widen'),
     unary: (op, out, x, p0, p1) => addon.unary(op, out, x, p0, p1),
     unaryBackward: (op, gx, x, y, gy, p0, p1) => addon.unaryBackward(op, gx, x, y, gy, p0, p1),
     binary: (op, out, a, b, shape) => addon.binary(op, out, a.data, b.data, stridedMeta(shape, [a, b])),

@@ -3,7 +3,7 @@ import { describeRun, evaluate, lmScorer, resolveTask, summaryText, writeReport,
 import { resolveModelDir } from '../../io/index.js';
 import { loadAdapter, PeftModel } from '../../peft/index.js';
 import { defineCommand } from '../command.js';
-import { ADAPTER_FLAG, JSON_FLAG, MODEL_FLAGS } from '../flags.js';
+import { ADAPTER_FLAG, DTYPE_FLAG, JSON_FLAG, loadDType, MODEL_FLAGS } from '../flags.js';
 import { ProgressBar } from '../progress.js';
 import { causalLMWithAdapters, loadTokenizer } from './model-io.js';
 
@@ -19,7 +19,7 @@ export const evalCommand = defineCommand({
   name: 'eval',
   summary: 'score base and adapted models on the same items: paired deltas, intervals, calibration',
   flags: {
-    ...MODEL_FLAGS, ...ADAPTER_FLAG,
+    ...MODEL_FLAGS, ...ADAPTER_FLAG, ...DTYPE_FLAG,
     tasks: { type: 'list', required: true, metavar: 'A,B', help: 'bundled task names or task files (JSON/YAML)' },
     limit: { type: 'int', min: 0, default: 0, help: 'items per task; 0 for all' },
     'batch-size': { type: 'int', min: 1, default: 16, help: 'prompts scored per forward pass' },
@@ -30,7 +30,7 @@ export const evalCommand = defineCommand({
   async run(v, { out }) {
     const tasks = v.tasks.map((t) => resolveTask(t));
     const dir = await resolveModelDir(v.model, { revision: v.revision });
-    const model = causalLMWithAdapters(dir);
+    const model = causalLMWithAdapters(dir, [], { out, dtype: loadDType(v.dtype) });
     const tokenizer = loadTokenizer(dir);
     const peft = new PeftModel(model);
     const names = v.adapter.map((p, i) => `${basename(resolve(p)).replace(/[^A-Za-z0-9_-]/g, '_')}${v.adapter.length > 1 ? `_${i}` : ''}`);

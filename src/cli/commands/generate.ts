@@ -1,14 +1,14 @@
 import { resolveModelDir } from '../../io/index.js';
 import { generate } from '../../models/index.js';
 import { defineCommand } from '../command.js';
-import { ADAPTER_FLAG, JSON_FLAG, MODEL_FLAGS } from '../flags.js';
+import { ADAPTER_FLAG, DTYPE_FLAG, JSON_FLAG, loadDType, MODEL_FLAGS } from '../flags.js';
 import { causalLMWithAdapters, loadTokenizer } from './model-io.js';
 
 export const generateCommand = defineCommand({
   name: 'generate',
   summary: 'continue a prompt (greedy, temperature, top-k, top-p); defaults come from generation_config.json',
   flags: {
-    ...MODEL_FLAGS, ...ADAPTER_FLAG,
+    ...MODEL_FLAGS, ...ADAPTER_FLAG, ...DTYPE_FLAG,
     prompt: { type: 'string', required: true, help: 'the text to continue' },
     'max-new-tokens': { type: 'int', min: 0, help: "tokens to generate (default: generation_config.json's max_new_tokens, else 32)" },
     temperature: { type: 'number', min: 0, help: 'sampling temperature; 0 is greedy (default: generation_config.json, greedy unless do_sample)' },
@@ -19,7 +19,7 @@ export const generateCommand = defineCommand({
   },
   async run(v, { out }) {
     const dir = await resolveModelDir(v.model, { revision: v.revision });
-    const model = causalLMWithAdapters(dir, v.adapter);
+    const model = causalLMWithAdapters(dir, v.adapter, { out, dtype: loadDType(v.dtype) });
     const tokenizer = loadTokenizer(dir);
     const ids = tokenizer.encode(v.prompt);
     const started = performance.now();

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readHeader, resolveModelDir } from '../../io/index.js';
+import { readHeader, readShardIndex, resolveModelDir } from '../../io/index.js';
 import { loadPretrained, readConfig } from '../../models/index.js';
 import { defineCommand } from '../command.js';
 import { JSON_FLAG, MODEL_FLAGS } from '../flags.js';
@@ -16,9 +16,9 @@ export const infoCommand = defineCommand({
     const { model } = loadPretrained(dir);
     const dtypes: Record<string, number> = {};
     const index = join(dir, 'model.safetensors.index.json');
-    const files = existsSync(index) ? [...new Set(Object.values(JSON.parse(readFileSync(index, 'utf8')).weight_map as Record<string, string>))] : ['model.safetensors'];
+    const files = existsSync(index) ? [...readShardIndex(index).keys()] : [join(dir, 'model.safetensors')];
     for (const file of files) {
-      for (const [, t] of readHeader(join(dir, file)).tensors) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
+      for (const [, t] of readHeader(file).tensors) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
     }
     const params = model.parameters().reduce((n, t) => n + t.size, 0);
     const summary = {

@@ -2,7 +2,7 @@ import { ArgumentError } from '../../errors.js';
 import { resolveModelDir } from '../../io/index.js';
 import { logSoftmax, noGrad, Tensor } from '../../tensor/index.js';
 import { defineCommand } from '../command.js';
-import { ADAPTER_FLAG, JSON_FLAG, MODEL_FLAGS } from '../flags.js';
+import { ADAPTER_FLAG, DTYPE_FLAG, JSON_FLAG, loadDType, MODEL_FLAGS } from '../flags.js';
 import { causalLMWithAdapters, loadTokenizer } from './model-io.js';
 
 /** Per-token log-probabilities of a text under the model, its mean NLL and perplexity. */
@@ -10,13 +10,13 @@ export const scoreCommand = defineCommand({
   name: 'score',
   summary: 'per-token log-probabilities, mean NLL and perplexity of a text',
   flags: {
-    ...MODEL_FLAGS, ...ADAPTER_FLAG,
+    ...MODEL_FLAGS, ...ADAPTER_FLAG, ...DTYPE_FLAG,
     text: { type: 'string', required: true, help: 'the text to score' },
     ...JSON_FLAG,
   },
   async run(v, { out }) {
     const dir = await resolveModelDir(v.model, { revision: v.revision });
-    const model = causalLMWithAdapters(dir, v.adapter);
+    const model = causalLMWithAdapters(dir, v.adapter, { out, dtype: loadDType(v.dtype) });
     const tokenizer = loadTokenizer(dir);
     const ids = tokenizer.encode(v.text);
     if (ids.length < 2) throw new ArgumentError('[score] the text must have at least two tokens.', 'Score a longer text.');

@@ -3,11 +3,12 @@ import { bundledTask, bundledTaskNames, readRecords, shuffled, validationSplit }
 import { join } from 'node:path';
 import { HFTokenizer, resolveModelDir, writeTextAtomic } from '../../io/index.js';
 import { packageVersion } from '../../package.js';
-import { loadPretrained, readConfig } from '../../models/index.js';
+import { describeLoadReport, loadPretrained, readConfig, virtualTokensOf } from '../../models/index.js';
 import { parsePeftConfig, PeftModel, type PeftConfigInput } from '../../peft/index.js';
 import { encodeChoiceItems, train, type TrainData } from '../../train/index.js';
 import { defineCommand, UsageError, type FlagValues } from '../command.js';
-import { JSON_FLAG, MODEL_FLAGS } from '../flags.js';
+import { DTYPE_FLAG, JSON_FLAG, loadDType, MODEL_FLAGS } from '../flags.js';
+import { checkOutputFolder } from '../output-folder.js';
 import { methodFlagSpecs, peftConfigFromFlags } from '../method-flags.js';
 import type { Output } from '../output.js';
 import { ProgressBar } from '../progress.js';
@@ -21,6 +22,8 @@ const flags = {
   data: { type: 'string', metavar: 'FILE', help: 'training data: .jsonl, .json or .csv records' },
   task: { type: 'string', metavar: 'NAME', help: `a bundled task instead of --data (${bundledTaskNames().join(', ')})` },
   out: { type: 'string', required: true, metavar: 'DIR', aliases: ['output_dir'], help: 'where the adapter, checkpoints and metrics.jsonl go' },
+  overwrite: { type: 'boolean', default: false, aliases: ['overwrite_output_dir'], help: 'train into --out even when it already holds files' },
+  ...DTYPE_FLAG,
   // The adapter
   method: { type: 'string', default: 'lora', help: "PEFT method (peft-ts methods lists them); its fields are the flags marked [method] below, or a config file's peft: block" },
   'peft-config': { type: 'string', metavar: 'FILE', help: 'adapter_config.json-style JSON with the method and its fields (instead of a peft: block)' },
@@ -96,7 +99,8 @@ export const trainCommand = defineCommand({
     'peft-ts train --model bert-dir --task-type SEQ_CLS --data reviews.csv --text-field review --label-field sentiment --out cls',
   ],
   async run(v, { out, given, blocks, shouldStop }) {
-    if (!v.data === !v.task) throw new ArgumentError('[train] pass exactly one of --data FILE or --task NAME.', "Run 'peft-ts train --help' for every flag.");
+    if (!v.data === !v.task) throw new UsageError('[train] pass exactly one of --data FILE or --task NAME.', "Run 'peft-ts train --help' for every flag.");
+    checkOutputFolder(v.out, '--out', v.overwrite || v.resume !== undefined);
     const peft = usage(() => peftConfig(v, given, blocks.peft));
     const modelDir = await resolveModelDir(v.model, { revision: v.revision });
     if (peft.task_type === 'SEQ_CLS' && v.task) throw new ArgumentError('[train] bundled tasks train causal LMs (label words); SEQ_CLS needs --data with text and label fields.', 'Drop --task-type SEQ_CLS or pass --data.');
@@ -104,11 +108,19 @@ export const trainCommand = defineCommand({
     const raw = readConfig(modelDir);
     const numLabels = v['num-labels'] ?? (peft.task_type === 'SEQ_CLS' && raw.num_labels === undefined && raw.id2label === undefined ? countLabels(v) : undefined);
     const task = peft.task_type === 'SEQ_CLS' ? 'sequence-classification' : peft.task_type === 'CAUSAL_LM' ? 'causal-lm' : undefined;
-    const model = loadPretrained(modelDir, { task, numLabels }).model;
+    const loaded = loadPretrained(modelDir, { task, numLabels, dtype: loadDType(v.dtype) });
+    const notice = describeLoadReport(loaded.report);
+    if (notice) out.note(notice);
+    const model = loaded.model;
     const classify = model.task === 'sequence-classification';
     if (classify && v.task) throw new ArgumentError(`[train] ${v.model} is a sequence classifier; bundled tasks train causal LMs.`, 'Pass --data with text and label fields.');
     const tokenizer = HFTokenizer.fromDir(modelDir);
-    const maxLength = v['max-length'] ?? Math.min(512, model.config.maxPositions);
+    // The adapter comes first: a prompt-based method's virtual tokens take positions in front of every example.
+    const peftModel = new PeftModel(model, { seed: v.seed, tokenizer });
+    peftModel.addAdapter(v['adapter-name'], { ...peft, task_type: peft.task_type ?? (classify ? 'SEQ_CLS' : 'CAUSAL_LM'), base_model_name_or_path: v.model } as PeftConfigInput);
+    const context = model.config.maxPositions - virtualTokensOf(model);
+    const maxLength = v['max-length'] ?? Math.min(512, context);
+    if (maxLength > context) throw new ArgumentError(`[train] --max-length ${maxLength} exceeds the ${context} positions the model's ${model.config.maxPositions} leave${context < model.config.maxPositions ? ' after the virtual tokens' : ''}.`, `Use at most ${context}.`);
 
     let data: TrainData, validation: TrainData | number | undefined, labelTokens: number[] | undefined;
     if (v.task) {
@@ -128,8 +140,6 @@ export const trainCommand = defineCommand({
     const fields = classify
       ? { textField: v['text-field'] ?? 'text', labelField: v['label-field'] }
       : { promptField: v['prompt-field'], completionField: v['completion-field'], textField: v['text-field'], messagesField: v['messages-field'], template: v.template };
-    const peftModel = new PeftModel(model, { seed: v.seed, tokenizer });
-    peftModel.addAdapter(v['adapter-name'], { ...peft, task_type: peft.task_type ?? (classify ? 'SEQ_CLS' : 'CAUSAL_LM'), base_model_name_or_path: v.model } as PeftConfigInput);
     out.note(`method: ${String(peft.peft_type)}`);
     const trainable = peftModel.trainableParameters();
     out.note(`training ${trainable.trainable.toLocaleString('en-US')} of ${trainable.total.toLocaleString('en-US')} parameters (${trainable.percent.toFixed(3)}%)`);

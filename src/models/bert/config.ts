@@ -1,5 +1,4 @@
-import { ConfigError } from '../../errors.js';
-import { ConfigReader } from '../config-fields.js';
+import { ConfigReader, MAX_SIZE } from '../config-fields.js';
 import type { ModelConfig } from '../model.js';
 
 export interface BertConfig extends ModelConfig {
@@ -15,22 +14,24 @@ export interface BertConfig extends ModelConfig {
 
 export function parseBertConfig(raw: Record<string, unknown>): BertConfig {
   const r = new ConfigReader(raw, 'bert config');
-  const act = r.string('hidden_act', 'gelu');
-  if (act !== 'gelu') throw new ConfigError(`[config] hidden_act '${act}' is not supported for bert.`, { hint: "Only 'gelu' is implemented." });
+  r.choice('hidden_act', ['gelu'], 'gelu');
   const id2label = raw.id2label as Record<string, string> | undefined;
-  const architectures = (raw.architectures as string[] | undefined) ?? [];
+  const architectures = Array.isArray(raw.architectures) ? (raw.architectures as unknown[]) : [];
+  const hidden = r.size('hidden_size', MAX_SIZE.hidden);
+  const heads = r.size('num_attention_heads', MAX_SIZE.heads);
+  if (hidden % heads !== 0) r.fail('num_attention_heads', `a divisor of hidden_size (${hidden})`);
   return {
     modelType: 'bert',
-    vocabSize: r.int('vocab_size'),
-    hiddenSize: r.int('hidden_size'),
-    numLayers: r.int('num_hidden_layers'),
-    maxPositions: r.int('max_position_embeddings', 512),
-    numHeads: r.int('num_attention_heads'),
-    intermediateSize: r.int('intermediate_size'),
-    typeVocabSize: r.int('type_vocab_size', 2),
-    layerNormEps: r.number('layer_norm_eps', 1e-12),
-    hiddenDropout: r.number('hidden_dropout_prob', 0.1),
-    numLabels: r.int('num_labels', id2label ? Object.keys(id2label).length : 2),
+    vocabSize: r.size('vocab_size', MAX_SIZE.vocab),
+    hiddenSize: hidden,
+    numLayers: r.size('num_hidden_layers', MAX_SIZE.layers),
+    maxPositions: r.size('max_position_embeddings', MAX_SIZE.positions, 512),
+    numHeads: heads,
+    intermediateSize: r.size('intermediate_size', MAX_SIZE.intermediate),
+    typeVocabSize: r.size('type_vocab_size', MAX_SIZE.labels, 2),
+    layerNormEps: r.positive('layer_norm_eps', 1e-12),
+    hiddenDropout: r.probability('hidden_dropout_prob', 0.1),
+    numLabels: r.size('num_labels', MAX_SIZE.labels, id2label && typeof id2label === 'object' ? Math.max(1, Object.keys(id2label).length) : 2),
     withClassifier: architectures.length === 0 || architectures.includes('BertForSequenceClassification'),
     padTokenId: r.optionalInt('pad_token_id'),
     raw,

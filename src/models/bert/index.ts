@@ -9,6 +9,8 @@ export const bert: ArchSpec<BertConfig> = {
   modelType: 'bert',
   parseConfig: parseBertConfig,
   create: (config) => new BertForSequenceClassification(config),
+  parameterCount: ({ vocabSize: v, hiddenSize: c, maxPositions: p, typeVocabSize: t, numLayers: l, intermediateSize: i, numLabels, withClassifier }) =>
+    (v + p + t + 2) * c + l * (4 * c * c + 2 * c * i + 9 * c + i) + c * c + c + (withClassifier ? numLabels * (c + 1) : 0),
   // A bare BertModel checkpoint gets a fresh classifier head (zeros), to be trained.
   optionalKeys: (config) => (config.withClassifier ? [] : ['classifier.weight', 'classifier.bias']),
   // Bare BertModel exports have no 'bert.' prefix.

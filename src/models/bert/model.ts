@@ -1,8 +1,12 @@
-import { Dropout, Embedding, LayerNorm, Linear, Module, additiveMask } from '../../nn/index.js';
+import { Dropout, Embedding, LayerNorm, Linear, Module, additiveMask, attendedKeysValues, type KVLayout, type KVPrefix } from '../../nn/index.js';
 import { scaledDotProductAttention, Tensor } from '../../tensor/index.js';
 import type { EncoderInput, SequenceClassifier } from '../model.js';
+import { checkPositions, inputEmbeddings, pastContext, tokenShape } from '../inputs.js';
+import { tunedInput, type InputTuner } from '../input-tuner.js';
 import { defaultPositions } from '../positions.js';
 import type { BertConfig } from './config.js';
+
+interface LayerContext { mask: Tensor | null; prefix?: KVPrefix; layer: number }
 
 class BertEmbeddings extends Module {
   word_embeddings: Embedding;
@@ -18,10 +22,12 @@ class BertEmbeddings extends Module {
     this.LayerNorm = new LayerNorm(cfg.hiddenSize, cfg.layerNormEps);
     this.dropout = new Dropout(cfg.hiddenDropout);
   }
-  forward(inputIds: Tensor, tokenTypeIds: Tensor): Tensor {
-    const T = inputIds.shape[1];
-    const x = this.word_embeddings.forward(inputIds)
-      .add(this.position_embeddings.forward(defaultPositions(1, T, 0)))
+  /** Word + position + token-type embeddings; positions start after `past` prefix positions, as HF's past_key_values_length. */
+  forward(input: EncoderInput, tokenTypeIds: Tensor, past: number): Tensor {
+    const positions = defaultPositions(1, tokenShape(input)[1], past);
+    checkPositions(positions, this.position_embeddings.numEmbeddings);
+    const x = inputEmbeddings(input, this.word_embeddings)
+      .add(this.position_embeddings.forward(positions))
       .add(this.token_type_embeddings.forward(tokenTypeIds));
     return this.dropout.forward(this.LayerNorm.forward(x));
   }
@@ -37,11 +43,12 @@ class BertSelfAttention extends Module {
     this.key = new Linear(cfg.hiddenSize, cfg.hiddenSize);
     this.value = new Linear(cfg.hiddenSize, cfg.hiddenSize);
   }
-  forward(x: Tensor, mask: Tensor | null): Tensor {
+  forward(x: Tensor, ctx: LayerContext): Tensor {
     const [B, T, C] = x.shape;
     const H = this.cfg.numHeads;
     const heads = (t: Tensor) => t.reshape([B, T, H, C / H]).transpose(1, 2); // (B, H, T, D)
-    const y = scaledDotProductAttention(heads(this.query.forward(x)), heads(this.key.forward(x)), heads(this.value.forward(x)), { mask });
+    const [k, v] = attendedKeysValues(ctx.layer, heads(this.key.forward(x)), heads(this.value.forward(x)), undefined, ctx.prefix);
+    const y = scaledDotProductAttention(heads(this.query.forward(x)), k, v, { mask: ctx.mask });
     return y.transpose(1, 2).reshape([B, T, C]);
   }
 }
@@ -70,7 +77,7 @@ class BertAttention extends Module {
     this.self = new BertSelfAttention(cfg);
     this.output = new BertResidualOutput(cfg.hiddenSize, cfg);
   }
-  forward(x: Tensor, mask: Tensor | null): Tensor { return this.output.forward(this.self.forward(x, mask), x); }
+  forward(x: Tensor, ctx: LayerContext): Tensor { return this.output.forward(this.self.forward(x, ctx), x); }
 }
 
 class BertIntermediate extends Module {
@@ -89,8 +96,8 @@ class BertLayer extends Module {
     this.intermediate = new BertIntermediate(cfg);
     this.output = new BertResidualOutput(cfg.intermediateSize, cfg);
   }
-  forward(x: Tensor, mask: Tensor | null): Tensor {
-    const a = this.attention.forward(x, mask);
+  forward(x: Tensor, ctx: LayerContext): Tensor {
+    const a = this.attention.forward(x, ctx);
     return this.output.forward(this.intermediate.forward(a), a);
   }
 }
@@ -98,7 +105,7 @@ class BertLayer extends Module {
 class BertEncoder extends Module {
   layer: BertLayer[];
   constructor(cfg: BertConfig) { super(); this.layer = Array.from({ length: cfg.numLayers }, () => new BertLayer(cfg)); }
-  forward(x: Tensor, mask: Tensor | null): Tensor { return this.layer.reduce((h, l) => l.forward(h, mask), x); }
+  forward(x: Tensor, mask: Tensor | null, prefix?: KVPrefix): Tensor { return this.layer.reduce((h, l, layer) => l.forward(h, { mask, prefix, layer }), x); }
 }
 
 class BertPooler extends Module {
@@ -121,11 +128,16 @@ export class BertModel extends Module {
     this.encoder = new BertEncoder(config);
     this.pooler = new BertPooler(config);
   }
+  keyValueLayout(): Omit<KVLayout, 'batch'> {
+    return { layers: this.config.numLayers, kvHeads: this.config.numHeads, headDim: this.config.hiddenSize / this.config.numHeads };
+  }
   /** Returns [sequence output [B, T, C], pooled output [B, C]]. */
-  forward({ inputIds, attentionMask, tokenTypeIds }: EncoderInput): [Tensor, Tensor] {
-    const types = tokenTypeIds ?? Tensor.zeros(inputIds.shape, 'int32');
+  forward(input: EncoderInput): [Tensor, Tensor] {
+    const { attentionMask, tokenTypeIds } = input;
+    const { past, prefix } = pastContext(input, this.keyValueLayout());
+    const types = tokenTypeIds ?? Tensor.zeros(tokenShape(input), 'int32');
     const mask = attentionMask ? additiveMask(attentionMask) : null;
-    const h = this.encoder.forward(this.embeddings.forward(inputIds, types), mask);
+    const h = this.encoder.forward(this.embeddings.forward(input, types, past), mask, prefix);
     return [h, this.pooler.forward(h)];
   }
 }
@@ -135,14 +147,18 @@ export class BertForSequenceClassification extends Module implements SequenceCla
   bert: BertModel;
   dropout: Dropout;
   classifier: Linear;
+  /** Installed by PEFT's prompt-based methods. */
+  input_tuner?: InputTuner;
   constructor(readonly config: BertConfig) {
     super();
     this.bert = new BertModel(config);
     this.dropout = new Dropout(config.hiddenDropout);
     this.classifier = new Linear(config.hiddenSize, config.numLabels);
   }
+  inputEmbeddings(): Embedding { return this.bert.embeddings.word_embeddings; }
+  keyValueLayout(): Omit<KVLayout, 'batch'> { return this.bert.keyValueLayout(); }
   forward(input: EncoderInput): Tensor {
-    const [, pooled] = this.bert.forward(input);
+    const [, pooled] = this.bert.forward(tunedInput(this, input));
     return this.classifier.forward(this.dropout.forward(pooled));
   }
 }

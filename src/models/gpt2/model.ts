@@ -1,11 +1,13 @@
-import { Conv1D, Dropout, Embedding, KVCache, LayerNorm, Linear, Module, additiveMask } from '../../nn/index.js';
+import { Conv1D, Dropout, Embedding, KVCache, LayerNorm, Linear, Module, additiveMask, attendedKeysValues, type KVLayout, type KVPrefix } from '../../nn/index.js';
 import { scaledDotProductAttention, type Tensor } from '../../tensor/index.js';
 import type { CausalLM, CausalLMInput } from '../model.js';
+import { checkPositions, inputEmbeddings, pastContext, tokenShape } from '../inputs.js';
+import { tunedInput, type InputTuner } from '../input-tuner.js';
 import { defaultPositions, lastPositions } from '../positions.js';
 import type { GPT2Config } from './config.js';
 import { DecoderForSequenceClassification } from '../sequence-classification.js';
 
-interface LayerContext { mask: Tensor | null; cache?: KVCache; layer: number }
+interface LayerContext { mask: Tensor | null; cache?: KVCache; prefix?: KVPrefix; layer: number }
 
 class GPT2Attention extends Module {
   c_attn: Conv1D;
@@ -23,7 +25,7 @@ class GPT2Attention extends Module {
     const H = this.cfg.nHead, D = C / H;
     const qkv = this.c_attn.forward(x).reshape([B, T, 3, H, D]);
     const [q, k0, v0] = [0, 1, 2].map((i) => qkv.narrow(2, i, 1).reshape([B, T, H, D]).transpose(1, 2)); // (B, H, T, D) views
-    const [k, v] = ctx.cache ? ctx.cache.update(ctx.layer, k0, v0) : [k0, v0];
+    const [k, v] = attendedKeysValues(ctx.layer, k0, v0, ctx.cache, ctx.prefix);
     const y = scaledDotProductAttention(q, k, v, { causal: true, mask: ctx.mask }).transpose(1, 2).reshape([B, T, C]);
     return this.resid_dropout.forward(this.c_proj.forward(y));
   }
@@ -68,7 +70,7 @@ export class GPT2Model extends Module {
   drop: Dropout;
   h: GPT2Block[];
   ln_f: LayerNorm;
-  constructor(cfg: GPT2Config) {
+  constructor(private readonly cfg: GPT2Config) {
     super();
     this.wte = new Embedding(cfg.vocabSize, cfg.hiddenSize);
     this.wpe = new Embedding(cfg.maxPositions, cfg.hiddenSize);
@@ -76,12 +78,18 @@ export class GPT2Model extends Module {
     this.h = Array.from({ length: cfg.numLayers }, () => new GPT2Block(cfg));
     this.ln_f = new LayerNorm(cfg.hiddenSize, cfg.layerNormEpsilon);
   }
-  forward({ inputIds, attentionMask, positionIds, cache }: CausalLMInput): Tensor {
-    const [B, T] = inputIds.shape;
-    const positions = positionIds ?? defaultPositions(B, T, cache?.length ?? 0, attentionMask);
-    let x = this.drop.forward(this.wte.forward(inputIds).add(this.wpe.forward(positions)));
+  keyValueLayout(): Omit<KVLayout, 'batch'> {
+    return { layers: this.cfg.numLayers, kvHeads: this.cfg.nHead, headDim: this.cfg.hiddenSize / this.cfg.nHead };
+  }
+  forward(input: CausalLMInput): Tensor {
+    const { attentionMask, positionIds, cache } = input;
+    const [B, T] = tokenShape(input);
+    const { past, prefix } = pastContext(input, this.keyValueLayout());
+    const positions = positionIds ?? defaultPositions(B, T, past, attentionMask);
+    checkPositions(positions, this.cfg.maxPositions);
+    let x = this.drop.forward(inputEmbeddings(input, this.wte).add(this.wpe.forward(positions)));
     const mask = attentionMask ? additiveMask(attentionMask) : null;
-    this.h.forEach((block, layer) => { x = block.forward(x, { mask, cache, layer }); });
+    this.h.forEach((block, layer) => { x = block.forward(x, { mask, cache, prefix, layer }); });
     cache?.advance(T);
     return this.ln_f.forward(x);
   }
@@ -92,6 +100,8 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
   readonly task = 'causal-lm' as const;
   transformer: GPT2Model;
   lm_head: Linear;
+  /** Installed by PEFT's prompt-based methods. */
+  input_tuner?: InputTuner;
   constructor(readonly config: GPT2Config) {
     super();
     this.transformer = new GPT2Model(config);
@@ -99,10 +109,18 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
     if (config.tieWordEmbeddings) this.lm_head.weight = this.transformer.wte.weight;
   }
   forward(input: CausalLMInput): Tensor {
-    return this.lm_head.forward(lastPositions(this.transformer.forward(input), input.logitsToKeep));
+    return this.lm_head.forward(this.hiddenStates(input));
   }
+  /** The last hidden states of the real positions (a prompt method's virtual tokens dropped), cut to logitsToKeep. */
+  hiddenStates(input: CausalLMInput): Tensor {
+    const tuned = tunedInput(this, input);
+    return lastPositions(this.transformer.forward(tuned), tuned.logitsToKeep);
+  }
+  inputEmbeddings(): Embedding { return this.transformer.wte; }
+  keyValueLayout(): Omit<KVLayout, 'batch'> { return this.transformer.keyValueLayout(); }
   newCache(batch: number, capacity: number): KVCache {
-    return new KVCache(this.config.numLayers, batch, this.config.nHead, this.config.hiddenSize / this.config.nHead, capacity);
+    const { layers, kvHeads, headDim } = this.keyValueLayout();
+    return new KVCache(layers, batch, kvHeads, headDim, capacity);
   }
 }
 
@@ -114,4 +132,5 @@ export class GPT2ForSequenceClassification extends DecoderForSequenceClassificat
     this.transformer = new GPT2Model(config);
   }
   protected body(): GPT2Model { return this.transformer; }
+  inputEmbeddings(): Embedding { return this.transformer.wte; }
 }

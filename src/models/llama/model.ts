@@ -1,12 +1,14 @@
-import { Embedding, KVCache, Linear, Module, RMSNorm, additiveMask } from '../../nn/index.js';
+import { Embedding, KVCache, Linear, Module, RMSNorm, additiveMask, attendedKeysValues, type KVLayout, type KVPrefix } from '../../nn/index.js';
 import { rope, scaledDotProductAttention, type Tensor } from '../../tensor/index.js';
 import type { CausalLM, CausalLMInput } from '../model.js';
+import { inputEmbeddings, pastContext, tokenShape } from '../inputs.js';
+import { tunedInput, type InputTuner } from '../input-tuner.js';
 import { defaultPositions, lastPositions } from '../positions.js';
 import type { LlamaConfig } from './config.js';
 import { DecoderForSequenceClassification } from '../sequence-classification.js';
 import { inverseFrequencies, rotaryTables } from './rotary.js';
 
-interface LayerContext { mask: Tensor | null; cos: Tensor; sin: Tensor; cache?: KVCache; layer: number }
+interface LayerContext { mask: Tensor | null; cos: Tensor; sin: Tensor; cache?: KVCache; prefix?: KVPrefix; layer: number }
 
 class LlamaAttention extends Module {
   q_proj: Linear;
@@ -28,7 +30,7 @@ class LlamaAttention extends Module {
     const q = rope(this.q_proj.forward(x).reshape([B, T, H, D]).transpose(1, 2), ctx.cos, ctx.sin); // (B, H, T, D)
     const k0 = rope(this.k_proj.forward(x).reshape([B, T, KV, D]).transpose(1, 2), ctx.cos, ctx.sin); // (B, KV, T, D)
     const v0 = this.v_proj.forward(x).reshape([B, T, KV, D]).transpose(1, 2);
-    const [k, v] = ctx.cache ? ctx.cache.update(ctx.layer, k0, v0) : [k0, v0];
+    const [k, v] = attendedKeysValues(ctx.layer, k0, v0, ctx.cache, ctx.prefix);
     const y = scaledDotProductAttention(q, k, v, { causal: true, mask: ctx.mask }).transpose(1, 2).reshape([B, T, H * D]);
     return this.o_proj.forward(y);
   }
@@ -72,20 +74,25 @@ export class LlamaModel extends Module {
   layers: LlamaDecoderLayer[];
   norm: RMSNorm;
   readonly #invFreq: Float64Array;
-  constructor(cfg: LlamaConfig) {
+  constructor(private readonly cfg: LlamaConfig) {
     super();
     this.embed_tokens = new Embedding(cfg.vocabSize, cfg.hiddenSize);
     this.layers = Array.from({ length: cfg.numLayers }, () => new LlamaDecoderLayer(cfg));
     this.norm = new RMSNorm(cfg.hiddenSize, cfg.rmsNormEps);
     this.#invFreq = inverseFrequencies(cfg);
   }
-  forward({ inputIds, attentionMask, positionIds, cache }: CausalLMInput): Tensor {
-    const [B, T] = inputIds.shape;
-    const positions = positionIds ?? defaultPositions(B, T, cache?.length ?? 0, attentionMask);
+  keyValueLayout(): Omit<KVLayout, 'batch'> {
+    return { layers: this.cfg.numLayers, kvHeads: this.cfg.numKVHeads, headDim: this.cfg.headDim };
+  }
+  forward(input: CausalLMInput): Tensor {
+    const { attentionMask, positionIds, cache } = input;
+    const [B, T] = tokenShape(input);
+    const { past, prefix } = pastContext(input, this.keyValueLayout());
+    const positions = positionIds ?? defaultPositions(B, T, past, attentionMask);
     const [cos, sin] = rotaryTables(this.#invFreq, positions);
     const mask = attentionMask ? additiveMask(attentionMask) : null;
-    let x = this.embed_tokens.forward(inputIds);
-    this.layers.forEach((layer, i) => { x = layer.forward(x, { mask, cos, sin, cache, layer: i }); });
+    let x = inputEmbeddings(input, this.embed_tokens);
+    this.layers.forEach((layer, i) => { x = layer.forward(x, { mask, cos, sin, cache, prefix, layer: i }); });
     cache?.advance(T);
     return this.norm.forward(x);
   }
@@ -96,6 +103,8 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   readonly task = 'causal-lm' as const;
   model: LlamaModel;
   lm_head: Linear;
+  /** Installed by PEFT's prompt-based methods. */
+  input_tuner?: InputTuner;
   constructor(readonly config: LlamaConfig) {
     super();
     this.model = new LlamaModel(config);
@@ -103,10 +112,18 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     if (config.tieWordEmbeddings) this.lm_head.weight = this.model.embed_tokens.weight;
   }
   forward(input: CausalLMInput): Tensor {
-    return this.lm_head.forward(lastPositions(this.model.forward(input), input.logitsToKeep));
+    return this.lm_head.forward(this.hiddenStates(input));
   }
+  /** The last hidden states of the real positions (a prompt method's virtual tokens dropped), cut to logitsToKeep. */
+  hiddenStates(input: CausalLMInput): Tensor {
+    const tuned = tunedInput(this, input);
+    return lastPositions(this.model.forward(tuned), tuned.logitsToKeep);
+  }
+  inputEmbeddings(): Embedding { return this.model.embed_tokens; }
+  keyValueLayout(): Omit<KVLayout, 'batch'> { return this.model.keyValueLayout(); }
   newCache(batch: number, capacity: number): KVCache {
-    return new KVCache(this.config.numLayers, batch, this.config.numKVHeads, this.config.headDim, capacity);
+    const { layers, kvHeads, headDim } = this.keyValueLayout();
+    return new KVCache(layers, batch, kvHeads, headDim, capacity);
   }
 }
 
@@ -118,4 +135,5 @@ export class LlamaForSequenceClassification extends DecoderForSequenceClassifica
     this.model = new LlamaModel(config);
   }
   protected body(): LlamaModel { return this.model; }
+  inputEmbeddings(): Embedding { return this.model.embed_tokens; }
 }

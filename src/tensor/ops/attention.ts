@@ -7,10 +7,15 @@ import { Tensor } from '../tensor.js';
 import { requireFloat } from './elementwise.js';
 import { contiguous, transpose } from './movement.js';
 
-/** Reads a [B,H,T,D] operand in place when its last dimension is unit-stride. */
+/**
+ * Reads a [B,H,T,D] operand in place when its last dimension is unit-stride. A single row
+ * (T = 1) may carry any stride on T, but GEMM reads it as a leading dimension, which must be
+ * at least D (else OpenBLAS rejects the call and leaves the output unwritten): use D there.
+ */
 function strided(x: Tensor): Strided {
   const t = x.strides[3] === 1 || x.shape[3] === 1 ? x : contiguous(x);
-  return { data: t.data as Float32Array, offset: t.offset, strides: t.strides };
+  const strides = t.shape[2] === 1 ? [t.strides[0], t.strides[1], Math.max(t.strides[2], t.shape[3]), t.strides[3]] : t.strides;
+  return { data: t.data as Float32Array, offset: t.offset, strides };
 }
 
 export interface AttentionOptions {

@@ -1,6 +1,6 @@
 import { emptyF32 } from '../storage.js';
 import { getBackend } from '../../backend/index.js';
-import { formatShape, ShapeError } from '../../errors.js';
+import { DTypeError, formatShape, ShapeError } from '../../errors.js';
 import { record } from '../autograd.js';
 import { broadcastShapes, contiguousStrides, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -43,9 +43,10 @@ function matmulRaw(a: Tensor, b: Tensor): Tensor {
   const m = a.shape[a.ndim - 2], k = a.shape[a.ndim - 1], n = b.shape[b.ndim - 1];
   const batchShape = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   const outShape = [...batchShape, m, n];
+  // An inner dimension of 0 is an empty sum: zeros, as in PyTorch (emptyF32 is uninitialised).
+  if (k === 0) return new Tensor(new Float32Array(sizeOf(outShape)), outShape);
   const c = emptyF32(sizeOf(outShape));
   if (c.length === 0) return new Tensor(c, outShape);
-  if (k === 0) return new Tensor(c, outShape);
   let A = asOperand(a);
   const B = asOperand(b);
   if (b.ndim === 2 && a.ndim > 2) {
@@ -94,35 +95,69 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   });
 }
 
+/** How the bf16 GEMM reads a 2-D bfloat16 tensor used as its B [k, n]: rows of n (transB false) or of k (true). */
+function bf16Operand(op: string, b: Tensor): { transB: boolean; ld: number } {
+  if (b.strides[1] === 1 || b.shape[1] === 1) return { transB: false, ld: Math.max(b.strides[0], b.shape[1], 1) };
+  if (b.strides[0] === 1 || b.shape[0] === 1) return { transB: true, ld: Math.max(b.strides[1], b.shape[0], 1) };
+  throw new ShapeError(`[${op}] a bfloat16 weight must be a plain or transposed 2-D view, got strides [${b.strides.join(', ')}].`, 'Convert the weight to bfloat16 after slicing it, or keep it float32.');
+}
+
+/**
+ * c [rows, n] = x [..., k] @ b [k, n] + beta * c, for a contiguous x and a 2-D b in float32
+ * (any layout GEMM reads) or bfloat16 (frozen weights: the bf16 GEMM).
+ */
+export function matmulInto(op: string, c: Float32Array, x: Tensor, b: Tensor, beta: 0 | 1): void {
+  const [k, n] = b.shape;
+  const rows = x.size / Math.max(k, 1);
+  if (b.dtype === 'bfloat16') {
+    const { transB, ld } = bf16Operand(op, b);
+    getBackend().gemmBf16({
+      a: x.data as Float32Array, b: b.data as Uint16Array, c, aOffset: x.offset, bOffset: b.offset, cOffset: 0,
+      m: rows, n, k, transB, lda: k, ldb: ld, ldc: n, alpha: 1, beta,
+    });
+    return;
+  }
+  const B = asOperand(b);
+  getBackend().gemm({
+    a: x.data as Float32Array, b: B.t.data as Float32Array, c, aOffsets: [x.offset], bOffsets: [B.t.offset], cOffsets: [0],
+    m: rows, n, k, transA: false, transB: B.trans, lda: k, ldb: B.ld, ldc: n, alpha: 1, beta,
+  });
+}
+
 /**
  * y = x @ weight^T + bias for weight [out, in] (any layout: GPT-2's Conv1D passes its [in, out]
  * weight as a transposed view). The bias is written into the output first and the GEMM adds
- * to it (beta = 1), saving a pass over the activations.
+ * to it (beta = 1), saving a pass over the activations. A bfloat16 weight is frozen: it gets
+ * no gradient, and x is rounded to bfloat16 in its products (float32 sums), forward and backward.
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
-  requireFloat('linear', x, weight);
+  requireFloat('linear', x);
+  const bf16 = weight.dtype === 'bfloat16';
+  if (!bf16) requireFloat('linear', weight);
+  if (bf16 && weight.requiresGrad) throw new DTypeError('[linear] a bfloat16 weight cannot require grad: peft-ts keeps trainable parameters in float32.', 'Train a float32 copy (tensor.float()), or freeze the weight.');
   const [outF, inF] = weight.shape;
   if (weight.ndim !== 2 || x.shape[x.ndim - 1] !== inF) {
     throw new ShapeError(`[linear] input ${formatShape(x.shape)} does not fit weight ${formatShape(weight.shape)} ([out, in]).`, `The input's last dimension must be in_features = ${inF}.`);
   }
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF)) throw new ShapeError(`[linear] bias ${formatShape(bias.shape)} does not fit ${outF} outputs.`, `Pass a bias of shape [${outF}].`);
-  const rows = x.size / Math.max(inF, 1);
+  const rows = sizeOf(x.shape.slice(0, -1));
   const xc = contiguous(x);
   const c = emptyF32(rows * outF);
   if (bias) {
     const b = bias.contiguousData();
     for (let r = 0; r < rows; r++) c.set(b, r * outF);
   }
-  const W = asOperand(transpose(weight, 0, 1)); // [in, out] as GEMM's B
-  getBackend().gemm({
-    a: xc.data as Float32Array, b: W.t.data as Float32Array, c, aOffsets: [xc.offset], bOffsets: [W.t.offset], cOffsets: [0],
-    m: rows, n: outF, k: inF, transA: false, transB: W.trans, lda: inF, ldb: W.ld, ldc: outF, alpha: 1, beta: bias ? 1 : 0,
-  });
+  matmulInto('linear', c, xc, transpose(weight, 0, 1), bias ? 1 : 0); // [in, out] as GEMM's B
   const out = new Tensor(c, [...x.shape.slice(0, -1), outF]);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(out, 'linear', inputs, (g) => {
     const g2 = reshape(g, [rows, outF]);
-    const gx = x.requiresGrad ? reshape(matmulRaw(g2, weight), x.shape) : null;
+    let gx: Tensor | null = null;
+    if (x.requiresGrad) {
+      const gxData = emptyF32(rows * inF);
+      matmulInto('linear', gxData, contiguous(g2), weight, 0);
+      gx = new Tensor(gxData, x.shape);
+    }
     const gw = weight.requiresGrad ? matmulRaw(transpose(g2, 0, 1), reshape(xc, [rows, inF])) : null;
     const gb = bias?.requiresGrad ? sum(g2, 0) : null;
     return bias ? [gx, gw, gb] : [gx, gw];

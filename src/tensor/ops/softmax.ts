@@ -33,6 +33,17 @@ export interface CrossEntropyOptions {
   reduction?: 'mean' | 'sum' | 'none';
 }
 
+/** How many targets count (not ignoreIndex); throws on a class index outside [0, cols). */
+export function countTargets(op: string, t: Int32Array, cols: number, ignoreIndex: number): number {
+  let counted = 0;
+  for (let i = 0; i < t.length; i++) {
+    if (t[i] === ignoreIndex) continue;
+    if (t[i] < 0 || t[i] >= cols) throw new ArgumentError(`[${op}] target ${t[i]} at position ${i} is outside [0, ${cols}).`, `Use class indices below ${cols}, or ${ignoreIndex} to ignore a position.`);
+    counted++;
+  }
+  return counted;
+}
+
 /**
  * Fused log-softmax + negative log-likelihood over logits [..., V] and int32 targets [...].
  * 'mean' divides by the number of targets that are not ignored, as PyTorch does.
@@ -47,12 +58,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
     throw new ShapeError(`[crossEntropy] targets ${formatShape(targets.shape)} do not match logits ${formatShape(logits.shape)} without the class axis.`, 'Targets hold one class index per row of logits.');
   }
   const t = targets.int32Data();
-  let counted = 0;
-  for (let i = 0; i < t.length; i++) {
-    if (t[i] === ignoreIndex) continue;
-    if (t[i] < 0 || t[i] >= cols) throw new ArgumentError(`[crossEntropy] target ${t[i]} at position ${i} is outside [0, ${cols}).`, `Use class indices below ${cols}, or ${ignoreIndex} to ignore a position.`);
-    counted++;
-  }
+  const counted = countTargets('crossEntropy', t, cols, ignoreIndex);
   const rows = t.length;
   const xd = logits.contiguousData();
   const loss = new Float32Array(rows), lse = new Float32Array(rows);

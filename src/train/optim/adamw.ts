@@ -2,7 +2,7 @@ import { ArgumentError } from '../../errors.js';
 import type { Tensor } from '../../tensor/index.js';
 import { checkState, Optimizer, paramData, type OptimizerState } from './optimizer.js';
 
-export interface AdamWOptions { lr?: number; betas?: [number, number]; eps?: number; weightDecay?: number }
+export interface AdamWOptions { lr?: number; betas?: [number, number]; eps?: number; weightDecay?: number; lrScales?: number[] }
 
 /**
  * AdamW with PyTorch's semantics (torch.optim.AdamW): decoupled weight decay p -= lr*wd*p,
@@ -17,7 +17,7 @@ export class AdamW extends Optimizer {
   private v: Float32Array[];
 
   constructor(params: Tensor[], options: AdamWOptions = {}) {
-    super(params, options.lr ?? 1e-3);
+    super(params, options.lr ?? 1e-3, options.lrScales);
     [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0.01;
@@ -28,11 +28,12 @@ export class AdamW extends Optimizer {
 
   update(): void {
     this.step++;
-    const { beta1, beta2, eps, lr, weightDecay } = this;
+    const { beta1, beta2, eps, weightDecay } = this;
     const c1 = 1 - beta1 ** this.step, c2 = 1 - beta2 ** this.step;
-    const stepSize = lr / c1, c2Sqrt = Math.sqrt(c2);
+    const c2Sqrt = Math.sqrt(c2);
     this.params.forEach((p, i) => {
       if (!p.grad) return;
+      const lr = this.lr * this.lrScales[i], stepSize = lr / c1;
       const w = paramData(p), g = p.grad.contiguousData(), m = this.m[i], v = this.v[i];
       const decay = 1 - lr * weightDecay;
       for (let j = 0; j < w.length; j++) {

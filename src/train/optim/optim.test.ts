@@ -68,3 +68,19 @@ test('clipping scales gradients to the global norm and leaves small ones alone',
   assert.ok(Math.abs(clipGradNorm([a, b], 1) - 0.5) < 1e-7);
   assert.deepEqual(a.grad.toArray().map((x) => +x.toFixed(6)), [0.3, 0]);
 });
+
+test('per-parameter lrScales: a parameter with scale s steps as with learning rate s*lr (AdamW and SGD)', () => {
+  for (const make of [(ps: Tensor[], lrScales?: number[]) => new AdamW(ps, { lr: 0.1, weightDecay: 0.01, lrScales }), (ps: Tensor[], lrScales?: number[]) => new SGD(ps, { lr: 0.1, momentum: 0.9, lrScales })]) {
+    const a = param([1, -2]), b = param([1, -2]), ref = param([1, -2]);
+    const opt = make([a, b], [1, 0.25]);
+    const refOpt = make([ref]);
+    refOpt.lr = 0.025;
+    for (const g of [[0.5, 0.1], [-0.2, 0.3]]) {
+      a.grad = Tensor.from(g); b.grad = Tensor.from(g); ref.grad = Tensor.from(g);
+      opt.update(); refOpt.update();
+    }
+    close(b.toArray(), ref.toArray(), 1e-7);
+    assert.notDeepEqual(a.toArray(), b.toArray());
+  }
+  assert.throws(() => new AdamW([param([1])], { lrScales: [1, 2] }), /one non-negative multiplier per parameter/);
+});

@@ -11,8 +11,12 @@ export interface OptimizerState {
 /** Updates parameters in place from their .grad; parameters without a gradient are skipped. */
 export abstract class Optimizer {
   step = 0;
-  constructor(readonly params: Tensor[], public lr: number) {
+  /** Per-parameter multipliers of lr (parameter groups with their own learning rate, as DePT's). */
+  readonly lrScales: number[];
+  constructor(readonly params: Tensor[], public lr: number, lrScales?: number[]) {
     if (!(lr >= 0)) throw new ArgumentError(`[optimizer] learning rate ${lr} must be >= 0.`, 'Pass a non-negative learning rate.');
+    if (lrScales && (lrScales.length !== params.length || lrScales.some((s) => !(s >= 0)))) throw new ArgumentError('[optimizer] lrScales needs one non-negative multiplier per parameter.', 'Pass one scale per parameter, or none.');
+    this.lrScales = lrScales ?? params.map(() => 1);
   }
   abstract update(): void;
   abstract state(): OptimizerState;

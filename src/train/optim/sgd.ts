@@ -1,7 +1,7 @@
 import type { Tensor } from '../../tensor/index.js';
 import { checkState, Optimizer, paramData, type OptimizerState } from './optimizer.js';
 
-export interface SGDOptions { lr?: number; momentum?: number; weightDecay?: number; nesterov?: boolean }
+export interface SGDOptions { lr?: number; momentum?: number; weightDecay?: number; nesterov?: boolean; lrScales?: number[] }
 
 /** SGD with momentum as torch.optim.SGD: b = mu*b + g (b = g at the first step), p -= lr*b. */
 export class SGD extends Optimizer {
@@ -11,7 +11,7 @@ export class SGD extends Optimizer {
   private buf: Float32Array[] | null = null;
 
   constructor(params: Tensor[], options: SGDOptions = {}) {
-    super(params, options.lr ?? 1e-2);
+    super(params, options.lr ?? 1e-2, options.lrScales);
     this.momentum = options.momentum ?? 0;
     this.weightDecay = options.weightDecay ?? 0;
     this.nesterov = options.nesterov ?? false;
@@ -31,7 +31,7 @@ export class SGD extends Optimizer {
           b[j] = first ? d : this.momentum * b[j] + d;
           d = this.nesterov ? d + this.momentum * b[j] : b[j];
         }
-        w[j] -= this.lr * d;
+        w[j] -= this.lr * this.lrScales[i] * d;
       }
     });
   }

@@ -127,3 +127,26 @@ test('AdaLoRA config errors name the field: total_step missing, no budgeting pha
   assert.throws(() => getPeftModel(base(), { peft_type: 'ADALORA', total_step: 10, use_dora: true }), (e: Error) => e instanceof ConfigError && /use_dora/.test(e.message));
   assert.throws(() => getPeftModel(base(), { peft_type: 'ADALORA', total_step: 10, init_r: 4, rank_pattern: { 'model.layers.0.self_attn.q_proj.lora_E': [true, false] } }), (e: Error) => e instanceof ConfigError && /rank_pattern/.test(e.message));
 });
+
+test('a checkpointed and resumed AdaLoRA run reproduces the uninterrupted one: losses, scores and allocation', async () => {
+  const run = async (over: { outputDir?: string; resumeFrom?: string }, stopAfter = Infinity) => {
+    // total_step 20: all 9 steps are in the budgeting phase, so the smoothed scores are live at the end.
+    const peft = adaloraModel({ total_step: 20 });
+    const model = peft.model as CausalLM;
+    const hooks = peft.trainingHooks();
+    let steps = 0;
+    const result = await trainLoop(causalLMTarget(model, (d) => { saveAdapters(peft, d); }, hooks), { train: examples(20) }, { ...DEFAULT_TRAIN_CONFIG, lr: 1e-2, batchSize: 2, padId: 0, maxSteps: 9, ...over }, { onStep: () => { steps++; }, shouldStop: () => steps >= stopAfter });
+    return { result, pattern: (peft.config() as AdaloraConfig).rank_pattern, scores: hooks.saveState!().tensors };
+  };
+  const full = await run({});
+  const dir = mkdtempSync(join(tmpdir(), 'peft-ts-adalora-resume-'));
+  // Stopped after step 5, in the budgeting phase.
+  const first = await run({ outputDir: dir }, 5);
+  assert.ok(first.result.interrupted && first.result.checkpoint?.endsWith('checkpoint-5'));
+  const resumed = await run({ outputDir: dir, resumeFrom: first.result.checkpoint! });
+  assert.deepEqual([...first.result.losses, ...resumed.result.losses], full.result.losses);
+  assert.deepEqual(resumed.pattern, full.pattern);
+  assert.ok(full.scores.size > 0);
+  assert.deepEqual([...resumed.scores.keys()].sort(), [...full.scores.keys()].sort());
+  for (const [k, t] of full.scores) assert.deepEqual(resumed.scores.get(k)!.contiguousData(), t.contiguousData(), k);
+});

@@ -1,6 +1,6 @@
 import { ConfigError } from '../../../errors.js';
-import { noGrad, type Tensor } from '../../../tensor/index.js';
-import type { TrainingHooks } from '../../method.js';
+import { noGrad, Tensor } from '../../../tensor/index.js';
+import type { HookState, TrainingHooks } from '../../method.js';
 import type { AdaloraConfig } from './config.js';
 import { eye } from '../oft/rotation.js';
 import type { AdaloraLayer } from './layer.js';
@@ -61,6 +61,28 @@ export class RankAllocator {
     } else if (this.config.rank_pattern) {
       this.applyPattern(this.config.rank_pattern);
     }
+  }
+
+  /** The smoothed scores and the allocation, for resuming a run exactly. */
+  saveState(): HookState {
+    const tensors = new Map<string, Tensor>();
+    for (const [key, s] of this.scores) {
+      tensors.set(`${key}.ipt`, new Tensor(Float32Array.from(s.ipt), [s.ipt.length]));
+      tensors.set(`${key}.unc`, new Tensor(Float32Array.from(s.unc), [s.unc.length]));
+    }
+    return { tensors, meta: { rank_pattern: this.config.rank_pattern } };
+  }
+
+  loadState(state: HookState): void {
+    this.scores.clear();
+    for (const [key, t] of state.tensors) {
+      if (!key.endsWith('.ipt')) continue;
+      const base = key.slice(0, -4);
+      this.scores.set(base, { ipt: Float32Array.from(t.contiguousData()), unc: Float32Array.from(state.tensors.get(`${base}.unc`)!.contiguousData()) });
+    }
+    const pattern = (state.meta.rank_pattern ?? null) as Record<string, boolean[]> | null;
+    this.config.rank_pattern = pattern;
+    if (pattern) this.applyPattern(pattern);
   }
 
   private tensor(layer: AdaloraLayer, part: Part): Tensor {
@@ -145,5 +167,7 @@ export function adaloraTrainingHooks(layers: readonly [string, AdaloraLayer][], 
   return {
     extraLoss: () => orthogonalRegulariser(layers, adapter, config.orth_reg_weight),
     afterStep: (step) => allocator.step(step),
+    saveState: () => allocator.saveState(),
+    loadState: (state) => allocator.loadState(state),
   };
 }

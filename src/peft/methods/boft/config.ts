@@ -13,7 +13,7 @@ const boftFields = {
   boft_dropout: f.number({ default: 0, min: 0, max: 1, maxExclusive: true, doc: 'multiplicative dropout: in training, this fraction of blocks is replaced by the identity' }),
   init_weights: f.bool({ default: true, doc: 'zero rotations and unit scales (the identity); false draws R from N(0, 0.1) and s from N(1, 0.1)' }),
   fan_in_fan_out: f.bool({ default: false, doc: 'the base stores [in, out]; always false here (BOFT wraps nn.Linear only)' }),
-  bias: f.oneOf(['none'], { default: 'none', doc: 'which biases train with the adapter (only "none" is implemented)' }),
+  bias: f.oneOf(['none', 'all', 'boft_only'], { default: 'none', doc: 'which biases train and are saved with the adapter: none, every bias, or those of the adapted layers' }),
 };
 
 export type BoftConfig = TargetedConfig & Infer<typeof boftFields> & { peft_type: 'BOFT' };

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../../errors.js';
 import { Linear } from '../../../nn/index.js';
+import { trainableBiases } from '../../targets.js';
 import type { LayerMethod } from '../../method.js';
 import { LORA_DEFAULT_TARGETS } from '../lora/index.js';
 import { blockLayout } from '../oft/rotation.js';
@@ -36,4 +37,6 @@ export const boft: LayerMethod<BoftConfig> = {
     layer.addAdapter(adapter, { blocks, blockSize, dropout: config.boft_dropout }, config.init_weights, generator);
     return layer;
   },
+
+  extraTrainable: (model, config, targets) => trainableBiases(model, config.bias === 'boft_only' ? 'adapted' : config.bias, targets),
 };

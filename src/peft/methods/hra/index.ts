@@ -1,5 +1,6 @@
 import { ConfigError } from '../../../errors.js';
 import { Linear } from '../../../nn/index.js';
+import { trainableBiases } from '../../targets.js';
 import type { LayerMethod } from '../../method.js';
 import { LORA_DEFAULT_TARGETS } from '../lora/index.js';
 import { type HraConfig, hraConfigSpec } from './config.js';
@@ -30,4 +31,6 @@ export const hra: LayerMethod<HraConfig> = {
     layer.addAdapter(adapter, config.r, config.apply_GS, config.init_weights, generator);
     return layer;
   },
+
+  extraTrainable: (model, config, targets) => trainableBiases(model, config.bias === 'hra_only' ? 'adapted' : config.bias, targets),
 };

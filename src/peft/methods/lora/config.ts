@@ -5,9 +5,13 @@ import type { TargetedConfig } from '../../method.js';
 export type LoraInit = boolean | 'gaussian' | 'pissa' | 'olora';
 
 /** LoRA's adapter_config.json, field for field as HF PEFT 0.21's LoraConfig (PEFT's defaults). */
+/** Ranks above this are refused outright (each layer also caps r at its own width, see index.ts). */
+export const MAX_RANK = 1 << 16;
+const isRank = (x: unknown): x is number => Number.isInteger(x) && (x as number) > 0 && (x as number) <= MAX_RANK;
+
 export const loraFields = {
   ...targetFields,
-  r: f.int({ default: 8, min: 1, doc: 'rank of the update B@A' }),
+  r: f.int({ default: 8, min: 1, max: MAX_RANK, doc: 'rank of the update B@A' }),
   lora_alpha: f.number({ default: 8, doc: 'scaling numerator: the update is scaled by lora_alpha / r (or / sqrt(r) with use_rslora)' }),
   lora_dropout: f.number({ default: 0, min: 0, max: 1, maxExclusive: true, doc: 'dropout on the adapter input' }),
   fan_in_fan_out: f.bool({ default: false, doc: 'the base stores [in, out] (GPT-2 Conv1D); set from the model on injection' }),
@@ -15,7 +19,11 @@ export const loraFields = {
   use_rslora: f.bool({ default: false, doc: 'rank-stabilised scaling lora_alpha / sqrt(r)' }),
   use_dora: f.bool({ default: false, doc: 'DoRA: a learned magnitude per output and a normalised direction' }),
   init_lora_weights: f.oneOf([true, false, 'gaussian', 'pissa', 'olora'], { default: true, doc: 'B = 0 (true), both random (false), gaussian A, or PiSSA/OLoRA from the weight' }),
-  rank_pattern: f.numberRecord({ doc: 'per-module ranks: {name or regex: r}' }),
+  rank_pattern: {
+    ...f.numberRecord({ doc: 'per-module ranks: {name or regex: r}' }),
+    accepts: `an object of pattern -> rank (a positive integer of at most ${MAX_RANK})`,
+    check: (v: unknown): v is Record<string, number> => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every(isRank),
+  },
   alpha_pattern: f.numberRecord({ doc: 'per-module alphas: {name or regex: alpha}' }),
   // Fields of PEFT's LoraConfig for features peft-ts does not implement: accepted at their default only.
   alora_invocation_tokens: f.fixed(null, { doc: 'aLoRA (not implemented)' }),

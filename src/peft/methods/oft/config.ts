@@ -15,7 +15,7 @@ const oftFields = {
   num_cayley_neumann_terms: f.int({ default: 5, min: 1, doc: 'terms of the Neumann series' }),
   init_weights: f.bool({ default: true, doc: 'zero parameters (every block the identity); false draws them from N(0, 0.1)' }),
   fan_in_fan_out: f.bool({ default: false, doc: 'the base stores [in, out] (GPT-2 Conv1D); set from the model on injection' }),
-  bias: f.oneOf(['none'], { default: 'none', doc: 'which biases train with the adapter (only "none" is implemented)' }),
+  bias: f.oneOf(['none', 'all', 'oft_only'], { default: 'none', doc: 'which biases train and are saved with the adapter: none, every bias, or those of the adapted layers' }),
 };
 
 export type OftConfig = TargetedConfig & Infer<typeof oftFields> & { peft_type: 'OFT' };

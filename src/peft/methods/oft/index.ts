@@ -1,7 +1,7 @@
 import { ConfigError } from '../../../errors.js';
 import { Conv1D } from '../../../nn/index.js';
 import type { LayerMethod } from '../../method.js';
-import { isLinearLike } from '../../targets.js';
+import { isLinearLike, trainableBiases } from '../../targets.js';
 import { LORA_DEFAULT_TARGETS } from '../lora/index.js';
 import { type OftConfig, oftConfigSpec } from './config.js';
 import { OftLayer, type OftSettings } from './layer.js';
@@ -39,4 +39,6 @@ export const oft: LayerMethod<OftConfig> = {
     layer.addAdapter(adapter, settings, config.init_weights, generator);
     return layer;
   },
+
+  extraTrainable: (model, config, targets) => trainableBiases(model, config.bias === 'oft_only' ? 'adapted' : config.bias, targets),
 };

@@ -102,3 +102,12 @@ test('r and oft_block_size: exactly one is set, and it must divide in_features (
   const byRank = getPeftModel(model(), { peft_type: 'OFT', r: 4, oft_block_size: 0, target_modules: ['q_proj'] });
   assert.deepEqual([...byRank.adapterStateDict('default').values()][0].shape, [4, 120]);
 });
+
+test('bias "oft_only" trains and saves the adapted layers\' biases, "all" every bias (PEFT\'s bias option)', () => {
+  const only = getPeftModel(loadBase('gpt2-tiny'), { peft_type: 'OFT', oft_block_size: 8, target_modules: ['c_attn'], bias: 'oft_only' });
+  const biasKeys = [...only.adapterStateDict('default').keys()].filter((k) => k.endsWith('.bias'));
+  assert.deepEqual(biasKeys, only.tunerLayers().map(([p]) => `base_model.model.${p}.base_layer.bias`));
+  assert.ok(biasKeys.every((k) => only.adapterStateDict('default').get(k)!.requiresGrad));
+  const all = getPeftModel(loadBase('gpt2-tiny'), { peft_type: 'OFT', oft_block_size: 8, target_modules: ['c_attn'], bias: 'all' });
+  assert.ok([...all.adapterStateDict('default').keys()].filter((k) => k.endsWith('.bias')).length > biasKeys.length);
+});

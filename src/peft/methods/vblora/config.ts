@@ -13,7 +13,7 @@ const vbloraFields = {
   init_vector_bank_bound: f.number({ default: 0.02, min: 0, doc: 'the bank starts uniform in [-bound, bound]' }),
   init_logits_std: f.number({ default: 0.1, min: 0, doc: 'the logits start from N(0, std)' }),
   fan_in_fan_out: f.bool({ default: false, doc: 'the base stores [in, out] (GPT-2 Conv1D); set from the model on injection' }),
-  bias: f.oneOf(['none'], { default: 'none', doc: 'which biases train with the adapter (only "none" is implemented)' }),
+  bias: f.oneOf(['none', 'all', 'vblora_only'], { default: 'none', doc: 'which biases train and are saved with the adapter: none, every bias, or those of the adapted layers' }),
 };
 
 export type VbloraConfig = TargetedConfig & Infer<typeof vbloraFields> & { peft_type: 'VBLORA' };

@@ -2,7 +2,7 @@ import { ConfigError } from '../../../errors.js';
 import { Conv1D, uniform_ } from '../../../nn/index.js';
 import { Tensor } from '../../../tensor/index.js';
 import type { LayerMethod, SharedTensor } from '../../method.js';
-import { isLinearLike } from '../../targets.js';
+import { isLinearLike, trainableBiases } from '../../targets.js';
 import { LORA_DEFAULT_TARGETS } from '../lora/index.js';
 import { type VbloraConfig, vbloraConfigSpec } from './config.js';
 import { VbloraLayer } from './layer.js';
@@ -47,4 +47,6 @@ export const vblora: LayerMethod<VbloraConfig> = {
     layer.addAdapter(adapter, { bank: shared.get('vblora_vector_bank')!.tensor, r: config.r, topk: config.topk, dropout: config.vblora_dropout, logitsStd: config.init_logits_std, saveTopK: config.save_only_topk_weights, generator });
     return layer;
   },
+
+  extraTrainable: (model, config, targets) => trainableBiases(model, config.bias === 'vblora_only' ? 'adapted' : config.bias, targets),
 };
