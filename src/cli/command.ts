@@ -175,7 +175,12 @@ export function buildProgram(commands: readonly CommandSpec<any>[], version: str
     .showSuggestionAfterError(true)
     .configureOutput({ writeOut: (s) => out.line(s.replace(/\n$/, '')), writeErr: (s) => out.note(s.replace(/\n$/, '')) });
   for (const spec of commands) {
-    const cmd = program.command(spec.name).description(spec.summary).showHelpAfterError(`(run 'peft-ts ${spec.name} --help' to see every flag)`);
+    // A usage error is one line on stderr, as every other failure: the message, then where the flags are listed.
+    const cmd = program.command(spec.name).description(spec.summary).configureOutput({
+      writeOut: (s) => out.line(s.replace(/\n$/, '')),
+      writeErr: (s) => out.note(s.replace(/\n$/, '')),
+      outputError: (message, write) => write(`peft-ts ${spec.name}: [cli] ${message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()} (run 'peft-ts ${spec.name} --help' to see every flag)\n`),
+    });
     addOptions(cmd, spec);
     if (spec.positional) cmd.argument(`[${spec.positional.flag}]`, spec.positional.deprecated ? `deprecated: use --${spec.positional.flag}` : `the same as --${spec.positional.flag}`);
     if (spec.examples?.length) cmd.addHelpText('after', `\nExamples:\n${spec.examples.map((e) => `  ${e}`).join('\n')}`);

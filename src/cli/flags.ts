@@ -17,8 +17,8 @@ export const JSON_FLAG = {
 
 /** How the frozen base weights are stored; adapters and optimiser state stay float32. */
 export const DTYPE_FLAG = {
-  dtype: { type: 'string', default: 'auto', choices: ['auto', 'float32', 'bf16', 'bfloat16'], help: "storage of the frozen base weights: auto keeps the checkpoint's (BF16 stays bfloat16), bf16 halves memory and runs the bf16 GEMM" },
+  dtype: { type: 'string', default: 'auto', choices: ['auto', 'float32', 'f32', 'bfloat16', 'bf16'], help: "storage of the frozen base weights: auto keeps the checkpoint's (BF16 stays bfloat16), bf16 halves memory and runs the bf16 GEMM" },
 } as const satisfies Record<string, FlagSpec>;
 
 /** The --dtype value as the loader names it. */
-export const loadDType = (value: string): LoadDType => (value === 'bf16' ? 'bfloat16' : (value as LoadDType));
+export const loadDType = (value: string): LoadDType => (value === 'bf16' ? 'bfloat16' : value === 'f32' ? 'float32' : (value as LoadDType));

@@ -78,7 +78,11 @@ export interface LoadOptions {
 /** The model object for `config`: its causal LM, or its sequence classifier when asked for or named in architectures. */
 function createModel(config: ModelConfig, options: LoadOptions): PretrainedModel {
   const spec = architecture(config.modelType);
-  const declared = (config.raw.architectures as string[] | undefined)?.[0] ?? '';
+  const architectures = config.raw.architectures;
+  if (architectures !== undefined && architectures !== null && !(Array.isArray(architectures) && architectures.every((a) => typeof a === 'string'))) {
+    throw new ConfigError(`[config] architectures must be a list of class names, got ${JSON.stringify(architectures)}.`, { hint: 'Fix config.json, e.g. "architectures": ["LlamaForCausalLM"].' });
+  }
+  const declared = (architectures as string[] | undefined | null)?.[0] ?? '';
   const classifier = options.task === 'sequence-classification' || (!options.task && declared.endsWith('ForSequenceClassification'));
   if (options.numLabels !== undefined) {
     (config as ModelConfig & { numLabels?: number }).numLabels = options.numLabels;

@@ -58,16 +58,16 @@ test('broken model folders fail in one line: FIFO or directory in place of a fil
   rmSync(join(fifo, 'model.safetensors'));
   execFileSync('mkfifo', [join(fifo, 'model.safetensors')]);
   const started = Date.now();
-  const r = spawnSync(process.execPath, [cliPath, 'info', fifo], { encoding: 'utf8', timeout: 30000 });
+  const r = spawnSync(process.execPath, [cliPath, 'info', '--model', fifo], { encoding: 'utf8', timeout: 30000 });
   assertOneLineFailure({ code: r.status, stderr: r.stderr }, 1, /model\.safetensors is a pipe \(FIFO\), not a file/, 'FIFO (was a hang)');
   assert.ok(Date.now() - started < 30000);
   const folder = model();
   rmSync(join(folder, 'config.json'));
   mkdirSync(join(folder, 'config.json'));
-  assertOneLineFailure(runCli('info', folder), 1, /config\.json is a directory, not a file/, 'directory for config.json');
+  assertOneLineFailure(runCli('info', '--model', folder), 1, /config\.json is a directory, not a file/, 'directory for config.json');
   const sharded = model();
   writeFileSync(join(sharded, 'model.safetensors.index.json'), JSON.stringify({ weight_map: 42 }));
-  assertOneLineFailure(runCli('info', sharded), 1, /no weight_map object/, 'weight_map 42');
+  assertOneLineFailure(runCli('info', '--model', sharded), 1, /no weight_map object/, 'weight_map 42');
   for (const json of ['{}', 'null', '{"model": {"type": "Bogus"}}']) {
     const dir = model();
     writeFileSync(join(dir, 'tokenizer.json'), json);
@@ -75,7 +75,7 @@ test('broken model folders fail in one line: FIFO or directory in place of a fil
   }
   const badConfig = model();
   writeFileSync(join(badConfig, 'config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(fixturesDir, 'gpt2-tiny', 'config.json'), 'utf8')), n_positions: 1e9 }));
-  assertOneLineFailure(runCli('info', badConfig), 1, /'n_positions' must be a positive integer/, 'n_positions 1e9');
+  assertOneLineFailure(runCli('info', '--model', badConfig), 1, /'n_positions' must be a positive integer/, 'n_positions 1e9');
 });
 
 test('input ids outside the vocabulary or beyond int32 are errors, not other tokens; so is a mask of other values than 0/1', () => {
