@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { availableBackends, assertClose, fixturesDir } from '../../test/helpers.js';
 import { setBackend } from '../backend/index.js';
 import { loadSafetensors } from '../io/safetensors.js';
-import { logSoftmax, noGrad, Tensor } from '../tensor/index.js';
+import { logSoftmax, noGrad, type Tensor } from '../tensor/index.js';
 import { loadPretrained } from './load.js';
 import type { CausalLM, SequenceClassifier } from './model.js';
 

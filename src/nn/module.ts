@@ -33,7 +33,11 @@ export abstract class Module {
   /** Every distinct parameter once, under the first name that reaches it. */
   namedParameters(): [string, Tensor][] {
     const seen = new Set<Tensor>();
-    return this.namedParametersWithDuplicates().filter(([, t]) => (seen.has(t) ? false : (seen.add(t), true)));
+    return this.namedParametersWithDuplicates().filter(([, t]) => {
+      if (seen.has(t)) return false;
+      seen.add(t);
+      return true;
+    });
   }
 
   parameters(): Tensor[] { return this.namedParameters().map(([, t]) => t); }

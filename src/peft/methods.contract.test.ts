@@ -13,7 +13,7 @@ import { ArgumentError } from '../errors.js';
 import { Embedding, type Module } from '../nn/index.js';
 import { loadPretrained, type PretrainedModel } from '../models/index.js';
 import { crossEntropy, Generator, gradcheck, noGrad, Tensor } from '../tensor/index.js';
-import { getPeftModel, loadPeftModel, PeftModel, saveAdapters, type TunerLayer } from './index.js';
+import { getPeftModel, loadPeftModel, type PeftModel, saveAdapters, type TunerLayer } from './index.js';
 
 interface MethodCase {
   /** Shown in test names: the method and its variant. */
@@ -117,7 +117,7 @@ for (const c of METHOD_CASES) {
     for (const [name, p] of peft.model.namedParameters()) {
       if (!adapterTensors.has(p)) assert.ok(p.grad === null || p.grad === undefined, `${name} is frozen but got a gradient`);
     }
-    for (const [name, t] of trainable(peft)) assert.ok(t.grad && t.grad.contiguousData().some((v) => v !== 0), `${name} got no gradient`);
+    for (const [name, t] of trainable(peft)) assert.ok(t.grad?.contiguousData().some((v) => v !== 0), `${name} got no gradient`);
 
     // Finite differences on one adapted module, in isolation (float32 limits the tolerance).
     const [, layer] = peft.tunerLayers()[0];

@@ -50,7 +50,8 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   const buffers: Record<string, Float32Array[]> = {};
   for (const key of [...raw.keys()].sort()) {
     const name = key.slice(0, key.lastIndexOf('.'));
-    (buffers[name] ??= []).push(raw.get(key)!.contiguousData());
+    buffers[name] ??= [];
+    buffers[name].push(raw.get(key)!.contiguousData());
   }
   const state = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
   const step = Number(readHeader(join(dir, 'optimizer.safetensors')).metadata.step ?? state.global_step);

@@ -17,7 +17,7 @@ function unaryScalar(op: UnaryOpCode, x: number, p0: number, p1: number): number
     case UnaryOp.gelu: return 0.5 * x * (1 + erf(x / Math.SQRT2));
     case UnaryOp.geluTanh: return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
     case UnaryOp.silu: return x / (1 + Math.exp(-x));
-    case UnaryOp.pow: return Math.pow(x, p0);
+    case UnaryOp.pow: return x ** p0;
     case UnaryOp.clamp: return x < p0 ? p0 : x > p1 ? p1 : x;
   }
 }
@@ -41,7 +41,7 @@ function unaryDerivative(op: UnaryOpCode, x: number, y: number, p0: number, p1: 
       return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
     }
     case UnaryOp.silu: { const s = 1 / (1 + Math.exp(-x)); return s * (1 + x * (1 - s)); }
-    case UnaryOp.pow: return p0 === 0 ? 0 : p0 * Math.pow(x, p0 - 1);
+    case UnaryOp.pow: return p0 === 0 ? 0 : p0 * x ** (p0 - 1);
     case UnaryOp.clamp: return x >= p0 && x <= p1 ? 1 : 0;
   }
 }

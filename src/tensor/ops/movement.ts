@@ -43,7 +43,7 @@ export function contiguous(x: Tensor): Tensor {
 
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const inferred = shape.indexOf(-1);
-  let target = [...shape];
+  const target = [...shape];
   if (inferred >= 0) {
     const known = sizeOf(shape.filter((_, i) => i !== inferred));
     if (known === 0 || x.size % known !== 0) throw new ShapeError(`[reshape] cannot infer -1 reshaping ${formatShape(x.shape)} to ${formatShape(shape)}.`, 'The other dimensions must divide the element count.');

@@ -12,7 +12,7 @@ import { causalLMTarget, DEFAULT_TRAIN_CONFIG, train, type LMExample } from '../
 import { getPeftModel, loadPeftModel, saveAdapters } from '../../index.js';
 import { budgetAt, RankAllocator } from './allocator.js';
 import type { AdaloraConfig } from './config.js';
-import { AdaloraLayer } from './layer.js';
+import type { AdaloraLayer } from './layer.js';
 
 const fixture = zooFixture('llama-tiny-adalora');
 const ids = Tensor.from([3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26], [2, 6], 'int32');

@@ -7,7 +7,7 @@ import { ConfigError } from '../../../errors.js';
 import { loadSafetensors } from '../../../io/index.js';
 import { Generator, noGrad, Tensor } from '../../../tensor/index.js';
 import { getPeftModel, loadPeftModel } from '../../index.js';
-import { FourierFTLayer } from './layer.js';
+import type { FourierFTLayer } from './layer.js';
 
 const fx = zooFixture('llama-tiny-fourierft');
 const ids = Tensor.from([3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26], [2, 6], 'int32');

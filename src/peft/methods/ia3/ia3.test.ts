@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { assertClose } from '../../../../test/helpers.js';
 import { loadBase, zooFixture } from '../../../../test/zoo.js';
 import { ConfigError } from '../../../errors.js';
-import { Linear } from '../../../nn/index.js';
+import type { Linear } from '../../../nn/index.js';
 import { Generator, linear, noGrad, Tensor } from '../../../tensor/index.js';
 import { getPeftModel, loadPeftModel, type PeftModel } from '../../index.js';
-import { IA3Layer } from './layer.js';
+import type { IA3Layer } from './layer.js';
 
 const ids = Tensor.from([3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26], [2, 6], 'int32');
 const run = (m: { forward: unknown }, input = ids) => noGrad(() => (m.forward as (i: { inputIds: Tensor }) => Tensor)({ inputIds: input })).contiguousData();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { assertClose } from '../../../../test/helpers.js';
 import { loadBase, zooFixture } from '../../../../test/zoo.js';
 import { loadPeftModel } from '../../index.js';
-import { LoHaLayer } from './layer.js';
+import type { LoHaLayer } from './layer.js';
 
 const fx = zooFixture('llama-tiny-loha');
 

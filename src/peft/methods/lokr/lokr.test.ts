@@ -4,7 +4,7 @@ import { assertClose } from '../../../../test/helpers.js';
 import { loadBase, zooFixture } from '../../../../test/zoo.js';
 import { getPeftModel, loadPeftModel } from '../../index.js';
 import { factorization } from './factorization.js';
-import { LoKrLayer } from './layer.js';
+import type { LoKrLayer } from './layer.js';
 
 const fx = zooFixture('llama-tiny-lokr');
 

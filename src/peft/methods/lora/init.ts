@@ -1,5 +1,5 @@
 import { Conv1D, fill_, kaimingUniform_, normal_, type Linear } from '../../../nn/index.js';
-import { Generator, Tensor } from '../../../tensor/index.js';
+import { type Generator, Tensor } from '../../../tensor/index.js';
 import type { LoraInit } from './config.js';
 import { weightOutIn } from '../../tuner-layer.js';
 import type { LoraLayer } from './layer.js';

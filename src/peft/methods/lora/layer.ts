@@ -1,4 +1,4 @@
-import { Conv1D, Dropout, Linear, ModuleDict } from '../../../nn/index.js';
+import { type Conv1D, Dropout, Linear, ModuleDict } from '../../../nn/index.js';
 import { noGrad, type Tensor } from '../../../tensor/index.js';
 import { setWeightOutIn, TunerLayer, weightOutIn } from '../../tuner-layer.js';
 import { DoraMagnitude } from './dora.js';

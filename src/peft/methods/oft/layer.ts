@@ -29,7 +29,7 @@ function upperTriangleScatter(b: number): Tensor {
   const m = (b * (b - 1)) / 2;
   const d = new Float32Array(m * b * b);
   let k = 0;
-  for (let i = 0; i < b; i++) for (let j = i + 1; j < b; j++) d[k * b * b + i * b + j] = 1, k++;
+  for (let i = 0; i < b; i++) for (let j = i + 1; j < b; j++) d[k++ * b * b + i * b + j] = 1;
   return new Tensor(d, [m, b * b]);
 }
 

@@ -1,5 +1,5 @@
 import { type Conv1D, Dropout, type Linear, ModuleDict, ParameterDict } from '../../../nn/index.js';
-import { linear, noGrad, Tensor } from '../../../tensor/index.js';
+import { linear, noGrad, type Tensor } from '../../../tensor/index.js';
 import { TunerLayer } from '../../tuner-layer.js';
 
 /** The adapter-wide frozen projections, sized for the largest targeted layer: A [r, in_max], B [out_max, r]. */

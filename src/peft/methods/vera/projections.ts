@@ -1,5 +1,5 @@
 import { ConfigError } from '../../../errors.js';
-import { type Module } from '../../../nn/index.js';
+import type { Module } from '../../../nn/index.js';
 import { Tensor, TorchGenerator } from '../../../tensor/index.js';
 import { isLinearLike } from '../../targets.js';
 import { unwrapTarget } from '../../tuner-layer.js';

@@ -11,7 +11,7 @@ import { loadSafetensors, saveSafetensors } from '../../../io/index.js';
 import type { PretrainedModel } from '../../../models/index.js';
 import { Generator, noGrad, Tensor } from '../../../tensor/index.js';
 import { getPeftModel, loadPeftModel, saveAdapters } from '../../index.js';
-import { VeraLayer } from './layer.js';
+import type { VeraLayer } from './layer.js';
 
 const fx = zooFixture('llama-tiny-vera');
 
