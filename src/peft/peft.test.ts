@@ -228,10 +228,13 @@ test('bad adapters get clear errors naming the key, module or type', () => {
   const peft = new PeftModel(base('llama-tiny'));
   // Typed configs catch these at compile time (the expect-error lines fail the build if they compile);
   // configs from JSON reach the same checks at run time.
+  // biome-ignore format: the error this expects must stay on the line below the directive
   // @ts-expect-error an unknown field
   assert.throws(() => peft.addAdapter('x', { r: 2, some_future_field: 1 }), (e: unknown) => e instanceof ConfigError && /unknown config field 'some_future_field'/.test(e.message));
+  // biome-ignore format: the error this expects must stay on the line below the directive
   // @ts-expect-error a misspelt field
   assert.throws(() => peft.addAdapter('x', { r: 2, lora_alhpa: 16 }), (e: unknown) => e instanceof ConfigError && /Did you mean 'lora_alpha'/.test(e.message));
+  // biome-ignore format: the error this expects must stay on the line below the directive
   // @ts-expect-error a value outside the field's choices
   assert.throws(() => peft.addAdapter('x', { r: 2, bias: 'some' }), (e: unknown) => e instanceof ConfigError && /bias must be "none", "all", "lora_only"/.test(e.message));
   assert.deepEqual(peft.listAdapters(), []);

@@ -61,6 +61,7 @@ test('n_frequency_pattern sets per-module counts; bad FourierFT configs are Conf
   assert.deepEqual(sizes, { q_proj: 20, v_proj: 7 });
   assert.throws(() => getPeftModel(loadBase('llama-tiny'), { peft_type: 'FOURIERFT', n_frequency: 5000, target_modules: ['v_proj'] }), (e: unknown) => e instanceof ConfigError && /n_frequency 5000 exceeds the 32 x 64 = 2048/.test(e.message));
   assert.throws(() => getPeftModel(loadBase('llama-tiny'), { peft_type: 'FOURIERFT', target_modules: '.*v_proj', layers_to_transform: [0] }), (e: unknown) => e instanceof ConfigError && /layers_to_transform cannot be used when target_modules is a regex/.test(e.message));
+  // biome-ignore format: the error this expects must stay on the line below the directive
   // @ts-expect-error a value outside the field's choices
   assert.throws(() => getPeftModel(loadBase('llama-tiny'), { peft_type: 'FOURIERFT', bias: 'lora_only' }), (e: unknown) => e instanceof ConfigError && /bias must be "none", "all", "fourier_only"/.test(e.message));
 });

@@ -69,6 +69,7 @@ test('bad IA3 configs are ConfigErrors naming the field', () => {
   const llama = () => loadBase('llama-tiny');
   assert.throws(() => getPeftModel(llama(), { peft_type: 'IA3', target_modules: ['k_proj'], feedforward_modules: ['down_proj'] }), (e: unknown) => e instanceof ConfigError && /feedforward_modules must be a subset of target_modules/.test(e.message) && /down_proj/.test(e.message));
   assert.throws(() => getPeftModel(llama(), { peft_type: 'IA3', target_modules: ['embed_tokens'], feedforward_modules: [] }), (e: unknown) => e instanceof ConfigError && /embed_tokens' is a Embedding; IA3 wraps Linear and Conv1D/.test(e.message));
+  // biome-ignore format: the error this expects must stay on the line below the directive
   // @ts-expect-error a misspelt field
   assert.throws(() => getPeftModel(llama(), { peft_type: 'IA3', init_ia3_weight: false }), (e: unknown) => e instanceof ConfigError && /Did you mean 'init_ia3_weights'/.test(e.message));
   assert.throws(() => getPeftModel(llama(), { peft_type: 'IA3', layers_to_transform: [0] }), (e: unknown) => e instanceof ConfigError && /unknown config field 'layers_to_transform'/.test(e.message));

@@ -58,6 +58,7 @@ for (const { peft_type, rankDropoutScaled } of METHODS) {
   test(`${peft_type}: GPT-2's Conv1D is refused as HF PEFT refuses it; bad fields are ConfigErrors`, () => {
     assert.throws(() => getPeftModel(loadBase('gpt2-tiny'), { peft_type }), (e: unknown) => e instanceof ConfigError && /c_attn' is a Conv1D/.test(e.message) && /Linear layers only/.test(e.message));
     assert.throws(() => getPeftModel(loadBase('llama-tiny'), { peft_type, rank_dropout: 1.5 }), (e: unknown) => e instanceof ConfigError && /rank_dropout must be a number >= 0, <= 1/.test(e.message));
+    // biome-ignore format: the error this expects must stay on the line below the directive
     // @ts-expect-error a LoRA field on a LyCORIS method does not compile; from JSON it is a run-time error
     assert.throws(() => getPeftModel(loadBase('llama-tiny'), { peft_type, lora_alpha: 16 }), (e: unknown) => e instanceof ConfigError && /unknown config field 'lora_alpha'/.test(e.message));
   });

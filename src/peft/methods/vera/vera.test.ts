@@ -74,6 +74,7 @@ test('init: lambda_b = 0 and lambda_d = d_initial (false: ones and normal draws)
 test('bias vera_only trains the adapted layers\' biases; bad VeRA configs are ConfigErrors naming the field', () => {
   const peft = getPeftModel(loadBase('gpt2-tiny'), { peft_type: 'VERA', r: 4, bias: 'vera_only' });
   assert.ok(peft.model.trainableParameters().some(([n]) => n === 'transformer.h.0.attn.c_attn.base_layer.bias'));
+  // biome-ignore format: the error this expects must stay on the line below the directive
   // @ts-expect-error a value outside the field's choices
   assert.throws(() => getPeftModel(loadBase('llama-tiny'), { peft_type: 'VERA', bias: 'lora_only' }), (e: unknown) => e instanceof ConfigError && /bias must be "none", "all", "vera_only"/.test(e.message));
   assert.throws(() => getPeftModel(loadBase('llama-tiny'), { peft_type: 'VERA', r: 0 }), (e: unknown) => e instanceof ConfigError && /r must be an integer >= 1/.test(e.message));
