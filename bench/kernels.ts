@@ -22,8 +22,14 @@ export function benchGemm(backend: Backend): { name: string; float32: number; bf
     const c = new Float32Array(s.m * s.n);
     const ldb = s.transB ? s.k : s.n;
     const iters = s.m * s.n * s.k > 1e10 ? 3 : 20;
-    const f32 = timeMs(() => backend.gemm({ a, b, c, aOffsets: [0], bOffsets: [0], cOffsets: [0], m: s.m, n: s.n, k: s.k, transA: false, transB: s.transB, lda: s.k, ldb, ldc: s.n, alpha: 1, beta: 0 }), { warmup: 1, iters });
-    const bf16 = timeMs(() => backend.gemmBf16({ a, b: bh, c, aOffset: 0, bOffset: 0, cOffset: 0, m: s.m, n: s.n, k: s.k, transB: s.transB, lda: s.k, ldb, ldc: s.n, alpha: 1, beta: 0 }), { warmup: 1, iters });
+    const f32 = timeMs(
+      () => backend.gemm({ a, b, c, aOffsets: [0], bOffsets: [0], cOffsets: [0], m: s.m, n: s.n, k: s.k, transA: false, transB: s.transB, lda: s.k, ldb, ldc: s.n, alpha: 1, beta: 0 }),
+      { warmup: 1, iters },
+    );
+    const bf16 = timeMs(() => backend.gemmBf16({ a, b: bh, c, aOffset: 0, bOffset: 0, cOffset: 0, m: s.m, n: s.n, k: s.k, transB: s.transB, lda: s.k, ldb, ldc: s.n, alpha: 1, beta: 0 }), {
+      warmup: 1,
+      iters,
+    });
     const gflop = (2 * s.m * s.n * s.k) / 1e9;
     return { name: s.name, float32: gflop / (f32 / 1e3), bfloat16: gflop / (bf16 / 1e3) };
   });
@@ -32,7 +38,11 @@ export function benchGemm(backend: Backend): { name: string; float32: number; bf
 /** Fused attention, B=4 H=12 T=128 D=64 causal: forward and forward+backward milliseconds. */
 export function benchAttention(): { forwardMs: number; forwardBackwardMs: number } {
   const gen = new Generator(2);
-  const [q, k, v] = [0, 1, 2].map(() => { const t = Tensor.randn([4, 12, 128, 64], gen); t.requiresGrad = true; return t; });
+  const [q, k, v] = [0, 1, 2].map(() => {
+    const t = Tensor.randn([4, 12, 128, 64], gen);
+    t.requiresGrad = true;
+    return t;
+  });
   const forwardMs = timeMs(() => scaledDotProductAttention(q, k, v, { causal: true }), { iters: 10 });
   const g = Tensor.randn([4, 12, 128, 64], gen);
   const forwardBackwardMs = timeMs(() => scaledDotProductAttention(q, k, v, { causal: true }).backward(g), { iters: 10 });

@@ -25,7 +25,10 @@ export async function benchLlamaCpp(threads: number): Promise<string> {
 
   const dir = mkdtempSync(join(tmpdir(), 'peft-ts-bench-gguf-'));
   const llama = await getLlama({ gpu: false, build: 'never', skipDownload: true, logLevel: LlamaLogLevel.error, maxThreads: threads });
-  const rows: (string | number)[][] = [['greedy generation, GPT-2 small, 32-token prompt, 64 new', 'tokens/s'], ['peft-ts (float32)', newTokens / (oursMs / 1000)]];
+  const rows: (string | number)[][] = [
+    ['greedy generation, GPT-2 small, 32-token prompt, 64 new', 'tokens/s'],
+    ['peft-ts (float32)', newTokens / (oursMs / 1000)],
+  ];
   try {
     for (const type of ['F32', 'Q8_0'] as GGUFFloatType[]) {
       const file = join(dir, `${type}.gguf`);

@@ -19,7 +19,11 @@ const dtype = values.dtype as WeightDType;
 const batch = Number(values.batch);
 
 function randomIds(b: number, t: number, vocab: number, gen: Generator): Tensor {
-  return Tensor.from(Array.from({ length: b * t }, () => Math.floor(gen.uniform() * vocab)), [b, t], 'int32');
+  return Tensor.from(
+    Array.from({ length: b * t }, () => Math.floor(gen.uniform() * vocab)),
+    [b, t],
+    'int32',
+  );
 }
 
 /** LoRA steps as the peer runs them: labels = inputs shifted (HF's loss), AdamW on the adapter. */
@@ -27,19 +31,28 @@ function trainSteps(model: CausalLM, targetModules: string[], r: number, b: numb
   const peft = new PeftModel(model);
   peft.addAdapter('default', { r, lora_alpha: 2 * r, target_modules: targetModules });
   castFrozenWeights(model, dtype); // after wrapping, so only the frozen base changes
-  const opt = new AdamW(model.trainableParameters().map(([, p]) => p), { lr: 2e-4, weightDecay: 0.01 });
+  const opt = new AdamW(
+    model.trainableParameters().map(([, p]) => p),
+    { lr: 2e-4, weightDecay: 0.01 },
+  );
   const ids = randomIds(b, t, model.config.vocabSize, new Generator(3));
   const src = ids.int32Data();
-  const targets = new Tensor(Int32Array.from({ length: b * t }, (_, i) => (i % t === t - 1 ? -100 : src[i + 1])), [b, t]);
+  const targets = new Tensor(
+    Int32Array.from({ length: b * t }, (_, i) => (i % t === t - 1 ? -100 : src[i + 1])),
+    [b, t],
+  );
   model.train();
   let loss = 0;
-  const ms = timeMs(() => {
-    const l = causalLMLoss(model, { inputIds: ids }, targets);
-    l.backward();
-    opt.update();
-    opt.zeroGrad();
-    loss = l.item();
-  }, { warmup: 2, iters: 6 });
+  const ms = timeMs(
+    () => {
+      const l = causalLMLoss(model, { inputIds: ids }, targets);
+      l.backward();
+      opt.update();
+      opt.zeroGrad();
+      loss = l.item();
+    },
+    { warmup: 2, iters: 6 },
+  );
   return { tokensPerS: (b * t) / (ms / 1000), loss };
 }
 

@@ -11,7 +11,8 @@ export const PEER_PRECISIONS: readonly PeerPrecision[] = ['fp32', 'bf16', 'bf16w
 /** PEFT_TS_PEER_PY when it imports torch, transformers and peft; else null with the reason. */
 export function peerPython(): { python: string | null; note: string } {
   const python = process.env.PEFT_TS_PEER_PY;
-  if (!python) return { python: null, note: `peer not run: set PEFT_TS_PEER_PY to a Python with torch, transformers and peft (../shared/README.md says how to make one) to compare against ${PEER_SCRIPT}` };
+  if (!python)
+    return { python: null, note: `peer not run: set PEFT_TS_PEER_PY to a Python with torch, transformers and peft (../shared/README.md says how to make one) to compare against ${PEER_SCRIPT}` };
   if (!existsSync(PEER_SCRIPT)) return { python: null, note: `peer not run: ${PEER_SCRIPT} is missing` };
   const probe = spawnSync(python, ['-c', 'import torch, transformers, peft'], { encoding: 'utf8' });
   if (probe.status !== 0) return { python: null, note: `peer not run: ${python} cannot import torch, transformers and peft (${(probe.stderr ?? '').trim().split('\n').pop()})` };

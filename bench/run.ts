@@ -17,7 +17,10 @@ import { PEER_PRECISIONS, peerPython, runPeer, type PeerPrecision } from './peer
 import { repoRoot, table } from './util.js';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, demo: { type: 'boolean' } } });
-const log = (line: string) => { if (!values.json) console.log(line); else console.error(line); };
+const log = (line: string) => {
+  if (!values.json) console.log(line);
+  else console.error(line);
+};
 
 const backend = createBackend('native');
 setBackend(backend);
@@ -25,15 +28,24 @@ const threads = backend.threads;
 const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
 const flags = /^flags\s*:(.*)$/m.exec(cpuinfo)?.[1].trim().split(/\s+/) ?? [];
 const machine = {
-  cpu: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? 'unknown', logical_cpus: availableParallelism(), threads,
-  avx512_bf16: flags.includes('avx512_bf16'), amx_bf16: flags.includes('amx_bf16'), bf16_kernel: backend.bf16Kernel?.() ?? 'none',
-  openblas_coretype: process.env.OPENBLAS_CORETYPE ?? null, node: process.version, load_average_start: loadavg().map((x) => +x.toFixed(2)),
+  cpu: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? 'unknown',
+  logical_cpus: availableParallelism(),
+  threads,
+  avx512_bf16: flags.includes('avx512_bf16'),
+  amx_bf16: flags.includes('amx_bf16'),
+  bf16_kernel: backend.bf16Kernel?.() ?? 'none',
+  openblas_coretype: process.env.OPENBLAS_CORETYPE ?? null,
+  node: process.version,
+  load_average_start: loadavg().map((x) => +x.toFixed(2)),
 };
 log(`machine: ${JSON.stringify(machine)}`);
 
 interface Entry {
-  name: string; unit: string; higherIsBetter: boolean;
-  peftTs: Record<string, number>; peer: Record<string, number> | null;
+  name: string;
+  unit: string;
+  higherIsBetter: boolean;
+  peftTs: Record<string, number>;
+  peer: Record<string, number> | null;
   /** Our best variant over the peer's best (for RSS: over the peer's figure at its fastest precision). */
   ratio: number | null;
 }
@@ -63,15 +75,24 @@ const peerPy = peerPython();
 log(peerPy.note);
 const DTYPES = ['float32', 'bfloat16'];
 const ours = (mode: string, batch: number) => Object.fromEntries(DTYPES.map((d) => [d, measure(mode, d, batch)]));
-const theirs = (mode: 'train' | 'forward' | 'generate') => (peerPy.python
-  ? Object.fromEntries(PEER_PRECISIONS.map((p) => [p, runPeer(peerPy.python!, mode, p, threads)]).filter(([, r]) => r !== null)) as Record<PeerPrecision, Record<string, number>>
-  : null);
+const theirs = (mode: 'train' | 'forward' | 'generate') =>
+  peerPy.python
+    ? (Object.fromEntries(PEER_PRECISIONS.map((p) => [p, runPeer(peerPy.python!, mode, p, threads)]).filter(([, r]) => r !== null)) as Record<PeerPrecision, Record<string, number>>)
+    : null;
 const pick = (rs: Record<string, Record<string, number>> | null, key: string) => (rs ? Object.fromEntries(Object.entries(rs).map(([k, r]) => [k, Number(r[key])])) : null);
 
-const train = ours('train', 4), peerTrain = theirs('train');
+const train = ours('train', 4),
+  peerTrain = theirs('train');
 add('LoRA training, GPT-2 small, batch 4 x 128, r=8 on c_attn', 'tokens/s', true, pick(train, 'tokens_per_s')!, pick(peerTrain, 'tokens_per_s'));
 const peerFastest = peerTrain && Object.keys(peerTrain).length ? Object.values(peerTrain).reduce((a, b) => (Number(a.tokens_per_s) >= Number(b.tokens_per_s) ? a : b)) : null;
-add('peak RSS, LoRA training (vs the peer at its fastest precision)', 'MB', false, pick(train, 'peak_rss_mb')!, pick(peerTrain, 'peak_rss_mb'), peerFastest ? Number(peerFastest.peak_rss_mb) : undefined);
+add(
+  'peak RSS, LoRA training (vs the peer at its fastest precision)',
+  'MB',
+  false,
+  pick(train, 'peak_rss_mb')!,
+  pick(peerTrain, 'peak_rss_mb'),
+  peerFastest ? Number(peerFastest.peak_rss_mb) : undefined,
+);
 add('forward, GPT-2 small, batch 4 x 128', 'tokens/s', true, pick(ours('forward', 4), 'tokens_per_s')!, pick(theirs('forward'), 'tokens_per_s'));
 add('greedy generation, GPT-2 small, batch 1, 32-token prompt, 64 new', 'tokens/s', true, pick(ours('generate', 1), 'tokens_per_s')!, pick(theirs('generate'), 'tokens_per_s'));
 add('greedy generation, GPT-2 small, batch 8, 32-token prompts, 64 new', 'tokens/s', true, pick(ours('generate', 8), 'tokens_per_s')!, null);
@@ -81,7 +102,11 @@ const bundled = ours('bundled-train', 8);
 add('LoRA training, bundled model (models/default), batch 8 x 128, r=16 all linear', 'tokens/s', true, pick(bundled, 'tokens_per_s')!, null);
 const spinner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
 let shared: Record<string, number>;
-try { shared = measure('bundled-train', 'float32', 8); } finally { spinner.kill(); }
+try {
+  shared = measure('bundled-train', 'float32', 8);
+} finally {
+  spinner.kill();
+}
 add('same, float32, while one busy process competes for the CPU (fair share on 2 cores: >= 0.5 of alone)', 'tokens/s', true, { float32: shared.tokens_per_s }, null, bundled.float32.tokens_per_s);
 
 // ---- llama.cpp (node-llama-cpp) on the same weights exported as GGUF ----
@@ -100,7 +125,14 @@ if (values.demo) {
 const report = { machine: { ...machine, load_average_end: loadavg().map((x) => +x.toFixed(2)) }, peer: peerPy.note, entries };
 if (values.json) console.log(JSON.stringify(report, null, 2));
 else {
-  const fmt = (xs: Record<string, number> | null) => (xs ? Object.entries(xs).map(([k, v]) => `${k} ${v.toFixed(v >= 100 ? 0 : 1)}`).join(', ') : '');
-  console.log('\n' + table([['figure', 'unit', 'peft-ts', 'peer', 'ours / peer (best of each)'], ...entries.map((e) => [e.name, e.unit, fmt(e.peftTs), fmt(e.peer), e.ratio ? `${e.ratio.toFixed(2)}x` : ''])]));
+  const fmt = (xs: Record<string, number> | null) =>
+    xs
+      ? Object.entries(xs)
+          .map(([k, v]) => `${k} ${v.toFixed(v >= 100 ? 0 : 1)}`)
+          .join(', ')
+      : '';
+  console.log(
+    '\n' + table([['figure', 'unit', 'peft-ts', 'peer', 'ours / peer (best of each)'], ...entries.map((e) => [e.name, e.unit, fmt(e.peftTs), fmt(e.peer), e.ratio ? `${e.ratio.toFixed(2)}x` : ''])]),
+  );
   console.log(`load average at the end: ${report.machine.load_average_end.join(' ')}`);
 }

@@ -28,8 +28,18 @@ export function table(rows: (string | number)[][]): string {
 /** GPT-2 small (124M parameters), randomly initialised, as the peer's GPT2Config() defaults. */
 export function gpt2Small(): GPT2LMHeadModel {
   const config: GPT2Config = {
-    modelType: 'gpt2', vocabSize: 50257, hiddenSize: 768, numLayers: 12, nHead: 12, maxPositions: 1024,
-    layerNormEpsilon: 1e-5, activation: 'tanh', embdPdrop: 0, residPdrop: 0, tieWordEmbeddings: true, raw: {},
+    modelType: 'gpt2',
+    vocabSize: 50257,
+    hiddenSize: 768,
+    numLayers: 12,
+    nHead: 12,
+    maxPositions: 1024,
+    layerNormEpsilon: 1e-5,
+    activation: 'tanh',
+    embdPdrop: 0,
+    residPdrop: 0,
+    tieWordEmbeddings: true,
+    raw: {},
   };
   return initGPT2(new GPT2LMHeadModel(config), new Generator(0));
 }

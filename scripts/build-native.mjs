@@ -11,7 +11,11 @@ function nodeGypScript() {
   if (process.env.npm_config_node_gyp && existsSync(process.env.npm_config_node_gyp)) return process.env.npm_config_node_gyp;
   const require = createRequire(import.meta.url);
   for (const spec of ['node-gyp/bin/node-gyp.js', 'npm/node_modules/node-gyp/bin/node-gyp.js']) {
-    try { return require.resolve(spec); } catch { /* try the next place */ }
+    try {
+      return require.resolve(spec);
+    } catch {
+      /* try the next place */
+    }
   }
   const npmDir = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
   return existsSync(npmDir) ? npmDir : null;
@@ -29,8 +33,7 @@ if (!haveBlas || !gyp) {
 }
 // Node's own headers, when installed beside it, spare node-gyp a download (no network here).
 const localHeaders = join(dirname(process.execPath), '..');
-const nodedir = process.env.npm_config_nodedir
-  || (existsSync(join(localHeaders, 'include', 'node', 'node_api.h')) ? localHeaders : null);
+const nodedir = process.env.npm_config_nodedir || (existsSync(join(localHeaders, 'include', 'node', 'node_api.h')) ? localHeaders : null);
 const args = [gyp, 'rebuild', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
 const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
 if (result.status !== 0) {

@@ -13,6 +13,8 @@ function find(dir, out = []) {
 }
 
 const filter = process.argv.slice(2);
-const files = find('dist').filter((f) => filter.length === 0 || filter.some((p) => f.includes(p))).sort();
+const files = find('dist')
+  .filter((f) => filter.length === 0 || filter.some((p) => f.includes(p)))
+  .sort();
 const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -12,10 +12,15 @@ export const itemSize: Record<DType, number> = { float32: 4, int32: 4, bfloat16:
 
 export function allocate(dtype: DType, size: number): Float32Array | Int32Array | Uint16Array {
   switch (dtype) {
-    case 'float32': return new Float32Array(size);
-    case 'int32': return new Int32Array(size);
-    case 'bfloat16': case 'float16': return new Uint16Array(size);
-    default: throw new DTypeError(`[allocate] unknown dtype '${dtype as string}'.`, 'Use float32, int32, bfloat16 or float16.');
+    case 'float32':
+      return new Float32Array(size);
+    case 'int32':
+      return new Int32Array(size);
+    case 'bfloat16':
+    case 'float16':
+      return new Uint16Array(size);
+    default:
+      throw new DTypeError(`[allocate] unknown dtype '${dtype as string}'.`, 'Use float32, int32, bfloat16 or float16.');
   }
 }
 
@@ -31,7 +36,10 @@ export function f32ToBf16(src: Float32Array, out: Uint16Array = new Uint16Array(
   const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
   for (let i = 0; i < src.length; i++) {
     const x = bits[i];
-    if ((x & 0x7f800000) === 0x7f800000 && (x & 0x007fffff) !== 0) { out[i] = (x >>> 16) | 0x40; continue; } // keep NaN a NaN
+    if ((x & 0x7f800000) === 0x7f800000 && (x & 0x007fffff) !== 0) {
+      out[i] = (x >>> 16) | 0x40;
+      continue;
+    } // keep NaN a NaN
     out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
   }
   return out;
@@ -75,12 +83,12 @@ function halfFromFloat(value: number): number {
     let half = mant >>> shift;
     const rem = mant & ((1 << shift) - 1);
     const halfway = 1 << (shift - 1);
-    if (rem > halfway || (rem === halfway && (half & 1))) half++;
+    if (rem > halfway || (rem === halfway && half & 1)) half++;
     return sign | half;
   }
   let half = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++;
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
   return sign | half;
 }
 

@@ -16,27 +16,37 @@ export class PeftTsError extends Error {
 
 /** Operand shapes that cannot go together (broadcasting, matmul, concat, ...). */
 export class ShapeError extends PeftTsError {
-  constructor(message: string, hint?: string) { super('E_SHAPE', message, { hint }); }
+  constructor(message: string, hint?: string) {
+    super('E_SHAPE', message, { hint });
+  }
 }
 
 /** A dtype the operation does not accept. */
 export class DTypeError extends PeftTsError {
-  constructor(message: string, hint?: string) { super('E_DTYPE', message, { hint }); }
+  constructor(message: string, hint?: string) {
+    super('E_DTYPE', message, { hint });
+  }
 }
 
 /** An argument outside its valid range: an axis, a probability, a size. */
 export class ArgumentError extends PeftTsError {
-  constructor(message: string, hint?: string) { super('E_ARGUMENT', message, { hint }); }
+  constructor(message: string, hint?: string) {
+    super('E_ARGUMENT', message, { hint });
+  }
 }
 
 /** Autograd misuse: backward without a gradient, through a freed graph, ... */
 export class AutogradError extends PeftTsError {
-  constructor(message: string, hint?: string) { super('E_AUTOGRAD', message, { hint }); }
+  constructor(message: string, hint?: string) {
+    super('E_AUTOGRAD', message, { hint });
+  }
 }
 
 /** The requested backend cannot be used here. */
 export class BackendError extends PeftTsError {
-  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) { super('E_BACKEND', message, options); }
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('E_BACKEND', message, options);
+  }
 }
 
 export function formatShape(shape: readonly number[]): string {
@@ -45,12 +55,16 @@ export function formatShape(shape: readonly number[]): string {
 
 /** A checkpoint or adapter file that is missing, corrupt, or does not fit the model. */
 export class CheckpointError extends PeftTsError {
-  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) { super('E_CHECKPOINT', message, options); }
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('E_CHECKPOINT', message, options);
+  }
 }
 
 /** A config (config.json, adapter_config.json, CLI settings) with missing or invalid fields. */
 export class ConfigError extends PeftTsError {
-  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) { super('E_CONFIG', message, options); }
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('E_CONFIG', message, options);
+  }
 }
 
 function levenshtein(a: string, b: string): number {
@@ -69,10 +83,14 @@ function levenshtein(a: string, b: string): number {
 
 /** The closest of `options` to `word`, when it is close enough to be a likely typo (for "did you mean" hints everywhere). */
 export function didYouMean(word: string, options: Iterable<string>): string | null {
-  let best: string | null = null, bestDistance = Infinity;
+  let best: string | null = null,
+    bestDistance = Infinity;
   for (const option of options) {
     const d = levenshtein(word.toLowerCase(), option.toLowerCase());
-    if (d < bestDistance) { best = option; bestDistance = d; }
+    if (d < bestDistance) {
+      best = option;
+      bestDistance = d;
+    }
   }
   return best !== null && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : null;
 }

@@ -23,7 +23,10 @@ test('the bundled model is a GPT-2 checkpoint in HF layout, under 30 MB, with it
   assert.equal(tokenizer.eosTokenId, config.eos_token_id);
   const { model } = loadPretrained(dir);
   const pre = JSON.parse(readFileSync(join(dir, 'pretraining.json'), 'utf8'));
-  assert.equal(model.parameters().reduce((n, t) => n + t.size, 0), pre.parameters);
+  assert.equal(
+    model.parameters().reduce((n, t) => n + t.size, 0),
+    pre.parameters,
+  );
 });
 
 test('the label-word loss is the cross-entropy among the label tokens the scorer ranks', () => {

@@ -26,8 +26,13 @@ export const tempDir = (label = 'cli') => mkdtempSync(join(tmpdir(), `peft-ts-${
 export function wordTokenizerJson(size = 1000): Record<string, unknown> {
   const vocab = Object.fromEntries(Array.from({ length: size }, (_, i) => [`w${i}`, i]));
   return {
-    version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null,
-    decoder: { type: 'WordPiece', prefix: '##', cleanup: false }, model: { type: 'WordLevel', vocab, unk_token: 'w0' },
+    version: '1.0',
+    added_tokens: [],
+    normalizer: null,
+    pre_tokenizer: { type: 'WhitespaceSplit' },
+    post_processor: null,
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: false },
+    model: { type: 'WordLevel', vocab, unk_token: 'w0' },
   };
 }
 

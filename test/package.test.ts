@@ -7,7 +7,12 @@ import { dirname, join, posix, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fixturesDir, nativeAvailable, repoRoot } from './helpers.js';
 
-interface PackageJson { version: string; license: string; engines: { node: string }; dependencies: Record<string, string> }
+interface PackageJson {
+  version: string;
+  license: string;
+  engines: { node: string };
+  dependencies: Record<string, string>;
+}
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as PackageJson;
 
 /** `npm pack` into a temporary folder: the tarball's path and the files npm put in it. */
@@ -85,12 +90,30 @@ test('the bundled tasks run from the installed package, without the dev dependen
     mkdirSync(join(installed, 'build', 'Release'), { recursive: true });
     copyFileSync(join(repoRoot, 'build', 'Release', 'peft_native.node'), join(installed, 'build', 'Release', 'peft_native.node'));
   }
-  const r = spawnSync(process.execPath, [join(installed, 'dist', 'src', 'cli', 'main.js'), 'eval', '--model', join(installed, 'models', 'default'), '--tasks', 'spam,sotu-era', '--limit', '2', '--json'], { cwd: project, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [join(installed, 'dist', 'src', 'cli', 'main.js'), 'eval', '--model', join(installed, 'models', 'default'), '--tasks', 'spam,sotu-era', '--limit', '2', '--json'],
+    { cwd: project, encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
   const result = JSON.parse(r.stdout) as { tasks: { name: string; n: number }[] };
-  assert.deepEqual(result.tasks.map((t) => [t.name, t.n]), [['spam', 2], ['sotu-era', 2]]);
+  assert.deepEqual(
+    result.tasks.map((t) => [t.name, t.n]),
+    [
+      ['spam', 2],
+      ['sotu-era', 2],
+    ],
+  );
   // heldout-perplexity's documents are long to score; that they load from the package is what matters here.
-  const docs = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(pathToFileURL(join(installed, 'dist', 'src', 'index.js')).href)}); console.log(m.bundledEvalTask('heldout-perplexity').items.length)`], { cwd: project, encoding: 'utf8' });
+  const docs = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const m = await import(${JSON.stringify(pathToFileURL(join(installed, 'dist', 'src', 'index.js')).href)}); console.log(m.bundledEvalTask('heldout-perplexity').items.length)`,
+    ],
+    { cwd: project, encoding: 'utf8' },
+  );
   assert.equal(docs.status, 0, docs.stderr);
   assert.ok(Number(docs.stdout) > 50, docs.stdout);
 });

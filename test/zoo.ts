@@ -17,14 +17,22 @@ export interface ZooFixture {
 /** The zoo fixtures of layer methods peft-ts implements: the list grows as methods are registered. */
 export function layerZooFixtures(): ZooFixture[] {
   const zoo = JSON.parse(readFileSync(join(fixturesDir, 'peft-zoo', 'zoo.json'), 'utf8')) as { fixtures: ZooFixture[] };
-  const layerTypes = new Set(listMethods().filter((m) => m.kind === 'layer').map((m) => m.config.peftType));
+  const layerTypes = new Set(
+    listMethods()
+      .filter((m) => m.kind === 'layer')
+      .map((m) => m.config.peftType),
+  );
   return zoo.fixtures.filter((f) => layerTypes.has(f.peft_type) && f.virtual_tokens_sliced === 0);
 }
 
 /** The zoo fixtures of prompt-based (input) methods peft-ts implements. */
 export function promptZooFixtures(): ZooFixture[] {
   const zoo = JSON.parse(readFileSync(join(fixturesDir, 'peft-zoo', 'zoo.json'), 'utf8')) as { fixtures: ZooFixture[] };
-  const inputTypes = new Set(listMethods().filter((m) => m.kind === 'input').map((m) => m.config.peftType));
+  const inputTypes = new Set(
+    listMethods()
+      .filter((m) => m.kind === 'input')
+      .map((m) => m.config.peftType),
+  );
   return zoo.fixtures.filter((f) => inputTypes.has(f.peft_type));
 }
 

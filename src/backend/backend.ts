@@ -12,8 +12,20 @@ export type BF16 = Uint16Array;
 
 /** Unary elementwise ops. `p0`, `p1` are the op's scalar parameters (pow's exponent, clamp's bounds). */
 export const UnaryOp = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, abs: 5, tanh: 6, sigmoid: 7, relu: 8,
-  gelu: 9, geluTanh: 10, silu: 11, pow: 12, clamp: 13,
+  neg: 0,
+  exp: 1,
+  log: 2,
+  sqrt: 3,
+  rsqrt: 4,
+  abs: 5,
+  tanh: 6,
+  sigmoid: 7,
+  relu: 8,
+  gelu: 9,
+  geluTanh: 10,
+  silu: 11,
+  pow: 12,
+  clamp: 13,
 } as const;
 export type UnaryOpCode = (typeof UnaryOp)[keyof typeof UnaryOp];
 
@@ -33,12 +45,22 @@ export interface Strided {
  * broadcasting is an offset repeated and a shared output offset with beta=1 accumulates.
  */
 export interface GemmArgs {
-  a: F32; b: F32; c: F32;
-  aOffsets: readonly number[]; bOffsets: readonly number[]; cOffsets: readonly number[];
-  m: number; n: number; k: number;
-  transA: boolean; transB: boolean;
-  lda: number; ldb: number; ldc: number;
-  alpha: number; beta: number;
+  a: F32;
+  b: F32;
+  c: F32;
+  aOffsets: readonly number[];
+  bOffsets: readonly number[];
+  cOffsets: readonly number[];
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  lda: number;
+  ldb: number;
+  ldc: number;
+  alpha: number;
+  beta: number;
 }
 
 /**
@@ -47,20 +69,36 @@ export interface GemmArgs {
  * a is rounded to bfloat16 first and products accumulate in float32 (PyTorch's bf16 autocast).
  */
 export interface GemmBf16Args {
-  a: F32; b: BF16; c: F32;
-  aOffset: number; bOffset: number; cOffset: number;
-  m: number; n: number; k: number;
+  a: F32;
+  b: BF16;
+  c: F32;
+  aOffset: number;
+  bOffset: number;
+  cOffset: number;
+  m: number;
+  n: number;
+  k: number;
   transB: boolean;
-  lda: number; ldb: number; ldc: number;
-  alpha: number; beta: number;
+  lda: number;
+  ldb: number;
+  ldc: number;
+  alpha: number;
+  beta: number;
 }
 
 /** Scaled-dot-product attention over q [B,H,T,D], k and v [B,Hkv,S,D] (H a multiple of Hkv). */
 export interface AttentionArgs {
-  q: Strided; k: Strided; v: Strided;
+  q: Strided;
+  k: Strided;
+  v: Strided;
   /** Additive mask, logically [B,H,T,S]; strides of 0 broadcast. */
   mask: Strided | null;
-  batch: number; heads: number; kvHeads: number; tq: number; tk: number; headDim: number;
+  batch: number;
+  heads: number;
+  kvHeads: number;
+  tq: number;
+  tk: number;
+  headDim: number;
   scale: number;
   /** Query t sees keys s <= t + (tk - tq): the queries are the last tq positions. */
   causal: boolean;

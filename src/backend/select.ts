@@ -11,7 +11,8 @@ function threadsFromEnv(): number | undefined {
   const raw = process.env.PEFT_TS_THREADS;
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new BackendError(`[backend] PEFT_TS_THREADS='${raw}' is not a positive integer.`, { hint: 'Set it to the number of threads to use, e.g. PEFT_TS_THREADS=2.' });
+  if (!Number.isInteger(n) || n < 1)
+    throw new BackendError(`[backend] PEFT_TS_THREADS='${raw}' is not a positive integer.`, { hint: 'Set it to the number of threads to use, e.g. PEFT_TS_THREADS=2.' });
   return n;
 }
 

@@ -2,7 +2,10 @@ import { Command, Option } from 'commander';
 import { ArgumentError, didYouMean } from '../errors.js';
 
 /** " Did you mean 'x'?" when one of `options` is close to `word`, else ''. */
-const suggestion = (word: string, options: Iterable<string>) => { const guess = didYouMean(word, options); return guess ? ` Did you mean '${guess}'?` : ''; };
+const suggestion = (word: string, options: Iterable<string>) => {
+  const guess = didYouMean(word, options);
+  return guess ? ` Did you mean '${guess}'?` : '';
+};
 import { readSettingsFile } from './config-file.js';
 import type { Output } from './output.js';
 
@@ -37,7 +40,17 @@ export interface FlagSpec {
   aliases?: readonly string[];
 }
 
-type Base<T extends FlagType> = T extends 'text' ? unknown : T extends 'string' ? string : T extends 'int' | 'number' ? number : T extends 'boolean' ? boolean : T extends 'map' ? Record<string, number> : string[];
+type Base<T extends FlagType> = T extends 'text'
+  ? unknown
+  : T extends 'string'
+    ? string
+    : T extends 'int' | 'number'
+      ? number
+      : T extends 'boolean'
+        ? boolean
+        : T extends 'map'
+          ? Record<string, number>
+          : string[];
 type Always = { required: true } | { default: unknown } | { type: 'boolean' | 'repeat' };
 /** The parsed values, typed from the flag table: optional unless required, defaulted, a switch or repeatable. */
 export type FlagValues<F extends Record<string, FlagSpec>> = { [K in keyof F]: F[K] extends Always ? Base<F[K]['type']> : Base<F[K]['type']> | undefined };
@@ -100,7 +113,8 @@ function checkNumber(name: string, spec: FlagSpec, raw: unknown): number {
 export function coerceFlag(name: string, spec: FlagSpec, raw: unknown): unknown {
   switch (spec.type) {
     case 'string':
-      if (typeof raw !== 'string' && typeof raw !== 'number') throw new UsageError(`${name} must be a single value, got ${JSON.stringify(raw)}.`, spec.choices ? `Accepted: ${spec.choices.join(', ')}.` : 'Write one value.');
+      if (typeof raw !== 'string' && typeof raw !== 'number')
+        throw new UsageError(`${name} must be a single value, got ${JSON.stringify(raw)}.`, spec.choices ? `Accepted: ${spec.choices.join(', ')}.` : 'Write one value.');
       return checkChoice(name, spec, String(raw));
     case 'int':
     case 'number':
@@ -110,7 +124,15 @@ export function coerceFlag(name: string, spec: FlagSpec, raw: unknown): unknown 
       return raw;
     case 'list':
     case 'repeat': {
-      const items = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : Array.isArray(raw) && raw.every((x) => typeof x === 'string' || typeof x === 'number') ? raw.map(String) : null;
+      const items =
+        typeof raw === 'string'
+          ? raw
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : Array.isArray(raw) && raw.every((x) => typeof x === 'string' || typeof x === 'number')
+            ? raw.map(String)
+            : null;
       if (!items || items.length === 0) throw new UsageError(`${name} must be a list of names, got ${JSON.stringify(raw)}.`, 'Write a,b on the command line or [a, b] in a config file.');
       return items.map((item) => checkChoice(name, spec, item));
     }
@@ -118,7 +140,8 @@ export function coerceFlag(name: string, spec: FlagSpec, raw: unknown): unknown 
       return raw;
     case 'map': {
       const entries = typeof raw === 'string' ? raw.split(',').map((pair) => pair.split('=').map((s) => s.trim())) : raw && typeof raw === 'object' && !Array.isArray(raw) ? Object.entries(raw) : null;
-      if (!entries || entries.some((e) => e.length !== 2 || e[0] === '')) throw new UsageError(`${name} must map names to numbers, got ${JSON.stringify(raw)}.`, "Write 'c_attn=4,c_proj=8' on the command line or a mapping in a config file.");
+      if (!entries || entries.some((e) => e.length !== 2 || e[0] === ''))
+        throw new UsageError(`${name} must map names to numbers, got ${JSON.stringify(raw)}.`, "Write 'c_attn=4,c_proj=8' on the command line or a mapping in a config file.");
       return Object.fromEntries(entries.map(([k, v]) => [k, checkNumber(`${name} '${k}'`, { ...spec, type: 'number' }, v)]));
     }
   }
@@ -134,13 +157,21 @@ function settingsFromFile(path: string, spec: CommandSpec): { values: Map<string
     for (const alias of f.aliases ?? []) byName.set(kebab(alias), flag);
   }
   const blockNames = spec.config?.blocks ?? [];
-  const values = new Map<string, unknown>(), blocks: Record<string, unknown> = {}, from = new Map<string, string>();
+  const values = new Map<string, unknown>(),
+    blocks: Record<string, unknown> = {},
+    from = new Map<string, string>();
   for (const [key, value] of Object.entries(raw)) {
-    if (blockNames.includes(key)) { blocks[key] = value; continue; }
+    if (blockNames.includes(key)) {
+      blocks[key] = value;
+      continue;
+    }
     const flag = byName.get(kebab(key));
     if (!flag) {
       const known = [...[...byName.keys()].map(snake), ...blockNames];
-      throw new UsageError(`[config] ${path}: unknown setting '${key}'.${suggestion(key, known)}`, `Run peft-ts ${spec.name} --help for every setting; Hugging Face TrainingArguments names such as learning_rate work too.`);
+      throw new UsageError(
+        `[config] ${path}: unknown setting '${key}'.${suggestion(key, known)}`,
+        `Run peft-ts ${spec.name} --help for every setting; Hugging Face TrainingArguments names such as learning_rate work too.`,
+      );
     }
     if (from.has(flag)) throw new UsageError(`[config] ${path}: '${key}' and '${from.get(flag)}' set the same thing.`, 'Keep one of them.');
     from.set(flag, key);
@@ -176,11 +207,20 @@ export function buildProgram(commands: readonly CommandSpec<any>[], version: str
     .configureOutput({ writeOut: (s) => out.line(s.replace(/\n$/, '')), writeErr: (s) => out.note(s.replace(/\n$/, '')) });
   for (const spec of commands) {
     // A usage error is one line on stderr, as every other failure: the message, then where the flags are listed.
-    const cmd = program.command(spec.name).description(spec.summary).configureOutput({
-      writeOut: (s) => out.line(s.replace(/\n$/, '')),
-      writeErr: (s) => out.note(s.replace(/\n$/, '')),
-      outputError: (message, write) => write(`peft-ts ${spec.name}: [cli] ${message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()} (run 'peft-ts ${spec.name} --help' to see every flag)\n`),
-    });
+    const cmd = program
+      .command(spec.name)
+      .description(spec.summary)
+      .configureOutput({
+        writeOut: (s) => out.line(s.replace(/\n$/, '')),
+        writeErr: (s) => out.note(s.replace(/\n$/, '')),
+        outputError: (message, write) =>
+          write(
+            `peft-ts ${spec.name}: [cli] ${message
+              .replace(/^error: /, '')
+              .replace(/\s*\n\s*/g, ' ')
+              .trim()} (run 'peft-ts ${spec.name} --help' to see every flag)\n`,
+          ),
+      });
     addOptions(cmd, spec);
     if (spec.positional) cmd.argument(`[${spec.positional.flag}]`, spec.positional.deprecated ? `deprecated: use --${spec.positional.flag}` : `the same as --${spec.positional.flag}`);
     if (spec.examples?.length) cmd.addHelpText('after', `\nExamples:\n${spec.examples.map((e) => `  ${e}`).join('\n')}`);
@@ -193,9 +233,13 @@ export function buildProgram(commands: readonly CommandSpec<any>[], version: str
         const flag = option.long!.replace(/^--(no-)?/, '');
         const key = option.attributeName();
         const source = cmd.getOptionValueSource(key);
-        if (source === 'cli') { values[flag] = opts[key]; given.add(flag); }
-        else if (fromFile.values.has(flag)) { values[flag] = fromFile.values.get(flag); given.add(flag); }
-        else values[flag] = opts[key];
+        if (source === 'cli') {
+          values[flag] = opts[key];
+          given.add(flag);
+        } else if (fromFile.values.has(flag)) {
+          values[flag] = fromFile.values.get(flag);
+          given.add(flag);
+        } else values[flag] = opts[key];
       }
       if (spec.positional && cmd.args[0] !== undefined) {
         const flag = spec.positional.flag;
@@ -205,7 +249,8 @@ export function buildProgram(commands: readonly CommandSpec<any>[], version: str
         given.add(flag);
       }
       for (const [flag, f] of Object.entries(spec.flags as Record<string, FlagSpec>)) {
-        if (f.required && values[flag] === undefined) throw new UsageError(`[cli] --${flag} is required.`, `Set it on the command line${spec.config ? ' or in the --config file' : ''}; run 'peft-ts ${spec.name} --help' for every flag.`);
+        if (f.required && values[flag] === undefined)
+          throw new UsageError(`[cli] --${flag} is required.`, `Set it on the command line${spec.config ? ' or in the --config file' : ''}; run 'peft-ts ${spec.name} --help' for every flag.`);
       }
       await spec.run(values as never, { out, given, blocks: fromFile.blocks, shouldStop });
     });

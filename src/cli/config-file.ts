@@ -11,8 +11,12 @@ export function readSettingsFile(path: string): Record<string, unknown> {
   try {
     raw = ['.yaml', '.yml'].includes(extname(path).toLowerCase()) ? parseYaml(text) : JSON.parse(text);
   } catch (cause) {
-    throw new ConfigError(`[config] ${path} could not be read as ${extname(path) === '.json' ? 'JSON' : 'YAML/JSON'}: ${(cause as Error).message.split('\n')[0]}`, { hint: 'Fix the file; keys are the flags or Hugging Face TrainingArguments names, e.g. "learning_rate: 2e-4".', cause });
+    throw new ConfigError(`[config] ${path} could not be read as ${extname(path) === '.json' ? 'JSON' : 'YAML/JSON'}: ${(cause as Error).message.split('\n')[0]}`, {
+      hint: 'Fix the file; keys are the flags or Hugging Face TrainingArguments names, e.g. "learning_rate: 2e-4".',
+      cause,
+    });
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`[config] ${path} must hold a mapping of settings.`, { hint: 'Write key: value pairs, e.g. "num_train_epochs: 2".' });
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError(`[config] ${path} must hold a mapping of settings.`, { hint: 'Write key: value pairs, e.g. "num_train_epochs: 2".' });
   return raw as Record<string, unknown>;
 }

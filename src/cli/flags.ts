@@ -17,7 +17,12 @@ export const JSON_FLAG = {
 
 /** How the frozen base weights are stored; adapters and optimiser state stay float32. */
 export const DTYPE_FLAG = {
-  dtype: { type: 'string', default: 'auto', choices: ['auto', 'float32', 'f32', 'bfloat16', 'bf16'], help: "storage of the frozen base weights: auto keeps the checkpoint's (BF16 stays bfloat16), bf16 halves memory and runs the bf16 GEMM" },
+  dtype: {
+    type: 'string',
+    default: 'auto',
+    choices: ['auto', 'float32', 'f32', 'bfloat16', 'bf16'],
+    help: "storage of the frozen base weights: auto keeps the checkpoint's (BF16 stays bfloat16), bf16 halves memory and runs the bf16 GEMM",
+  },
 } as const satisfies Record<string, FlagSpec>;
 
 /** The --dtype value as the loader names it. */

@@ -17,7 +17,19 @@ import { workerCommand } from './commands/worker.js';
 import { consoleOutput, type Output } from './output.js';
 
 /** Every command: adding one is its file in commands/ and one line here. */
-const COMMANDS: CommandSpec<any>[] = [trainCommand, evalCommand, infoCommand, generateCommand, forwardCommand, scoreCommand, mergeCommand, exportCommand, compareCommand, workerCommand, methodsCommand];
+const COMMANDS: CommandSpec<any>[] = [
+  trainCommand,
+  evalCommand,
+  infoCommand,
+  generateCommand,
+  forwardCommand,
+  scoreCommand,
+  mergeCommand,
+  exportCommand,
+  compareCommand,
+  workerCommand,
+  methodsCommand,
+];
 
 let stopRequested = false;
 
@@ -32,7 +44,10 @@ function oneLine(text: string): string {
  */
 export async function main(argv: string[], out: Output = consoleOutput): Promise<number> {
   const program = buildProgram(COMMANDS, packageVersion(), out, () => stopRequested);
-  if (argv.length === 0) { out.note(program.helpInformation().trimEnd()); return 2; }
+  if (argv.length === 0) {
+    out.note(program.helpInformation().trimEnd());
+    return 2;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
@@ -64,7 +79,9 @@ for (const stream of [process.stdout, process.stderr]) {
 for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
   process.on(event, (error: unknown) => {
     const debug = process.env.PEFT_TS_DEBUG === '1';
-    process.stderr.write(`peft-ts: internal error: ${oneLine(error instanceof Error ? `${error.name}: ${error.message}` : String(error))}${debug ? `\n${(error as Error)?.stack ?? ''}` : ' (set PEFT_TS_DEBUG=1 for the stack trace; please report it)'}\n`);
+    process.stderr.write(
+      `peft-ts: internal error: ${oneLine(error instanceof Error ? `${error.name}: ${error.message}` : String(error))}${debug ? `\n${(error as Error)?.stack ?? ''}` : ' (set PEFT_TS_DEBUG=1 for the stack trace; please report it)'}\n`,
+    );
     process.exit(70);
   });
 }

@@ -33,7 +33,10 @@ export function methodFlagSpecs(defaults: Record<string, unknown> = {}): Record<
     for (const f of describeFields(m.config.fields)) {
       const flag = fieldFlag(f.name);
       if (NOT_FLAGS.has(f.name) || isFixed(f.accepts)) continue;
-      if (specs[flag]) { specs[flag] = { ...specs[flag], help: specs[flag].help.replace(/\[([^\]]+)\]$/, `[$1, ${m.name}]`) }; continue; }
+      if (specs[flag]) {
+        specs[flag] = { ...specs[flag], help: specs[flag].help.replace(/\[([^\]]+)\]$/, `[$1, ${m.name}]`) };
+        continue;
+      }
       const value = m.name === 'lora' && f.name in defaults ? defaults[f.name] : f.default;
       specs[flag] = switches.includes(flag)
         ? { type: 'boolean', help: `${f.doc} [${m.name}]` }
@@ -59,13 +62,25 @@ function flagValue(method: PeftMethod, field: string, text: unknown): unknown {
       return text === 'true';
     case 'list':
       // A single regex or "all-linear" stays a string, as PEFT reads it; a comma list becomes a list.
-      return text.includes(',') || !/[\\^$*+?()[\]|]/.test(text) && text !== 'all-linear' ? text.split(',').map((s) => s.trim()).filter(Boolean).map((s) => (/^-?\d+$/.test(s) && spec.accepts.includes('integer') ? Number(s) : s)) : text;
+      return text.includes(',') || (!/[\\^$*+?()[\]|]/.test(text) && text !== 'all-linear')
+        ? text
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+            .map((s) => (/^-?\d+$/.test(s) && spec.accepts.includes('integer') ? Number(s) : s))
+        : text;
     case 'json':
       try {
         return JSON.parse(text);
       } catch {
         // 'c_attn=4,c_proj=8' for a record of numbers (rank_pattern); a bare word such as gaussian for init_lora_weights.
-        if (/^[^=,]+=[^=,]+(,[^=,]+=[^=,]+)*$/.test(text)) return Object.fromEntries(text.split(',').map((pair) => pair.split('=').map((x) => x.trim())).map(([k, v]) => [k, Number(v)]));
+        if (/^[^=,]+=[^=,]+(,[^=,]+=[^=,]+)*$/.test(text))
+          return Object.fromEntries(
+            text
+              .split(',')
+              .map((pair) => pair.split('=').map((x) => x.trim()))
+              .map(([k, v]) => [k, Number(v)]),
+          );
         return text;
       }
     default:
@@ -81,7 +96,8 @@ function flagValue(method: PeftMethod, field: string, text: unknown): unknown {
 export function peftConfigFromFlags(values: Record<string, unknown>, defaults: Record<string, unknown> = {}, block?: unknown): { method: PeftMethod; config: Record<string, unknown> } {
   let fromFile: Record<string, unknown> = {};
   if (block !== undefined) {
-    if (!block || typeof block !== 'object' || Array.isArray(block)) throw new UsageError('[config] peft: must be a mapping of adapter_config.json fields.', 'E.g. peft: { peft_type: LORA, r: 8, target_modules: [c_attn, c_proj] }.');
+    if (!block || typeof block !== 'object' || Array.isArray(block))
+      throw new UsageError('[config] peft: must be a mapping of adapter_config.json fields.', 'E.g. peft: { peft_type: LORA, r: 8, target_modules: [c_attn, c_proj] }.');
     if (typeof values['peft-config'] === 'string') throw new UsageError('[config] both a peft: block and --peft-config were given.', 'Keep one of them.');
     fromFile = block as Record<string, unknown>;
   }
@@ -90,9 +106,13 @@ export function peftConfigFromFlags(values: Record<string, unknown>, defaults: R
     try {
       fromFile = JSON.parse(readFileSync(path, 'utf8'));
     } catch (cause) {
-      throw new ConfigError(`[cli] --peft-config ${path} could not be read as JSON: ${(cause as Error).message.split('\n')[0]}`, { hint: 'Pass an adapter_config.json-style file, e.g. {"peft_type": "IA3", "target_modules": ["c_attn"]}.', cause });
+      throw new ConfigError(`[cli] --peft-config ${path} could not be read as JSON: ${(cause as Error).message.split('\n')[0]}`, {
+        hint: 'Pass an adapter_config.json-style file, e.g. {"peft_type": "IA3", "target_modules": ["c_attn"]}.',
+        cause,
+      });
     }
-    if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new ConfigError(`[cli] --peft-config ${path} must hold an object of adapter_config.json fields.`, { hint: 'For example {"peft_type": "LORA", "r": 8}.' });
+    if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile))
+      throw new ConfigError(`[cli] --peft-config ${path} must hold an object of adapter_config.json fields.`, { hint: 'For example {"peft_type": "LORA", "r": 8}.' });
   }
   const named = typeof values.method === 'string' ? methodByName(values.method) : null;
   const method = named ?? methodByName(typeof fromFile.peft_type === 'string' ? fromFile.peft_type : 'lora');
@@ -106,7 +126,9 @@ export function peftConfigFromFlags(values: Record<string, unknown>, defaults: R
     const value = values[flag];
     if (value === undefined) continue;
     if (!own.has(flag)) {
-      const owners = listMethods().filter((m) => Object.keys(m.config.fields).map(fieldFlag).includes(flag)).map((m) => m.name);
+      const owners = listMethods()
+        .filter((m) => Object.keys(m.config.fields).map(fieldFlag).includes(flag))
+        .map((m) => m.name);
       throw new UsageError(`[cli] --${flag} is not a field of ${method.name}; it belongs to ${owners.join(', ')}.`, `peft-ts methods ${method.name} lists the fields of ${method.name}.`);
     }
     const field = flag.replace(/-/g, '_');

@@ -15,6 +15,9 @@ export function checkOutputFolder(dir: string, flag: string, replace: boolean): 
   if (!isDirectory) throw new ArgumentError(`[cli] ${flag} ${dir} is a file, not a folder.`, 'Choose a folder path; nothing was changed.');
   const entries = readdirSync(dir);
   if (entries.length && !replace) {
-    throw new ArgumentError(`[cli] ${flag} ${dir} is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}).`, 'Choose a new folder, or pass --overwrite to replace its files; nothing was changed.');
+    throw new ArgumentError(
+      `[cli] ${flag} ${dir} is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}).`,
+      'Choose a new folder, or pass --overwrite to replace its files; nothing was changed.',
+    );
   }
 }

@@ -3,7 +3,10 @@ export class ProgressBar {
   private lastPrint = -Infinity;
   private readonly tty = Boolean(process.stderr.isTTY);
 
-  constructor(private readonly label: string, private readonly write: (text: string) => void = (t) => process.stderr.write(t)) {}
+  constructor(
+    private readonly label: string,
+    private readonly write: (text: string) => void = (t) => process.stderr.write(t),
+  ) {}
 
   update(done: number, total: number, fields: Record<string, string>, elapsedSeconds: number): void {
     const now = performance.now();
@@ -13,7 +16,9 @@ export class ProgressBar {
     const width = 24;
     const filled = Math.round((width * done) / Math.max(total, 1));
     const eta = done > 0 ? (elapsedSeconds / done) * (total - done) : NaN;
-    const extra = Object.entries(fields).map(([k, v]) => `${k} ${v}`).join('  ');
+    const extra = Object.entries(fields)
+      .map(([k, v]) => `${k} ${v}`)
+      .join('  ');
     const line = `${this.label} ${String(done).padStart(String(total).length)}/${total} [${'='.repeat(filled)}${' '.repeat(width - filled)}] ${extra}  ${formatDuration(elapsedSeconds)}<${formatDuration(eta)}`;
     this.write(this.tty ? `\r${line}\x1b[K${last ? '\n' : ''}` : `${line}\n`);
   }

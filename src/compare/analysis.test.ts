@@ -10,7 +10,11 @@ test('the seed-and-item interval, checked by hand on a 3 seeds x 4 items table',
   // Item means 2/3, 1/3, 1, 0: SS_item = 3 * (2 * 1/36 + 2 * 1/4) = 5/3, MS_item = (5/3) / 3 = 5/9.
   // SS_total = 12 * 0.25 = 3, SS_resid = 3 - 0.5 - 5/3 = 5/6, MS_resid = (5/6) / 6 = 5/36.
   // Var = (1/4 + 5/9 - 5/36) / 12 = (2/3) / 12 = 1/18, SE = 0.2357; seed sd = sd(.75, .25, .5) = 0.25.
-  const m = seedItemMean([[1, 1, 1, 0], [0, 0, 1, 0], [1, 0, 1, 0]]);
+  const m = seedItemMean([
+    [1, 1, 1, 0],
+    [0, 0, 1, 0],
+    [1, 0, 1, 0],
+  ]);
   assert.equal(m.mean, 0.5);
   assert.ok(Math.abs(m.se - Math.sqrt(1 / 18)) < 1e-12, `se ${m.se}`);
   assert.ok(Math.abs(m.seedSd - 0.25) < 1e-12);
@@ -19,10 +23,17 @@ test('the seed-and-item interval, checked by hand on a 3 seeds x 4 items table',
 
 test('with one seed it is the usual standard error of the item mean; negative estimates are floored at the residual term', () => {
   const one = seedItemMean([[1, 0, 1, 1]]);
-  const sd = Math.sqrt(((0.25 ** 2) * 3 + 0.75 ** 2) / 3);
+  const sd = Math.sqrt((0.25 ** 2 * 3 + 0.75 ** 2) / 3);
   assert.ok(Math.abs(one.se - sd / 2) < 1e-12);
   // [[1,0,1],[1,1,0]]: MS_seed 0, MS_item 1/6, MS_resid 1/2, so MS_s + MS_i - MS_r < 0: Var = MS_resid / (S n) = 1/12.
-  assert.ok(Math.abs(seedItemMean([[1, 0, 1], [1, 1, 0]]).se - Math.sqrt(1 / 12)) < 1e-12);
+  assert.ok(
+    Math.abs(
+      seedItemMean([
+        [1, 0, 1],
+        [1, 1, 0],
+      ]).se - Math.sqrt(1 / 12),
+    ) < 1e-12,
+  );
 });
 
 test('the interval covers the true mean about 95% of the time when seeds and items both vary', () => {
@@ -48,15 +59,44 @@ test('leaderboards pair every method with the base and the best on the same item
   const settings: CompareSettings = { model: 'm', epochs: 1, lr: 1e-3, batchSize: 8, evalLimit: 0, heldoutDocs: 1, methods: {} };
   const items = (correct: number[]) => correct.map((c, i) => ({ id: `i${i}`, gold: 1, pred: c ? 1 : 0, correct: c, probGold: c ? 0.9 : 0.1 }));
   const result = (method: string, seed: number, correct: number[], bpb = 1): JobResult => ({
-    key: `${method}${seed}`, job: { kind: method === 'base' ? 'base' : 'adapter', task: 'spam', method, seed, size: 16 }, items: items(correct),
-    accuracy: correct.reduce((a, b) => a + b, 0) / correct.length, heldoutBitsPerByte: bpb, trainableParameters: 10, trainSeconds: 1, peakRssMb: 100, finishedAt: '',
+    key: `${method}${seed}`,
+    job: { kind: method === 'base' ? 'base' : 'adapter', task: 'spam', method, seed, size: 16 },
+    items: items(correct),
+    accuracy: correct.reduce((a, b) => a + b, 0) / correct.length,
+    heldoutBitsPerByte: bpb,
+    trainableParameters: 10,
+    trainSeconds: 1,
+    peakRssMb: 100,
+    finishedAt: '',
   });
   const n = 40;
-  const base = result('base', 0, Array.from({ length: n }, (_, i) => (i < 20 ? 1 : 0)), 1.0);
-  const strong = [1, 2].map((s) => result('lora', s, Array.from({ length: n }, (_, i) => (i < 38 ? 1 : 0)), 1.1));
-  const close = [1, 2].map((s) => result('ia3', s, Array.from({ length: n }, (_, i) => (i < 37 ? 1 : 0)), 1.05));
+  const base = result(
+    'base',
+    0,
+    Array.from({ length: n }, (_, i) => (i < 20 ? 1 : 0)),
+    1.0,
+  );
+  const strong = [1, 2].map((s) =>
+    result(
+      'lora',
+      s,
+      Array.from({ length: n }, (_, i) => (i < 38 ? 1 : 0)),
+      1.1,
+    ),
+  );
+  const close = [1, 2].map((s) =>
+    result(
+      'ia3',
+      s,
+      Array.from({ length: n }, (_, i) => (i < 37 ? 1 : 0)),
+      1.05,
+    ),
+  );
   const board = leaderboards([base, ...strong, ...close], [], settings, 2, [16]).tasks[0];
-  assert.deepEqual(board.rows.map((r) => r.method), ['lora', 'ia3']);
+  assert.deepEqual(
+    board.rows.map((r) => r.method),
+    ['lora', 'ia3'],
+  );
   assert.equal(board.rows[0].changeFromBest, null);
   assert.ok(Math.abs(board.rows[0].changeFromBase.mean - 18 / 40) < 1e-12);
   assert.ok(Math.abs(board.rows[1].changeFromBest!.mean + 1 / 40) < 1e-12);

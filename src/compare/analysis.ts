@@ -30,7 +30,8 @@ export interface SeedItemMean {
 }
 
 export function seedItemMean(table: readonly (readonly number[])[]): SeedItemMean {
-  const S = table.length, n = table[0]?.length ?? 0;
+  const S = table.length,
+    n = table[0]?.length ?? 0;
   if (S === 0 || n === 0 || table.some((row) => row.length !== n)) throw new RangeError('seedItemMean needs a non-empty seeds x items table with equal rows');
   let grand = 0;
   const seedMeans = table.map((row) => row.reduce((a, b) => a + b, 0) / n);
@@ -48,7 +49,12 @@ export function seedItemMean(table: readonly (readonly number[])[]): SeedItemMea
   const se = Math.sqrt(variance);
   const seedSd = S > 1 ? Math.sqrt(seedMeans.reduce((a, m) => a + (m - grand) ** 2, 0) / (S - 1)) : 0;
   return {
-    mean: grand, se, ci95: [grand - Z95 * se, grand + Z95 * se], seeds: S, items: n, seedSd,
+    mean: grand,
+    se,
+    ci95: [grand - Z95 * se, grand + Z95 * se],
+    seeds: S,
+    items: n,
+    seedSd,
     seedVariance: S > 1 ? Math.max(0, (msSeed - msResid) / n) / S : 0,
     itemVariance: Math.max(0, (msItem - (S > 1 ? msResid : 0)) / S) / n,
   };
@@ -106,7 +112,8 @@ export interface CompareResults {
   tasks: TaskLeaderboard[];
 }
 
-export const INTERVAL_METHOD = 'mean over seeds and items +- 1.96 SE, SE from a crossed seeds x items random-effects model: Var = (MS_seed + MS_item - MS_resid) / (S n) (two-way ANOVA mean squares), so seed-to-seed and item-to-item variance both count; differences are paired item by item (and seed s with seed s between methods)';
+export const INTERVAL_METHOD =
+  'mean over seeds and items +- 1.96 SE, SE from a crossed seeds x items random-effects model: Var = (MS_seed + MS_item - MS_resid) / (S n) (two-way ANOVA mean squares), so seed-to-seed and item-to-item variance both count; differences are paired item by item (and seed s with seed s between methods)';
 
 const average = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const correctTable = (results: readonly JobResult[]) => results.map((r) => r.items.map((i) => i.correct));
@@ -115,7 +122,12 @@ const correctTable = (results: readonly JobResult[]) => results.map((r) => r.ite
 export function leaderboards(results: readonly JobResult[], failures: readonly { job: Job; error: string }[], settings: CompareSettings, seeds: number, sizes: number[]): CompareResults {
   const tasks = [...new Set([...results.map((r) => r.job.task), ...failures.map((f) => f.job.task)])];
   return {
-    schema: 'peft-ts.compare/1', createdAt: new Date().toISOString(), settings, seeds, sizes, intervalMethod: INTERVAL_METHOD,
+    schema: 'peft-ts.compare/1',
+    createdAt: new Date().toISOString(),
+    settings,
+    seeds,
+    sizes,
+    intervalMethod: INTERVAL_METHOD,
     tasks: tasks.map((task) => {
       const of = results.filter((r) => r.job.task === task);
       const base = of.find((r) => r.job.kind === 'base');
@@ -134,10 +146,18 @@ export function leaderboards(results: readonly JobResult[], failures: readonly {
         rs.sort((a, b) => a.job.seed - b.job.seed);
         const table = correctTable(rs);
         return {
-          method: rs[0].job.method, size: rs[0].job.size, seeds: rs.length, accuracy: seedItemMean(table),
-          changeFromBase: seedItemMean(tableDifference(table, repeatRow(baseRow, rs.length))), changeFromBest: null, tiedWithBest: false,
-          trainableParameters: rs[0].trainableParameters, trainSeconds: average(rs.map((r) => r.trainSeconds)), peakRssMb: Math.max(...rs.map((r) => r.peakRssMb)),
-          heldoutBitsPerByte: average(rs.map((r) => r.heldoutBitsPerByte)), costBitsPerByte: average(rs.map((r) => r.heldoutBitsPerByte)) - base.heldoutBitsPerByte,
+          method: rs[0].job.method,
+          size: rs[0].job.size,
+          seeds: rs.length,
+          accuracy: seedItemMean(table),
+          changeFromBase: seedItemMean(tableDifference(table, repeatRow(baseRow, rs.length))),
+          changeFromBest: null,
+          tiedWithBest: false,
+          trainableParameters: rs[0].trainableParameters,
+          trainSeconds: average(rs.map((r) => r.trainSeconds)),
+          peakRssMb: Math.max(...rs.map((r) => r.peakRssMb)),
+          heldoutBitsPerByte: average(rs.map((r) => r.heldoutBitsPerByte)),
+          costBitsPerByte: average(rs.map((r) => r.heldoutBitsPerByte)) - base.heldoutBitsPerByte,
           ...(rs[0].shots !== undefined ? { shots: average(rs.map((r) => r.shots!)) } : {}),
         };
       });

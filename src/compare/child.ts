@@ -8,7 +8,9 @@ import { runJob } from './run-job.js';
 
 // Orphaned (the pool or queue worker that started it was killed): stop, the job is retried elsewhere.
 const parent = process.ppid;
-setInterval(() => { if (process.ppid !== parent) process.exit(1); }, 1000).unref();
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(1);
+}, 1000).unref();
 
 const [settings, job] = process.argv.slice(2).map((a) => JSON.parse(a));
 const result = await runJob(job, settings, (m) => process.stderr.write(`${m}\n`));

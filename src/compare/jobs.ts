@@ -34,7 +34,13 @@ export interface CompareSettings {
 }
 
 /** One scored item of one job: the same items, in the same order, for every job of a task. */
-export interface ItemRecord { id: string; gold: number; pred: number; correct: number; probGold: number }
+export interface ItemRecord {
+  id: string;
+  gold: number;
+  pred: number;
+  correct: number;
+  probGold: number;
+}
 
 export interface JobResult {
   key: string;
@@ -60,7 +66,9 @@ function modelFingerprint(dir: string): string {
     try {
       const s = statSync(join(dir, f));
       hash.update(`${f}:${s.size}:${s.mtimeMs}`);
-    } catch { /* absent: not part of this model */ }
+    } catch {
+      /* absent: not part of this model */
+    }
   }
   return hash.digest('hex').slice(0, 16);
 }
@@ -68,8 +76,14 @@ function modelFingerprint(dir: string): string {
 /** The job's content address: the job, the settings that shape its result, and the model. */
 export function jobKey(job: Job, settings: CompareSettings): string {
   const relevant = {
-    job, model: modelFingerprint(settings.model), epochs: settings.epochs, lr: settings.lr, batchSize: settings.batchSize,
-    evalLimit: settings.evalLimit, heldoutDocs: settings.heldoutDocs, method: settings.methods[job.method] ?? null,
+    job,
+    model: modelFingerprint(settings.model),
+    epochs: settings.epochs,
+    lr: settings.lr,
+    batchSize: settings.batchSize,
+    evalLimit: settings.evalLimit,
+    heldoutDocs: settings.heldoutDocs,
+    method: settings.methods[job.method] ?? null,
   };
   return createHash('sha256').update(JSON.stringify(relevant)).digest('hex').slice(0, 24);
 }

@@ -9,8 +9,11 @@ export function runJobInChild(job: Job, settings: CompareSettings, options: { th
   return new Promise((resolve, reject) => {
     const env = { ...process.env, ...(options.threads ? { PEFT_TS_THREADS: String(options.threads) } : {}) };
     const child = spawn(process.execPath, [CHILD, JSON.stringify(settings), JSON.stringify(job)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d; });
+    let stdout = '',
+      stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
     child.stderr.on('data', (d: Buffer) => {
       stderr += d;
       for (const line of d.toString().split('\n')) if (line.trim()) options.onLine?.(line.trim());
@@ -32,9 +35,17 @@ export function runJobInChild(job: Job, settings: CompareSettings, options: { th
 }
 
 /** Runs jobs `workers` at a time; each failure is reported and loses that job only. */
-export async function runPool(jobs: readonly Job[], settings: CompareSettings, options: {
-  workers: number; threads: number; onResult: (r: JobResult) => void; onFailure: (job: Job, error: Error) => void; onLine?: (job: Job, line: string) => void;
-}): Promise<void> {
+export async function runPool(
+  jobs: readonly Job[],
+  settings: CompareSettings,
+  options: {
+    workers: number;
+    threads: number;
+    onResult: (r: JobResult) => void;
+    onFailure: (job: Job, error: Error) => void;
+    onLine?: (job: Job, line: string) => void;
+  },
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < jobs.length) {

@@ -6,7 +6,10 @@ import { runJobInChild } from './pool.js';
 
 const QUEUE = 'peft-ts-compare';
 
-interface QueuedJob { job: Job; settings: CompareSettings }
+interface QueuedJob {
+  job: Job;
+  settings: CompareSettings;
+}
 
 /** redis://[user:password@]host:port[/db] as ioredis options. */
 export function redisConnection(url: string): RedisOptions {
@@ -18,8 +21,11 @@ export function redisConnection(url: string): RedisOptions {
   }
   if (u.protocol !== 'redis:') throw new ConfigError(`[compare] --queue '${url}' is not a redis:// URL.`, { hint: 'Pass redis://host:port.' });
   return {
-    host: u.hostname, port: Number(u.port || 6379), db: Number(u.pathname.slice(1) || 0),
-    username: u.username || undefined, password: u.password || undefined,
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    db: Number(u.pathname.slice(1) || 0),
+    username: u.username || undefined,
+    password: u.password || undefined,
     // BullMQ's workers block on Redis; a request must wait rather than fail.
     maxRetriesPerRequest: null,
   };
@@ -31,9 +37,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Puts every job on the queue under its content address (a job already queued or done is not
  * added twice) and waits until each has a result or has failed for good.
  */
-export async function runOnQueue(jobs: readonly Job[], settings: CompareSettings, url: string, options: {
-  onResult: (r: JobResult) => void; onFailure: (job: Job, error: Error) => void; pollMs?: number; attempts?: number;
-}): Promise<void> {
+export async function runOnQueue(
+  jobs: readonly Job[],
+  settings: CompareSettings,
+  url: string,
+  options: {
+    onResult: (r: JobResult) => void;
+    onFailure: (job: Job, error: Error) => void;
+    pollMs?: number;
+    attempts?: number;
+  },
+): Promise<void> {
   // BullMQ under ESM takes a client instance, not connection options.
   const connection = new Redis(redisConnection(url));
   const queue = new Queue<QueuedJob, JobResult>(QUEUE, { connection });
@@ -50,8 +64,13 @@ export async function runOnQueue(jobs: readonly Job[], settings: CompareSettings
       for (const [key, job] of [...pending]) {
         const queued = await queue.getJob(key);
         const state = queued ? await queued.getState() : 'unknown';
-        if (state === 'completed') { options.onResult(queued!.returnvalue); pending.delete(key); }
-        else if (state === 'failed') { options.onFailure(job, new Error(queued!.failedReason)); pending.delete(key); }
+        if (state === 'completed') {
+          options.onResult(queued!.returnvalue);
+          pending.delete(key);
+        } else if (state === 'failed') {
+          options.onFailure(job, new Error(queued!.failedReason));
+          pending.delete(key);
+        }
       }
       if (pending.size) await sleep(options.pollMs ?? 1000);
     }
@@ -68,10 +87,14 @@ export async function runOnQueue(jobs: readonly Job[], settings: CompareSettings
 export async function runQueueWorker(url: string, options: { concurrency?: number; threads?: number; lockMs?: number; onLine?: (line: string) => void; stop: Promise<void> }): Promise<void> {
   const lockMs = options.lockMs ?? 30_000;
   const connection = new Redis(redisConnection(url));
-  const worker = new Worker<QueuedJob, JobResult>(QUEUE, async (queued) => {
-    options.onLine?.(`job ${queued.id}: ${queued.data.job.method} on ${queued.data.job.task}, seed ${queued.data.job.seed}, size ${queued.data.job.size || 'all'}`);
-    return runJobInChild(queued.data.job, queued.data.settings, { threads: options.threads, onLine: (l) => options.onLine?.(`  ${queued.id}: ${l}`) });
-  }, { connection, concurrency: options.concurrency ?? 1, lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: 2 });
+  const worker = new Worker<QueuedJob, JobResult>(
+    QUEUE,
+    async (queued) => {
+      options.onLine?.(`job ${queued.id}: ${queued.data.job.method} on ${queued.data.job.task}, seed ${queued.data.job.seed}, size ${queued.data.job.size || 'all'}`);
+      return runJobInChild(queued.data.job, queued.data.settings, { threads: options.threads, onLine: (l) => options.onLine?.(`  ${queued.id}: ${l}`) });
+    },
+    { connection, concurrency: options.concurrency ?? 1, lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: 2 },
+  );
   worker.on('failed', (j, error) => options.onLine?.(`job ${j?.id} failed: ${error.message}`));
   worker.on('error', (error) => options.onLine?.(`queue error: ${error.message}`));
   await options.stop;

@@ -15,12 +15,16 @@ export function leaderboardText(results: CompareResults): string {
   const lines: string[] = [];
   for (const t of results.tasks) {
     lines.push(`${t.task}: ${t.items} held-out items; base ${(100 * t.base.accuracy.mean).toFixed(1)}% [${(100 * t.base.accuracy.ci95[0]).toFixed(1)}, ${(100 * t.base.accuracy.ci95[1]).toFixed(1)}]`);
-    lines.push(`  ${'size'.padEnd(5)} ${'method'.padEnd(18)} ${'accuracy [95% CI]'.padEnd(22)} ${'vs base (pt)'.padEnd(22)} ${'vs best (pt)'.padEnd(24)} ${'seed sd'.padEnd(8)} ${'params'.padEnd(9)} ${'train s'.padEnd(8)} ${'cost b/B'.padEnd(9)}`);
+    lines.push(
+      `  ${'size'.padEnd(5)} ${'method'.padEnd(18)} ${'accuracy [95% CI]'.padEnd(22)} ${'vs base (pt)'.padEnd(22)} ${'vs best (pt)'.padEnd(24)} ${'seed sd'.padEnd(8)} ${'params'.padEnd(9)} ${'train s'.padEnd(8)} ${'cost b/B'.padEnd(9)}`,
+    );
     for (const r of t.rows) {
       const acc = `${(100 * r.accuracy.mean).toFixed(1)} [${(100 * r.accuracy.ci95[0]).toFixed(1)}, ${(100 * r.accuracy.ci95[1]).toFixed(1)}]`;
       const base = `${pts(r.changeFromBase.mean)} [${pts(r.changeFromBase.ci95[0])}, ${pts(r.changeFromBase.ci95[1])}]`;
       const best = r.changeFromBest ? `${pts(r.changeFromBest.mean)} [${pts(r.changeFromBest.ci95[0])}, ${pts(r.changeFromBest.ci95[1])}]${r.tiedWithBest ? ' tied' : ''}` : 'best';
-      lines.push(`  ${sizeLabel(r.size).padEnd(5)} ${`${r.method}${r.shots !== undefined ? ` (k=${r.shots.toFixed(0)})` : ''}`.padEnd(18)} ${acc.padEnd(22)} ${base.padEnd(22)} ${best.padEnd(24)} ${(100 * r.accuracy.seedSd).toFixed(1).padEnd(8)} ${String(r.trainableParameters).padEnd(9)} ${r.trainSeconds.toFixed(0).padEnd(8)} ${r.costBitsPerByte >= 0 ? '+' : ''}${r.costBitsPerByte.toFixed(4)}`);
+      lines.push(
+        `  ${sizeLabel(r.size).padEnd(5)} ${`${r.method}${r.shots !== undefined ? ` (k=${r.shots.toFixed(0)})` : ''}`.padEnd(18)} ${acc.padEnd(22)} ${base.padEnd(22)} ${best.padEnd(24)} ${(100 * r.accuracy.seedSd).toFixed(1).padEnd(8)} ${String(r.trainableParameters).padEnd(9)} ${r.trainSeconds.toFixed(0).padEnd(8)} ${r.costBitsPerByte >= 0 ? '+' : ''}${r.costBitsPerByte.toFixed(4)}`,
+      );
     }
     for (const f of t.failures) lines.push(`  failed: ${f.job.method} seed ${f.job.seed} size ${sizeLabel(f.job.size)}: ${f.error}`);
   }
@@ -34,7 +38,9 @@ function taskSection(t: TaskLeaderboard, index: number): string {
     <td>${r.changeFromBest ? `${interval(r.changeFromBest, pts)}${r.tiedWithBest ? ' <b>tied with the best</b>' : ''}` : '<b>best</b>'}</td>
     <td>${(100 * r.accuracy.seedSd).toFixed(1)}</td><td>${r.trainableParameters.toLocaleString('en-US')}</td><td>${r.trainSeconds.toFixed(0)}</td>
     <td>${r.peakRssMb.toFixed(0)}</td><td class="${r.costBitsPerByte > 0 ? 'worse' : 'better'}">${r.costBitsPerByte >= 0 ? '+' : ''}${r.costBitsPerByte.toFixed(4)}</td></tr>`;
-  const failures = t.failures.length ? `<p class="worse">Failed jobs: ${t.failures.map((f) => `${escapeHtml(f.job.method)} seed ${f.job.seed} size ${sizeLabel(f.job.size)} (${escapeHtml(f.error)})`).join('; ')}</p>` : '';
+  const failures = t.failures.length
+    ? `<p class="worse">Failed jobs: ${t.failures.map((f) => `${escapeHtml(f.job.method)} seed ${f.job.seed} size ${sizeLabel(f.job.size)} (${escapeHtml(f.error)})`).join('; ')}</p>`
+    : '';
   return `<section><h2>${escapeHtml(t.task)}</h2>
 <p>${t.items} held-out items, the same for every model. Base: ${interval(t.base.accuracy, pct)}, held-out text ${t.base.heldoutBitsPerByte.toFixed(4)} bits/byte.</p>
 <table><thead><tr><th>train size</th><th>method</th><th>accuracy [95% CI]</th><th>change from base, pt</th><th>change from the best, pt</th><th>seed sd, pt</th><th>trainable</th><th>train s</th><th>peak MB</th><th>cost, bits/byte</th></tr></thead>
@@ -44,11 +50,13 @@ function taskSection(t: TaskLeaderboard, index: number): string {
 
 /** The leaderboard page: every task ranked with intervals, learning curves, cost against gain. Chart.js inlined (offline). */
 export function compareHtml(results: CompareResults): string {
-  const data = JSON.stringify(results.tasks.map((t) => ({
-    methods: [...new Set(t.rows.map((r) => r.method))],
-    sizes: [...new Set(t.rows.map((r) => r.size))],
-    rows: t.rows.map((r) => ({ method: r.method, size: r.size, mean: r.accuracy.mean, lo: r.accuracy.ci95[0], hi: r.accuracy.ci95[1], gain: r.changeFromBase.mean, cost: r.costBitsPerByte })),
-  }))).replace(/</g, '\\u003c');
+  const data = JSON.stringify(
+    results.tasks.map((t) => ({
+      methods: [...new Set(t.rows.map((r) => r.method))],
+      sizes: [...new Set(t.rows.map((r) => r.size))],
+      rows: t.rows.map((r) => ({ method: r.method, size: r.size, mean: r.accuracy.mean, lo: r.accuracy.ci95[0], hi: r.accuracy.ci95[1], gain: r.changeFromBase.mean, cost: r.costBitsPerByte })),
+    })),
+  ).replace(/</g, '\\u003c');
   return `<!doctype html><html><head><meta charset="utf-8"><title>peft-ts compare</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}
 tr.best{background:#e8f5e9}tr.tied{background:#f1f8e9}.better{color:#1b5e20}.worse{color:#b71c1c}.charts{display:flex;gap:2em}.charts>div{width:560px;height:320px}small{color:#666}</style></head><body>

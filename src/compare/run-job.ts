@@ -28,11 +28,15 @@ export function trainingItems(items: readonly ChoiceItem[], job: Job): ChoiceIte
  */
 export function iclContexts(task: EvalTask, examples: readonly ChoiceItem[], tokenizer: HFTokenizer, maxPositions: number): { task: EvalTask; shots: number } {
   const encode = (s: string) => tokenizer.encode(s, { addSpecialTokens: false });
-  const cut = (s: string, n: number) => { const ids = encode(s); return ids.length <= n ? s : tokenizer.decode(ids.slice(ids.length - n)); };
+  const cut = (s: string, n: number) => {
+    const ids = encode(s);
+    return ids.length <= n ? s : tokenizer.decode(ids.slice(ids.length - n));
+  };
   const itemBudget = Math.floor(maxPositions / 2);
   const exampleTokens = Math.max(16, Math.floor(maxPositions / 8));
   const demos = examples.map((e) => `${cut(e.prompt, exampleTokens - 2)}${e.choices[e.gold]}\n\n`);
-  let shots = 0, used = 0;
+  let shots = 0,
+    used = 0;
   while (shots < demos.length && used + encode(demos[shots]).length <= maxPositions - itemBudget - 1) used += encode(demos[shots++]).length;
   const prefix = demos.slice(0, shots).join('');
   return { shots, task: { ...task, name: task.name, items: task.items.map((it) => ({ ...it, context: prefix + cut(it.context, itemBudget - 2) })) } };
@@ -51,7 +55,8 @@ export async function runJob(job: Job, settings: CompareSettings, onProgress: (m
   const task = bundledTask(job.task);
   let evalTask = heldOut(job.task, settings);
   const peft = new PeftModel(model, { seed: job.seed, tokenize: (text) => tokenizer.encode(text) });
-  let trainSeconds = 0, shots: number | undefined;
+  let trainSeconds = 0,
+    shots: number | undefined;
 
   if (job.kind === 'adapter') {
     const overrides = settings.methods[job.method] ?? {};
@@ -62,11 +67,32 @@ export async function runJob(job: Job, settings: CompareSettings, onProgress: (m
     const encoded = encodeChoiceItems(items, tokenizer, maxLength);
     const choiceIds = task.train[0].choices.map((c) => tokenizer.encode(c, { addSpecialTokens: false }));
     const save = () => {};
-    const target = choiceIds.every((ids) => ids.length === 1) ? labelWordTarget(model, choiceIds.map((ids) => ids[0]), save) : causalLMTarget(model, save);
-    const result = await trainLoop(target, { train: encoded.examples }, {
-      ...DEFAULT_TRAIN_CONFIG, epochs: overrides.epochs ?? settings.epochs, lr: overrides.lr ?? settings.lr, batchSize: Math.min(settings.batchSize, items.length),
-      warmupSteps: 0, seed: job.seed, padId: tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0, learningRates: peft.learningRates('default'),
-    }, { onStep: (e) => { if (e.step % 20 === 0) onProgress(`step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)}`); } });
+    const target = choiceIds.every((ids) => ids.length === 1)
+      ? labelWordTarget(
+          model,
+          choiceIds.map((ids) => ids[0]),
+          save,
+        )
+      : causalLMTarget(model, save);
+    const result = await trainLoop(
+      target,
+      { train: encoded.examples },
+      {
+        ...DEFAULT_TRAIN_CONFIG,
+        epochs: overrides.epochs ?? settings.epochs,
+        lr: overrides.lr ?? settings.lr,
+        batchSize: Math.min(settings.batchSize, items.length),
+        warmupSteps: 0,
+        seed: job.seed,
+        padId: tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0,
+        learningRates: peft.learningRates('default'),
+      },
+      {
+        onStep: (e) => {
+          if (e.step % 20 === 0) onProgress(`step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)}`);
+        },
+      },
+    );
     trainSeconds = result.seconds;
   } else if (job.kind === 'icl') {
     const icl = iclContexts(evalTask, shuffled([...task.train], job.seed), tokenizer, model.config.maxPositions);
@@ -74,9 +100,16 @@ export async function runJob(job: Job, settings: CompareSettings, onProgress: (m
     shots = icl.shots;
   }
 
-  const variant: Variant = job.kind === 'adapter'
-    ? { name: job.method, run: (fn) => { peft.setAdapter('default'); return fn(); } }
-    : { name: job.method, run: (fn) => fn() };
+  const variant: Variant =
+    job.kind === 'adapter'
+      ? {
+          name: job.method,
+          run: (fn) => {
+            peft.setAdapter('default');
+            return fn();
+          },
+        }
+      : { name: job.method, run: (fn) => fn() };
   const scorer = lmScorer(model, tokenizer, { batchSize: 16 });
   const heldoutText = bundledEvalTask('heldout-perplexity');
   heldoutText.items = heldoutText.items.slice(0, settings.heldoutDocs);
@@ -88,10 +121,15 @@ export async function runJob(job: Job, settings: CompareSettings, onProgress: (m
   const byteTotal = textReport.items.reduce((a, r) => a + (r.bytes ?? 0), 0);
   const nllTotal = textReport.items.reduce((a, r) => a + (r.nll ?? 0), 0);
   return {
-    key: jobKey(job, settings), job, items,
+    key: jobKey(job, settings),
+    job,
+    items,
     accuracy: items.reduce((a, r) => a + r.correct, 0) / items.length,
     heldoutBitsPerByte: nllTotal / (Math.LN2 * byteTotal),
     trainableParameters: job.kind === 'adapter' ? peft.trainableParameters().trainable : 0,
-    trainSeconds, peakRssMb: rssMb(), shots, finishedAt: new Date().toISOString(),
+    trainSeconds,
+    peakRssMb: rssMb(),
+    shots,
+    finishedAt: new Date().toISOString(),
   };
 }

@@ -15,9 +15,21 @@ export class ResultStore {
     mkdirSync(this.dir, { recursive: true });
   }
 
-  private path(key: string): string { return join(this.dir, `${key}.json`); }
-  has(key: string): boolean { return existsSync(this.path(key)); }
-  get(key: string): JobResult { return JSON.parse(readFileSync(this.path(key), 'utf8')) as JobResult; }
-  put(result: JobResult): void { writeTextAtomic(this.path(result.key), `${JSON.stringify(result)}\n`); }
-  keys(): string[] { return readdirSync(this.dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)); }
+  private path(key: string): string {
+    return join(this.dir, `${key}.json`);
+  }
+  has(key: string): boolean {
+    return existsSync(this.path(key));
+  }
+  get(key: string): JobResult {
+    return JSON.parse(readFileSync(this.path(key), 'utf8')) as JobResult;
+  }
+  put(result: JobResult): void {
+    writeTextAtomic(this.path(result.key), `${JSON.stringify(result)}\n`);
+  }
+  keys(): string[] {
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -5));
+  }
 }

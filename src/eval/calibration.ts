@@ -1,6 +1,12 @@
 import { ArgumentError } from '../errors.js';
 
-export interface ReliabilityBin { lower: number; upper: number; count: number; confidence: number; accuracy: number }
+export interface ReliabilityBin {
+  lower: number;
+  upper: number;
+  count: number;
+  confidence: number;
+  accuracy: number;
+}
 
 /**
  * Expected calibration error with equal-width confidence bins (15 by default, as Guo et al.):
@@ -8,7 +14,8 @@ export interface ReliabilityBin { lower: number; upper: number; count: number; c
  * probability of the predicted class. Returns the bins too, for a reliability diagram.
  */
 export function expectedCalibrationError(confidence: readonly number[], correct: readonly boolean[], bins = 15): { ece: number; bins: ReliabilityBin[] } {
-  if (confidence.length !== correct.length || confidence.length === 0) throw new ArgumentError('[calibration] need equal, non-zero numbers of confidences and outcomes.', 'Pass one confidence and one outcome per item.');
+  if (confidence.length !== correct.length || confidence.length === 0)
+    throw new ArgumentError('[calibration] need equal, non-zero numbers of confidences and outcomes.', 'Pass one confidence and one outcome per item.');
   const out: ReliabilityBin[] = Array.from({ length: bins }, (_, b) => ({ lower: b / bins, upper: (b + 1) / bins, count: 0, confidence: 0, accuracy: 0 }));
   confidence.forEach((p, i) => {
     // Bins are (lower, upper]; a confidence of exactly 0 goes in the first.

@@ -39,7 +39,11 @@ function fakeScorer(table: Record<string, number[]>, nll: Record<string, [number
 
 test('the harness scores every variant on the same items and pairs the change', () => {
   const task: EvalTask = {
-    name: 't', outputType: 'classification', until: [], maxGenTokens: 0, description: 't',
+    name: 't',
+    outputType: 'classification',
+    until: [],
+    maxGenTokens: 0,
+    description: 't',
     items: ['a', 'b', 'c', 'd'].map((c, i) => ({ id: c, context: c, choices: [' no', ' yes'], gold: i % 2 })),
   };
   // base: right on a, c (gold 0) only; adapted: right on all but a
@@ -48,7 +52,13 @@ test('the harness scores every variant on the same items and pairs the change', 
     adapted: { a: [-2, -1], b: [-2, -1], c: [-1, -2], d: [-2, -1] },
   };
   let active = 'base';
-  const variants: Variant[] = ['base', 'adapted'].map((name) => ({ name, run: (fn) => { active = name; return fn(); } }));
+  const variants: Variant[] = ['base', 'adapted'].map((name) => ({
+    name,
+    run: (fn) => {
+      active = name;
+      return fn();
+    },
+  }));
   const scorer: Scorer = { ...fakeScorer({}), choiceLogLikelihoods: (reqs) => fakeScorer(tables[active]).choiceLogLikelihoods(reqs) };
   const report = evaluate(scorer, variants, [task]);
   const acc = report.tasks[0].metrics.acc;
@@ -63,7 +73,17 @@ test('the harness scores every variant on the same items and pairs the change', 
 });
 
 test('perplexity and bits per byte are corpus-level; generation scores exact match and F1', () => {
-  const rolling: EvalTask = { name: 'ppl', outputType: 'loglikelihood_rolling', until: [], maxGenTokens: 0, description: '', items: [{ id: '1', context: '', text: 'abcd' }, { id: '2', context: '', text: 'ef' }] };
+  const rolling: EvalTask = {
+    name: 'ppl',
+    outputType: 'loglikelihood_rolling',
+    until: [],
+    maxGenTokens: 0,
+    description: '',
+    items: [
+      { id: '1', context: '', text: 'abcd' },
+      { id: '2', context: '', text: 'ef' },
+    ],
+  };
   const gen: EvalTask = { name: 'gen', outputType: 'generate_until', until: ['\n'], maxGenTokens: 5, description: '', items: [{ id: 'q', context: 'Q?', answers: ['the answer'] }] };
   const scorer = fakeScorer({}, { abcd: [4, 2], ef: [2, 2] }, { 'Q?': 'Answer' });
   const report = evaluate(scorer, [{ name: 'base', run: (fn) => fn() }], [rolling, gen]);
@@ -76,8 +96,20 @@ test('perplexity and bits per byte are corpus-level; generation scores exact mat
 
 test('task files: templates, choices, targets and seeded few-shot examples', () => {
   const dir = mkdtempSync(join(tmpdir(), 'peft-ts-task-'));
-  writeFileSync(join(dir, 'data.jsonl'), [{ q: 'two plus two', a: 'four' }, { q: 'one plus one', a: 'two' }, { q: 'three plus zero', a: 'three' }].map((r) => JSON.stringify(r)).join('\n'));
-  writeFileSync(join(dir, 'task.yaml'), 'task: arithmetic\noutput_type: multiple_choice\ndataset: data.jsonl\ndoc_to_text: "Q: {q}\\nA:"\ndoc_to_choice: ["two", "three", "four"]\ndoc_to_target: "{a}"\nnum_fewshot: 1\nfewshot_seed: 3\n');
+  writeFileSync(
+    join(dir, 'data.jsonl'),
+    [
+      { q: 'two plus two', a: 'four' },
+      { q: 'one plus one', a: 'two' },
+      { q: 'three plus zero', a: 'three' },
+    ]
+      .map((r) => JSON.stringify(r))
+      .join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'task.yaml'),
+    'task: arithmetic\noutput_type: multiple_choice\ndataset: data.jsonl\ndoc_to_text: "Q: {q}\\nA:"\ndoc_to_choice: ["two", "three", "four"]\ndoc_to_target: "{a}"\nnum_fewshot: 1\nfewshot_seed: 3\n',
+  );
   const task = loadTaskSpec(readTaskSpec(join(dir, 'task.yaml')));
   assert.equal(task.items.length, 3);
   assert.deepEqual(task.items[0].choices, [' two', ' three', ' four']);
@@ -88,14 +120,34 @@ test('task files: templates, choices, targets and seeded few-shot examples', () 
   assert.throws(() => readTaskSpec(join(dir, 'bad.yaml')), /needs doc_to_choice/);
 });
 
-test('the report writes results.json, items.jsonl with every model\'s answer per item (like --log_samples), and an HTML page', () => {
+test("the report writes results.json, items.jsonl with every model's answer per item (like --log_samples), and an HTML page", () => {
   const dir = mkdtempSync(join(tmpdir(), 'peft-ts-report-'));
-  const task: EvalTask = { name: 't', outputType: 'classification', until: [], maxGenTokens: 0, description: 'd', items: [{ id: 'a', context: 'Is a?', choices: [' x', ' y'], gold: 0 }, { id: 'b', context: 'Is b?', choices: [' x', ' y'], gold: 1 }] };
-  const report = evaluate(fakeScorer({ 'Is a?': [-1, -2], 'Is b?': [-1, -2] }), [{ name: 'base', run: (fn) => fn() }, { name: 'lora', run: (fn) => fn() }], [task]);
+  const task: EvalTask = {
+    name: 't',
+    outputType: 'classification',
+    until: [],
+    maxGenTokens: 0,
+    description: 'd',
+    items: [
+      { id: 'a', context: 'Is a?', choices: [' x', ' y'], gold: 0 },
+      { id: 'b', context: 'Is b?', choices: [' x', ' y'], gold: 1 },
+    ],
+  };
+  const report = evaluate(
+    fakeScorer({ 'Is a?': [-1, -2], 'Is b?': [-1, -2] }),
+    [
+      { name: 'base', run: (fn) => fn() },
+      { name: 'lora', run: (fn) => fn() },
+    ],
+    [task],
+  );
   writeReport(report, dir, { title: 'test' });
   const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
   assert.equal(results.tasks[0].metrics.acc.values.base.mean, 0.5);
-  const samples = readFileSync(join(dir, 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const samples = readFileSync(join(dir, 'items.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(samples.length, 2, 'one line per item');
   assert.deepEqual({ ...samples[1], models: undefined }, { task: 't', doc_id: 'b', prompt: 'Is b?', target: ' y', choices: [' x', ' y'], models: undefined });
   assert.deepEqual(Object.keys(samples[1].models), ['base', 'lora']);
@@ -106,26 +158,60 @@ test('the report writes results.json, items.jsonl with every model\'s answer per
   assert.match(readFileSync(join(dir, 'index.html'), 'utf8'), /new Chart\(/);
 });
 
-test('proportions carry Wilson intervals and their paired changes Newcombe\'s; flipped items are listed both ways; progress is reported', () => {
+test("proportions carry Wilson intervals and their paired changes Newcombe's; flipped items are listed both ways; progress is reported", () => {
   // 5 items: base right on 0 and 1, the adapter right on 1, 2 and 3: fixed 2, 3; broken 0
-  const task: EvalTask = { name: 't', outputType: 'classification', until: [], maxGenTokens: 0, description: 'd', items: [0, 1, 2, 3, 4].map((i) => ({ id: String(i), context: String(i), choices: [' no', ' yes'], gold: 1 })) };
+  const task: EvalTask = {
+    name: 't',
+    outputType: 'classification',
+    until: [],
+    maxGenTokens: 0,
+    description: 'd',
+    items: [0, 1, 2, 3, 4].map((i) => ({ id: String(i), context: String(i), choices: [' no', ' yes'], gold: 1 })),
+  };
   const right: Record<string, number[]> = { base: [0, 1], lora: [1, 2, 3] };
   let active = 'base';
-  const scorer: Scorer = { ...fakeScorer({}), choiceLogLikelihoods: (reqs, progress) => { progress?.(reqs.length, reqs.length); return reqs.map((q) => ({ logliks: right[active].includes(Number(q.context)) ? [-2, -1] : [-1, -2], tokens: [1, 1] })); } };
+  const scorer: Scorer = {
+    ...fakeScorer({}),
+    choiceLogLikelihoods: (reqs, progress) => {
+      progress?.(reqs.length, reqs.length);
+      return reqs.map((q) => ({ logliks: right[active].includes(Number(q.context)) ? [-2, -1] : [-1, -2], tokens: [1, 1] }));
+    },
+  };
   const seen: string[] = [];
-  const report = evaluate(scorer, ['base', 'lora'].map((name) => ({ name, run: (fn) => { active = name; return fn(); } })), [task], { onProgress: (p) => seen.push(`${p.variant} ${p.done}/${p.total}`) });
+  const report = evaluate(
+    scorer,
+    ['base', 'lora'].map((name) => ({
+      name,
+      run: (fn) => {
+        active = name;
+        return fn();
+      },
+    })),
+    [task],
+    { onProgress: (p) => seen.push(`${p.variant} ${p.done}/${p.total}`) },
+  );
   assert.deepEqual(seen, ['base 0/5', 'base 5/5', 'lora 0/5', 'lora 5/5']);
   const acc = report.tasks[0].metrics.acc;
   assert.deepEqual(acc.values.base.ci95, wilsonInterval(2, 5));
   assert.equal(acc.values.base.interval, 'wilson');
   assert.deepEqual(acc.deltas.lora.ci95, newcombePairedInterval({ both: 1, onlyA: 1, onlyB: 2, neither: 1 }));
   assert.equal(acc.deltas.lora.interval, 'newcombe');
-  assert.ok(acc.values.base.ci95[0] >= 0, 'a proportion\'s interval stays in [0, 1]');
+  assert.ok(acc.values.base.ci95[0] >= 0, "a proportion's interval stays in [0, 1]");
   assert.equal(report.tasks[0].metrics.brier.values.base.interval, 'normal');
   assert.deepEqual(report.tasks[0].flips, { lora: { fixed: ['2', '3'], broken: ['0'] } });
   assert.match(summaryText(report), /Wilson score; Newcombe's hybrid score/);
   // no discordant items: the change is 0 with an interval of honest width, not [0, 0]
-  const same = evaluate(scorer, ['base', 'base2'].map((name) => ({ name, run: (fn) => { active = 'base'; return fn(); } })), [task]);
+  const same = evaluate(
+    scorer,
+    ['base', 'base2'].map((name) => ({
+      name,
+      run: (fn) => {
+        active = 'base';
+        return fn();
+      },
+    })),
+    [task],
+  );
   const d = same.tasks[0].metrics.acc.deltas.base2;
   assert.equal(d.mean, 0);
   assert.ok(d.ci95[0] < -0.2 && d.ci95[1] > 0.2, `${d.ci95}`);
@@ -136,7 +222,11 @@ test('task files: unknown fields, fields of the wrong type and more few-shot exa
   const dir = mkdtempSync(join(tmpdir(), 'peft-ts-task-'));
   writeFileSync(join(dir, 'd.jsonl'), '{"q":"a","answer":"x"}\n{"q":"b","answer":"y"}\n');
   const base = { task: 't', output_type: 'multiple_choice', dataset: 'd.jsonl', doc_to_text: '{q}', doc_to_choice: ['x', 'y'], doc_to_target: '{answer}' };
-  const spec = (over: Record<string, unknown>) => { const p = join(dir, 'task.json'); writeFileSync(p, JSON.stringify({ ...base, ...over })); return p; };
+  const spec = (over: Record<string, unknown>) => {
+    const p = join(dir, 'task.json');
+    writeFileSync(p, JSON.stringify({ ...base, ...over }));
+    return p;
+  };
   for (const [over, pattern] of [
     [{ num_fewshot: -1 }, /'num_fewshot' must be a non-negative integer/],
     [{ num_fewshot: 1.5 }, /'num_fewshot'/],
@@ -144,7 +234,8 @@ test('task files: unknown fields, fields of the wrong type and more few-shot exa
     [{ until: 'x' }, /'until' must be a list of strings/],
     [{ doc_to_choice: { a: 1 } }, /'doc_to_choice' must be a list of template strings or a field name/],
     [{ generation_kwargs: { max_gen_toks: 5 } }, /unknown field 'generation_kwargs'/],
-  ] as const) assert.throws(() => readTaskSpec(spec(over)), pattern, JSON.stringify(over));
+  ] as const)
+    assert.throws(() => readTaskSpec(spec(over)), pattern, JSON.stringify(over));
   assert.throws(() => loadTaskSpec(readTaskSpec(spec({ num_fewshot: 1e9 }))), /num_fewshot 1000000000 exceeds the 1 records available/);
   assert.equal(loadTaskSpec(readTaskSpec(spec({ num_fewshot: 1 }))).items.length, 2);
 });

@@ -1,17 +1,48 @@
 import { brierScore, expectedCalibrationError, type ReliabilityBin } from './calibration.js';
 import { argmax, argmaxNormalised, exactMatch, softmax, tokenF1 } from './metrics.js';
 import type { Scorer } from './scorer.js';
-import { bootstrapInterval, mcnemarExact, meanWithError, newcombePairedInterval, pairedDelta, pairedTable, sampleSizeForDelta, clusteredMean, wilsonInterval, type IntervalMethod, type MeanWithError, type PairedDelta } from './stats.js';
+import {
+  bootstrapInterval,
+  mcnemarExact,
+  meanWithError,
+  newcombePairedInterval,
+  pairedDelta,
+  pairedTable,
+  sampleSizeForDelta,
+  clusteredMean,
+  wilsonInterval,
+  type IntervalMethod,
+  type MeanWithError,
+  type PairedDelta,
+} from './stats.js';
 import type { EvalItem, EvalTask } from './tasks.js';
 
 /** A model configuration to evaluate: 'base' (adapters off) or an adapter (set); `run` evaluates under it. */
-export interface Variant { name: string; run<T>(fn: () => T): T }
+export interface Variant {
+  name: string;
+  run<T>(fn: () => T): T;
+}
 
 export interface ItemResult {
-  task: string; id: string; variant: string; cluster?: string;
-  gold?: number; pred?: number; prediction?: string; correct?: number; correctNorm?: number; probs?: number[]; logliks?: number[]; brier?: number;
-  generated?: string; exactMatch?: number; f1?: number;
-  nll?: number; tokens?: number; bytes?: number; bitsPerByte?: number;
+  task: string;
+  id: string;
+  variant: string;
+  cluster?: string;
+  gold?: number;
+  pred?: number;
+  prediction?: string;
+  correct?: number;
+  correctNorm?: number;
+  probs?: number[];
+  logliks?: number[];
+  brier?: number;
+  generated?: string;
+  exactMatch?: number;
+  f1?: number;
+  nll?: number;
+  tokens?: number;
+  bytes?: number;
+  bitsPerByte?: number;
 }
 
 export interface MetricReport {
@@ -23,10 +54,20 @@ export interface MetricReport {
 }
 
 /** What an item asked and expected, logged beside every model's answer (like lm-eval's --log_samples). */
-export interface EvalDoc { task: string; id: string; prompt: string; target: string; choices?: string[]; cluster?: string }
+export interface EvalDoc {
+  task: string;
+  id: string;
+  prompt: string;
+  target: string;
+  choices?: string[];
+  cluster?: string;
+}
 
 export interface TaskReport {
-  name: string; description: string; outputType: string; n: number;
+  name: string;
+  description: string;
+  outputType: string;
+  n: number;
   metrics: Record<string, MetricReport>;
   reliability?: Record<string, ReliabilityBin[]>;
   /** Items a paired evaluation needs to detect the observed accuracy change (alpha 0.05, power 0.8). */
@@ -35,14 +76,29 @@ export interface TaskReport {
   flips?: Record<string, { fixed: string[]; broken: string[] }>;
 }
 
-export interface EvalReport { variants: string[]; tasks: TaskReport[]; items: ItemResult[]; docs: EvalDoc[] }
+export interface EvalReport {
+  variants: string[];
+  tasks: TaskReport[];
+  items: ItemResult[];
+  docs: EvalDoc[];
+}
 
 /** How far scoring has got: items of one task done under one variant. */
-export interface EvalProgress { task: string; variant: string; done: number; total: number }
+export interface EvalProgress {
+  task: string;
+  variant: string;
+  done: number;
+  total: number;
+}
 
 function scoreItems(task: EvalTask, items: EvalItem[], variant: string, scorer: Scorer, progress: (done: number, total: number) => void): ItemResult[] {
   const base = (it: EvalItem): ItemResult => ({ task: task.name, id: it.id, variant, cluster: it.cluster });
-  const each = (score: (it: EvalItem) => ItemResult) => items.map((it, i) => { const r = score(it); progress(i + 1, items.length); return r; });
+  const each = (score: (it: EvalItem) => ItemResult) =>
+    items.map((it, i) => {
+      const r = score(it);
+      progress(i + 1, items.length);
+      return r;
+    });
   if (task.outputType === 'loglikelihood_rolling') {
     return each((it) => {
       const { nll, tokens } = scorer.rollingNll(it.text!);
@@ -56,14 +112,24 @@ function scoreItems(task: EvalTask, items: EvalItem[], variant: string, scorer: 
       return { ...base(it), generated, exactMatch: exactMatch(generated, it.answers!), f1: tokenF1(generated, it.answers!) };
     });
   }
-  const scored = scorer.choiceLogLikelihoods(items.map((it) => ({ context: it.context, continuations: it.choices! })), (done, total) => progress(Math.round((done / total) * items.length), items.length));
+  const scored = scorer.choiceLogLikelihoods(
+    items.map((it) => ({ context: it.context, continuations: it.choices! })),
+    (done, total) => progress(Math.round((done / total) * items.length), items.length),
+  );
   return items.map((it, i) => {
     const { logliks } = scored[i];
     const probs = softmax(logliks);
     const pred = argmax(logliks);
     return {
-      ...base(it), gold: it.gold, pred, prediction: it.choices![pred], logliks, probs, correct: pred === it.gold ? 1 : 0,
-      correctNorm: argmaxNormalised(logliks, it.choices!) === it.gold ? 1 : 0, brier: brierScore([probs], [it.gold!]),
+      ...base(it),
+      gold: it.gold,
+      pred,
+      prediction: it.choices![pred],
+      logliks,
+      probs,
+      correct: pred === it.gold ? 1 : 0,
+      correctNorm: argmaxNormalised(logliks, it.choices!) === it.gold ? 1 : 0,
+      brier: brierScore([probs], [it.gold!]),
     };
   });
 }
@@ -83,18 +149,31 @@ function metric(byVariant: Map<string, ItemResult[]>, variants: string[], value:
     const clusters = rows.map((r) => r.cluster);
     const m = meanWithError(xs);
     report.values[v] = {
-      ...m, ...(proportion ? { ci95: wilsonInterval(xs.filter((x) => x === 1).length, xs.length), interval: 'wilson' as const } : { interval: 'normal' as const }),
+      ...m,
+      ...(proportion ? { ci95: wilsonInterval(xs.filter((x) => x === 1).length, xs.length), interval: 'wilson' as const } : { interval: 'normal' as const }),
       ...(clusters.every(Boolean) ? { clusteredSe: clusteredMean(xs, clusters as string[]).se } : {}),
     };
   }
   for (const a of adapters) {
-    const base = byVariant.get(baseName)!, adapted = byVariant.get(a)!;
+    const base = byVariant.get(baseName)!,
+      adapted = byVariant.get(a)!;
     const clusters = base.map((r) => r.cluster);
-    const delta = pairedDelta(base.map(value), adapted.map(value), clusters.every(Boolean) ? clusters as string[] : undefined);
-    const table = pairedTable(base.map((r) => value(r) === 1), adapted.map((r) => value(r) === 1));
+    const delta = pairedDelta(base.map(value), adapted.map(value), clusters.every(Boolean) ? (clusters as string[]) : undefined);
+    const table = pairedTable(
+      base.map((r) => value(r) === 1),
+      adapted.map((r) => value(r) === 1),
+    );
     report.deltas[a] = {
-      ...delta, ...(proportion ? { ci95: newcombePairedInterval(table), interval: 'newcombe' as const } : { interval: 'normal' as const }),
-      ...(extra.mcnemar ? { mcnemarP: mcnemarExact(base.map((r) => r.correct === 1), adapted.map((r) => r.correct === 1)).pValue } : {}),
+      ...delta,
+      ...(proportion ? { ci95: newcombePairedInterval(table), interval: 'newcombe' as const } : { interval: 'normal' as const }),
+      ...(extra.mcnemar
+        ? {
+            mcnemarP: mcnemarExact(
+              base.map((r) => r.correct === 1),
+              adapted.map((r) => r.correct === 1),
+            ).pValue,
+          }
+        : {}),
     };
   }
   return report;
@@ -102,7 +181,11 @@ function metric(byVariant: Map<string, ItemResult[]>, variants: string[], value:
 
 /** ECE is not a mean over items: its interval and the change's interval come from a paired bootstrap. */
 function eceMetric(byVariant: Map<string, ItemResult[]>, variants: string[], seed: number): MetricReport {
-  const ece = (rows: ItemResult[]) => expectedCalibrationError(rows.map((r) => r.probs![r.pred!]), rows.map((r) => r.correct === 1)).ece;
+  const ece = (rows: ItemResult[]) =>
+    expectedCalibrationError(
+      rows.map((r) => r.probs![r.pred!]),
+      rows.map((r) => r.correct === 1),
+    ).ece;
   const report: MetricReport = { values: {}, deltas: {}, higherIsBetter: false };
   const n = byVariant.get(variants[0])!.length;
   const indices = Array.from({ length: n }, (_, i) => i);
@@ -114,7 +197,8 @@ function eceMetric(byVariant: Map<string, ItemResult[]>, variants: string[], see
   }
   const [baseName, ...adapters] = variants;
   for (const a of adapters) {
-    const base = byVariant.get(baseName)!, adapted = byVariant.get(a)!;
+    const base = byVariant.get(baseName)!,
+      adapted = byVariant.get(a)!;
     const diff = ece(adapted) - ece(base);
     const ci = bootstrapInterval(indices, (sample) => ece(sample.map((i) => adapted[i])) - ece(sample.map((i) => base[i])), { seed, resamples: 500 });
     const se = (ci[1] - ci[0]) / (2 * 1.959964);
@@ -129,7 +213,9 @@ function rollingMetrics(byVariant: Map<string, ItemResult[]>, variants: string[]
   const ppl: MetricReport = { values: {}, deltas: {}, higherIsBetter: false };
   for (const v of variants) {
     const rows = byVariant.get(v)!;
-    const nll = rows.reduce((s, r) => s + r.nll!, 0), tokens = rows.reduce((s, r) => s + r.tokens!, 0), bytes = rows.reduce((s, r) => s + r.bytes!, 0);
+    const nll = rows.reduce((s, r) => s + r.nll!, 0),
+      tokens = rows.reduce((s, r) => s + r.tokens!, 0),
+      bytes = rows.reduce((s, r) => s + r.bytes!, 0);
     ppl.values[v] = { mean: Math.exp(nll / tokens), se: NaN, ci95: [NaN, NaN], n: rows.length };
     bpb.values[v] = { ...bpb.values[v], mean: nll / (Math.LN2 * bytes) };
   }
@@ -154,7 +240,10 @@ export function evaluate(scorer: Scorer, variants: Variant[], tasks: EvalTask[],
     for (const v of variants) {
       const progress = (done: number, total: number) => options.onProgress?.({ task: task.name, variant: v.name, done, total });
       progress(0, items.length);
-      byVariant.set(v.name, v.run(() => scoreItems(task, items, v.name, scorer, progress)));
+      byVariant.set(
+        v.name,
+        v.run(() => scoreItems(task, items, v.name, scorer, progress)),
+      );
     }
     for (const rows of byVariant.values()) allItems.push(...rows);
     docs.push(...items.map((it) => docOf(task, it)));
@@ -168,22 +257,39 @@ export function evaluate(scorer: Scorer, variants: Variant[], tasks: EvalTask[],
       if (task.outputType === 'multiple_choice') report.metrics.acc_norm = metric(byVariant, names, (r) => r.correctNorm!, true);
       report.metrics.brier = metric(byVariant, names, (r) => r.brier!, false);
       report.metrics.ece = eceMetric(byVariant, names, options.seed ?? 0);
-      report.reliability = Object.fromEntries(names.map((v) => {
-        const rows = byVariant.get(v)!;
-        return [v, expectedCalibrationError(rows.map((r) => r.probs![r.pred!]), rows.map((r) => r.correct === 1)).bins];
-      }));
-      report.flips = Object.fromEntries(names.slice(1).map((a) => {
-        const base = byVariant.get(names[0])!, adapted = byVariant.get(a)!;
-        return [a, { fixed: base.filter((r, i) => !r.correct && adapted[i].correct).map((r) => r.id), broken: base.filter((r, i) => r.correct && !adapted[i].correct).map((r) => r.id) }];
-      }));
-      report.power = Object.fromEntries(Object.entries(report.metrics.acc.deltas).map(([a, d]) => {
-        const sd = d.se * Math.sqrt(d.n);
-        return [a, {
-          observedDelta: d.mean, sdDifference: sd,
-          itemsNeeded: d.mean !== 0 && sd > 0 ? sampleSizeForDelta(d.mean, sd) : null,
-          itemsFor1Point: sd > 0 ? sampleSizeForDelta(0.01, sd) : null,
-        }];
-      }));
+      report.reliability = Object.fromEntries(
+        names.map((v) => {
+          const rows = byVariant.get(v)!;
+          return [
+            v,
+            expectedCalibrationError(
+              rows.map((r) => r.probs![r.pred!]),
+              rows.map((r) => r.correct === 1),
+            ).bins,
+          ];
+        }),
+      );
+      report.flips = Object.fromEntries(
+        names.slice(1).map((a) => {
+          const base = byVariant.get(names[0])!,
+            adapted = byVariant.get(a)!;
+          return [a, { fixed: base.filter((r, i) => !r.correct && adapted[i].correct).map((r) => r.id), broken: base.filter((r, i) => r.correct && !adapted[i].correct).map((r) => r.id) }];
+        }),
+      );
+      report.power = Object.fromEntries(
+        Object.entries(report.metrics.acc.deltas).map(([a, d]) => {
+          const sd = d.se * Math.sqrt(d.n);
+          return [
+            a,
+            {
+              observedDelta: d.mean,
+              sdDifference: sd,
+              itemsNeeded: d.mean !== 0 && sd > 0 ? sampleSizeForDelta(d.mean, sd) : null,
+              itemsFor1Point: sd > 0 ? sampleSizeForDelta(0.01, sd) : null,
+            },
+          ];
+        }),
+      );
     }
     return report;
   });

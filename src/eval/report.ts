@@ -25,15 +25,19 @@ function formatDelta(metric: string, v: number): string {
 /** Whether a change is an improvement, read with the metric's direction (lower bits per byte is better). */
 export function changeDirection(delta: number, higherIsBetter: boolean): 'better' | 'worse' | 'same' {
   if (!Number.isFinite(delta) || delta === 0) return 'same';
-  return (delta > 0) === higherIsBetter ? 'better' : 'worse';
+  return delta > 0 === higherIsBetter ? 'better' : 'worse';
 }
 
 /** Which interval each metric's values and changes carry, as a phrase ("acc: Wilson score; change: Newcombe's ..."). */
 function intervalNote(task: TaskReport): string {
-  return Object.entries(task.metrics).map(([name, m]) => {
-    const value = Object.values(m.values)[0]?.interval, delta = Object.values(m.deltas)[0]?.interval;
-    return value ? `${name}: ${INTERVAL_METHODS[value]}${delta ? `; its change: ${INTERVAL_METHODS[delta]}` : ''}` : null;
-  }).filter(Boolean).join(' &middot; ');
+  return Object.entries(task.metrics)
+    .map(([name, m]) => {
+      const value = Object.values(m.values)[0]?.interval,
+        delta = Object.values(m.deltas)[0]?.interval;
+      return value ? `${name}: ${INTERVAL_METHODS[value]}${delta ? `; its change: ${INTERVAL_METHODS[delta]}` : ''}` : null;
+    })
+    .filter(Boolean)
+    .join(' &middot; ');
 }
 
 /** Plain-text table of every task's metrics: base, each adapter, and the paired change with its interval. */
@@ -46,11 +50,16 @@ export function summaryText(report: EvalReport): string {
         const x = m.values[v];
         return `${v} ${formatValue(name, x.mean)}${Number.isFinite(x.ci95[0]) ? ` [${formatValue(name, x.ci95[0])}, ${formatValue(name, x.ci95[1])}]` : ''}`;
       });
-      const deltas = Object.entries(m.deltas).map(([a, d]) => `delta(${a}) ${formatDelta(name, d.mean)} [${formatDelta(name, d.ci95[0])}, ${formatDelta(name, d.ci95[1])}] ${changeDirection(d.mean, m.higherIsBetter)}${d.mcnemarP !== undefined ? `, McNemar p=${d.mcnemarP.toPrecision(2)}` : ''}`);
+      const deltas = Object.entries(m.deltas).map(
+        ([a, d]) =>
+          `delta(${a}) ${formatDelta(name, d.mean)} [${formatDelta(name, d.ci95[0])}, ${formatDelta(name, d.ci95[1])}] ${changeDirection(d.mean, m.higherIsBetter)}${d.mcnemarP !== undefined ? `, McNemar p=${d.mcnemarP.toPrecision(2)}` : ''}`,
+      );
       lines.push(`  ${name.padEnd(14)} ${[...values, ...deltas].join('   ')}`);
     }
   }
-  const methods = [...new Set(report.tasks.flatMap((t) => Object.values(t.metrics).flatMap((m) => [...Object.values(m.values), ...Object.values(m.deltas)].map((x) => x.interval))))].filter((x) => x !== undefined);
+  const methods = [...new Set(report.tasks.flatMap((t) => Object.values(t.metrics).flatMap((m) => [...Object.values(m.values), ...Object.values(m.deltas)].map((x) => x.interval))))].filter(
+    (x) => x !== undefined,
+  );
   lines.push(`95% intervals: ${methods.map((m) => INTERVAL_METHODS[m]).join('; ')}`);
   return lines.join('\n');
 }
@@ -68,29 +77,40 @@ function metricRows(task: TaskReport, variants: string[]): string {
     return `<td>${formatValue(name, x.mean)}${Number.isFinite(x.ci95[0]) ? `<br><small>[${formatValue(name, x.ci95[0])}, ${formatValue(name, x.ci95[1])}]</small>` : ''}</td>`;
   };
   const adapters = variants.slice(1);
-  return Object.entries(task.metrics).map(([name, m]) => `<tr><th>${name}${m.higherIsBetter ? ' &uarr;' : ' &darr;'}</th>${variants.map((v) => cell(name, m, v)).join('')}${adapters.map((a) => {
-    const d = m.deltas[a];
-    const direction = changeDirection(d.mean, m.higherIsBetter);
-    return `<td class="${direction}">${formatDelta(name, d.mean)} <small>${direction}</small><br><small>[${formatDelta(name, d.ci95[0])}, ${formatDelta(name, d.ci95[1])}]${d.mcnemarP !== undefined ? ` p=${d.mcnemarP.toPrecision(2)}` : ''}</small></td>`;
-  }).join('')}</tr>`).join('\n');
+  return Object.entries(task.metrics)
+    .map(
+      ([name, m]) =>
+        `<tr><th>${name}${m.higherIsBetter ? ' &uarr;' : ' &darr;'}</th>${variants.map((v) => cell(name, m, v)).join('')}${adapters
+          .map((a) => {
+            const d = m.deltas[a];
+            const direction = changeDirection(d.mean, m.higherIsBetter);
+            return `<td class="${direction}">${formatDelta(name, d.mean)} <small>${direction}</small><br><small>[${formatDelta(name, d.ci95[0])}, ${formatDelta(name, d.ci95[1])}]${d.mcnemarP !== undefined ? ` p=${d.mcnemarP.toPrecision(2)}` : ''}</small></td>`;
+          })
+          .join('')}</tr>`,
+    )
+    .join('\n');
 }
 
 /** Adapter settings worth a glance (non-empty, not the base model's path); the full file is in results.json. */
 function configSummary(config: Record<string, unknown> | null): string {
   if (!config) return 'no adapter_config.json';
   const skip = new Set(['peft_type', 'base_model_name_or_path', 'revision', 'inference_mode', 'auto_mapping']);
-  return Object.entries(config).filter(([k, v]) => !skip.has(k) && v !== null && v !== false && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0))
-    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ');
+  return Object.entries(config)
+    .filter(([k, v]) => !skip.has(k) && v !== null && v !== false && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0))
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' ');
 }
 
 function runHeader(run: RunInfo, report: EvalReport): string {
   const data = report.tasks.map((t) => `${t.name} (${t.n} items)`).join(', ');
-  const adapters = run.adapters.map((a) => {
-    const training = a.training ?? {};
-    const trainedOn = training.data ?? (training.task ? `task ${String(training.task)}` : null);
-    return `<tr><th>adapter ${escapeHtml(a.name)}</th><td><b>${escapeHtml(String(a.config?.peft_type ?? 'unknown method'))}</b> ${escapeHtml(configSummary(a.config))}<br><small>${escapeHtml(a.path)}</small></td></tr>
+  const adapters = run.adapters
+    .map((a) => {
+      const training = a.training ?? {};
+      const trainedOn = training.data ?? (training.task ? `task ${String(training.task)}` : null);
+      return `<tr><th>adapter ${escapeHtml(a.name)}</th><td><b>${escapeHtml(String(a.config?.peft_type ?? 'unknown method'))}</b> ${escapeHtml(configSummary(a.config))}<br><small>${escapeHtml(a.path)}</small></td></tr>
 <tr><th>training of ${escapeHtml(a.name)}</th><td>${a.steps !== null ? `${a.steps} steps` : 'steps unknown (no trainer_state.json)'}${a.epochs !== null ? `, ${+a.epochs.toFixed(2)} epochs` : ''}${trainedOn ? `; data ${escapeHtml(String(trainedOn))}` : ''}${training.seed !== undefined ? `; seed ${escapeHtml(String(training.seed))}` : ''}${a.training ? ` <details><summary>all settings</summary><code>${escapeHtml(JSON.stringify(a.training))}</code></details>` : ''}</td></tr>`;
-  }).join('\n');
+    })
+    .join('\n');
   return `<section id="run"><h2>Run</h2><table class="meta">
 <tr><th>model</th><td>${escapeHtml(run.model)}${run.modelType ? ` (${escapeHtml(run.modelType)})` : ''}</td></tr>
 ${adapters}
@@ -112,41 +132,72 @@ const EXAMPLES_SHOWN = 10;
 /** Items the adapter turned from wrong to right and from right to wrong, a few of each with every model's answer. */
 function flipSections(task: TaskReport, variants: string[], docs: Map<string, EvalDoc>, results: Map<string, ItemResult>): string {
   if (!task.flips) return '';
-  return Object.entries(task.flips).map(([adapter, flips]) => ([['fixed', 'wrong under base, right with', flips.fixed], ['broken', 'right under base, wrong with', flips.broken]] as const).map(([kind, phrase, ids]) => {
-    const rows = ids.slice(0, EXAMPLES_SHOWN).map((id) => {
-      const doc = docs.get(`${task.name}\u0000${id}`)!;
-      const answer = (v: string) => {
-        const r = results.get(`${task.name}\u0000${id}\u0000${v}`)!;
-        return `<td>${escapeHtml(r.prediction ?? '')}<br><small>p=${r.probs![r.pred!].toFixed(2)}</small></td>`;
-      };
-      // The start (e.g. sender and subject) and the end (the question) say most about an item.
-      const prompt = doc.prompt.length > 400 ? `${doc.prompt.slice(0, 240)} [...] ${doc.prompt.slice(-160)}` : doc.prompt;
-      return `<tr><td class="id">${escapeHtml(id)}</td><td><pre>${escapeHtml(prompt)}</pre></td><td>${escapeHtml(doc.target)}</td>${variants.filter((v) => v === variants[0] || v === adapter).map(answer).join('')}</tr>`;
-    }).join('\n');
-    return `<div class="flipped ${kind}" id="flips-${escapeHtml(task.name)}-${escapeHtml(adapter)}-${kind}"><h3>${kind === 'fixed' ? 'Fixed' : 'Broken'} by ${escapeHtml(adapter)}: ${ids.length} items ${phrase} ${escapeHtml(adapter)}${ids.length > EXAMPLES_SHOWN ? ` (first ${EXAMPLES_SHOWN} shown; all in items.jsonl)` : ''}</h3>
+  return Object.entries(task.flips)
+    .map(([adapter, flips]) =>
+      (
+        [
+          ['fixed', 'wrong under base, right with', flips.fixed],
+          ['broken', 'right under base, wrong with', flips.broken],
+        ] as const
+      )
+        .map(([kind, phrase, ids]) => {
+          const rows = ids
+            .slice(0, EXAMPLES_SHOWN)
+            .map((id) => {
+              const doc = docs.get(`${task.name}\u0000${id}`)!;
+              const answer = (v: string) => {
+                const r = results.get(`${task.name}\u0000${id}\u0000${v}`)!;
+                return `<td>${escapeHtml(r.prediction ?? '')}<br><small>p=${r.probs![r.pred!].toFixed(2)}</small></td>`;
+              };
+              // The start (e.g. sender and subject) and the end (the question) say most about an item.
+              const prompt = doc.prompt.length > 400 ? `${doc.prompt.slice(0, 240)} [...] ${doc.prompt.slice(-160)}` : doc.prompt;
+              return `<tr><td class="id">${escapeHtml(id)}</td><td><pre>${escapeHtml(prompt)}</pre></td><td>${escapeHtml(doc.target)}</td>${variants
+                .filter((v) => v === variants[0] || v === adapter)
+                .map(answer)
+                .join('')}</tr>`;
+            })
+            .join('\n');
+          return `<div class="flipped ${kind}" id="flips-${escapeHtml(task.name)}-${escapeHtml(adapter)}-${kind}"><h3>${kind === 'fixed' ? 'Fixed' : 'Broken'} by ${escapeHtml(adapter)}: ${ids.length} items ${phrase} ${escapeHtml(adapter)}${ids.length > EXAMPLES_SHOWN ? ` (first ${EXAMPLES_SHOWN} shown; all in items.jsonl)` : ''}</h3>
 ${ids.length ? `<table><tr><th>id</th><th>prompt</th><th>target</th><th>${escapeHtml(variants[0])}</th><th>${escapeHtml(adapter)}</th></tr>\n${rows}</table>` : ''}</div>`;
-  }).join('\n')).join('\n');
+        })
+        .join('\n'),
+    )
+    .join('\n');
 }
 
 /** The HTML page: run header, change chart, tables, reliability diagrams with bin counts, loss curves, flipped items; drawn with Chart.js (inlined: the page works offline). */
 export function reportHtml(report: EvalReport, title: string, run?: RunInfo): string {
   const adapters = report.variants.slice(1);
   // One chart per unit, so a change in accuracy points and one in bits per byte are each readable.
-  const deltas = report.tasks.flatMap((t) => adapters.map((a) => {
-    const m = primaryMetric(t), d = t.metrics[m].deltas[a];
-    const scale = pct(m) ? 100 : 1;
-    return { unit: pct(m) ? 'points' : 'bpb', label: `${t.name}: ${m}${adapters.length > 1 ? ` (${a})` : ''}`, mean: d.mean * scale, lo: d.ci95[0] * scale, hi: d.ci95[1] * scale, direction: changeDirection(d.mean, t.metrics[m].higherIsBetter) };
-  }));
+  const deltas = report.tasks.flatMap((t) =>
+    adapters.map((a) => {
+      const m = primaryMetric(t),
+        d = t.metrics[m].deltas[a];
+      const scale = pct(m) ? 100 : 1;
+      return {
+        unit: pct(m) ? 'points' : 'bpb',
+        label: `${t.name}: ${m}${adapters.length > 1 ? ` (${a})` : ''}`,
+        mean: d.mean * scale,
+        lo: d.ci95[0] * scale,
+        hi: d.ci95[1] * scale,
+        direction: changeDirection(d.mean, t.metrics[m].higherIsBetter),
+      };
+    }),
+  );
   const units = [...new Set(deltas.map((d) => d.unit))];
   const reliability = report.tasks.filter((t) => t.reliability).map((t) => ({ task: t.name, bins: t.reliability! }));
   const losses = (run?.adapters ?? []).filter((a) => a.loss.length > 0).map((a) => ({ name: a.name, loss: a.loss }));
   const data = JSON.stringify({ deltas, reliability, losses, variants: report.variants }).replace(/</g, '\\u003c');
   const docs = new Map(report.docs.map((d) => [`${d.task}\u0000${d.id}`, d]));
   const results = new Map(report.items.map((r) => [`${r.task}\u0000${r.id}\u0000${r.variant}`, r]));
-  const tables = report.tasks.map((t) => `<section><h2>${escapeHtml(t.name)}</h2><p>${escapeHtml(t.description)} &middot; ${t.n} items</p>
+  const tables = report.tasks
+    .map(
+      (t) => `<section><h2>${escapeHtml(t.name)}</h2><p>${escapeHtml(t.description)} &middot; ${t.n} items</p>
 <table><tr><th>metric</th>${report.variants.map((v) => `<th>${escapeHtml(v)}</th>`).join('')}${adapters.map((a) => `<th>&Delta; ${escapeHtml(a)} (paired, 95% CI)</th>`).join('')}</tr>
 ${metricRows(t, report.variants)}</table><p><small>95% intervals: ${intervalNote(t)}</small></p>${t.reliability ? `<div class="chart"><canvas id="rel-${escapeHtml(t.name)}"></canvas></div>${binCountTable(t, report.variants)}` : ''}
-${flipSections(t, report.variants, docs, results)}</section>`).join('\n');
+${flipSections(t, report.variants, docs, results)}</section>`,
+    )
+    .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;vertical-align:top}th:first-child{text-align:left}small{color:#666}.chart{height:300px;margin:1em 0}.chart.small{height:160px}
@@ -215,7 +266,21 @@ export function sampleLog(report: EvalReport): string {
     if (!results.has(key)) results.set(key, {});
     results.get(key)![variant] = scores;
   }
-  return report.docs.map((d) => JSON.stringify({ task: d.task, doc_id: d.id, prompt: d.prompt, target: d.target, ...(d.choices ? { choices: d.choices } : {}), ...(d.cluster ? { cluster: d.cluster } : {}), models: results.get(`${d.task}\u0000${d.id}`) })).join('\n') + '\n';
+  return (
+    report.docs
+      .map((d) =>
+        JSON.stringify({
+          task: d.task,
+          doc_id: d.id,
+          prompt: d.prompt,
+          target: d.target,
+          ...(d.choices ? { choices: d.choices } : {}),
+          ...(d.cluster ? { cluster: d.cluster } : {}),
+          models: results.get(`${d.task}\u0000${d.id}`),
+        }),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** Writes results.json (the run and every metric), items.jsonl (every item with every model's answer) and index.html. */

@@ -35,26 +35,32 @@ function readJson(path: string): Record<string, unknown> | null {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (cause) {
-    throw new ConfigError(`[report] ${path} is not valid JSON.`, { hint: 'Fix or remove the file; the report reads it for the run\'s description.', cause });
+    throw new ConfigError(`[report] ${path} is not valid JSON.`, { hint: "Fix or remove the file; the report reads it for the run's description.", cause });
   }
 }
 
 function readLossCurve(path: string): AdapterRun['loss'] {
   if (!existsSync(path)) return [];
   const curve: AdapterRun['loss'] = [];
-  readFileSync(path, 'utf8').split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    let entry: Record<string, unknown>;
-    try { entry = JSON.parse(line) as Record<string, unknown>; } catch (cause) {
-      throw new ConfigError(`[report] ${path}:${i + 1}: not valid JSON.`, { hint: 'metrics.jsonl holds one JSON object a line, as peft-ts train writes it.', cause });
-    }
-    const step = entry.step, loss = entry.loss, evalLoss = entry.eval_loss;
-    if (typeof step !== 'number') return;
-    const last = curve.at(-1);
-    // Validation lines share their step with the training line before them.
-    if (typeof evalLoss === 'number' && last && last.step === step) last.evalLoss = evalLoss;
-    else if (typeof loss === 'number') curve.push({ step, loss, ...(typeof evalLoss === 'number' ? { evalLoss } : {}) });
-  });
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch (cause) {
+        throw new ConfigError(`[report] ${path}:${i + 1}: not valid JSON.`, { hint: 'metrics.jsonl holds one JSON object a line, as peft-ts train writes it.', cause });
+      }
+      const step = entry.step,
+        loss = entry.loss,
+        evalLoss = entry.eval_loss;
+      if (typeof step !== 'number') return;
+      const last = curve.at(-1);
+      // Validation lines share their step with the training line before them.
+      if (typeof evalLoss === 'number' && last && last.step === step) last.evalLoss = evalLoss;
+      else if (typeof loss === 'number') curve.push({ step, loss, ...(typeof evalLoss === 'number' ? { evalLoss } : {}) });
+    });
   return curve;
 }
 
@@ -62,7 +68,9 @@ function readLossCurve(path: string): AdapterRun['loss'] {
 export function describeAdapter(name: string, path: string): AdapterRun {
   const state = readJson(join(path, 'trainer_state.json'));
   return {
-    name, path: resolve(path), config: readJson(join(path, 'adapter_config.json')),
+    name,
+    path: resolve(path),
+    config: readJson(join(path, 'adapter_config.json')),
     steps: typeof state?.global_step === 'number' ? state.global_step : null,
     epochs: typeof state?.epoch === 'number' ? state.epoch : null,
     training: readJson(join(path, 'training_args.json')),
@@ -79,6 +87,8 @@ export function describeRun(options: { model: string; adapters: { name: string; 
     model: resolve(options.model),
     modelType: typeof config?.model_type === 'string' ? config.model_type : null,
     adapters: options.adapters.map((a) => describeAdapter(a.name, a.path)),
-    tasks: options.tasks, limit: options.limit ?? null, seed: options.seed,
+    tasks: options.tasks,
+    limit: options.limit ?? null,
+    seed: options.seed,
   };
 }

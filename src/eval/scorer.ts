@@ -35,7 +35,12 @@ export function lmScorer(model: CausalLM, tokenizer: HFTokenizer, options: { bat
     choiceLogLikelihoods(requests, progress) {
       // A row is a context plus one continuation, or the context alone when every continuation
       // is one token: then a single forward scores all of them. Contexts lose tokens from the start to fit.
-      interface Row { ids: number[]; start: number; req: number; choice: number | null }
+      interface Row {
+        ids: number[];
+        start: number;
+        req: number;
+        choice: number | null;
+      }
       const rows: Row[] = [];
       const out = requests.map((q) => ({ logliks: new Array<number>(q.continuations.length).fill(0), tokens: [] as number[] }));
       const conts = requests.map((q) => q.continuations.map(encode));
@@ -52,9 +57,16 @@ export function lmScorer(model: CausalLM, tokenizer: HFTokenizer, options: { bat
       const order = rows.map((_, i) => i).sort((a, b) => rows[b].ids.length - rows[a].ids.length);
       for (let i = 0; i < order.length; i += batchSize) {
         const chunk = order.slice(i, i + batchSize).map((k) => rows[k]);
-        const pick = forwardLogProbs(model, chunk.map((r) => r.ids), padId);
+        const pick = forwardLogProbs(
+          model,
+          chunk.map((r) => r.ids),
+          padId,
+        );
         chunk.forEach((r, b) => {
-          if (r.choice === null) conts[r.req].forEach((c, choice) => { out[r.req].logliks[choice] = pick(b, r.start - 1, c[0]); });
+          if (r.choice === null)
+            conts[r.req].forEach((c, choice) => {
+              out[r.req].logliks[choice] = pick(b, r.start - 1, c[0]);
+            });
           else {
             let sum = 0;
             for (let t = r.start; t < r.ids.length; t++) sum += pick(b, t - 1, r.ids[t]);
@@ -70,7 +82,8 @@ export function lmScorer(model: CausalLM, tokenizer: HFTokenizer, options: { bat
       // Windows of the model's length; each starts with the previous window's last token
       // (the first with BOS), so every token is predicted exactly once.
       const ids = [bos, ...encode(text)];
-      let nll = 0, tokens = 0;
+      let nll = 0,
+        tokens = 0;
       const maxLen = contextLength();
       for (let start = 0; start < ids.length - 1; start += maxLen - 1) {
         const window = ids.slice(start, start + maxLen);
@@ -86,7 +99,10 @@ export function lmScorer(model: CausalLM, tokenizer: HFTokenizer, options: { bat
       const prompt = ctx.slice(Math.max(0, ctx.length - (contextLength() - maxTokens)));
       const out = generate(model, [prompt.length ? prompt : [bos]], { maxNewTokens: maxTokens, eosTokenId: tokenizer.eosTokenId })[0];
       let text = tokenizer.decode(out);
-      for (const stop of until) { const at = text.indexOf(stop); if (at >= 0) text = text.slice(0, at); }
+      for (const stop of until) {
+        const at = text.indexOf(stop);
+        if (at >= 0) text = text.slice(0, at);
+      }
       return text;
     },
   };

@@ -48,7 +48,16 @@ test('ECE with 15 bins and the Brier score, by hand', () => {
   assert.equal(bins.length, 15);
   assert.equal(bins[13].count, 2);
   // (0.1^2 + 0.1^2) and (0.8^2 + 0.8^2), averaged
-  near(brierScore([[0.9, 0.1], [0.2, 0.8]], [0, 0]), (0.02 + 1.28) / 2);
+  near(
+    brierScore(
+      [
+        [0.9, 0.1],
+        [0.2, 0.8],
+      ],
+      [0, 0],
+    ),
+    (0.02 + 1.28) / 2,
+  );
 });
 
 test('power: items needed to detect a paired delta, by hand', () => {
@@ -62,7 +71,8 @@ test('power: items needed to detect a paired delta, by hand', () => {
 
 test('bootstrap intervals are seeded and cover the mean', () => {
   const values = Array.from({ length: 100 }, (_, i) => i % 2);
-  const a = bootstrapInterval(values, undefined, { seed: 1 }), b = bootstrapInterval(values, undefined, { seed: 1 });
+  const a = bootstrapInterval(values, undefined, { seed: 1 }),
+    b = bootstrapInterval(values, undefined, { seed: 1 });
   assert.deepEqual(a, b);
   assert.ok(a[0] < 0.5 && a[1] > 0.5 && a[1] - a[0] < 0.25 && a[1] - a[0] > 0.12, `${a}`);
   assert.deepEqual(bootstrapInterval([3, 3, 3], undefined, { resamples: 50 }), [3, 3]);
@@ -70,14 +80,22 @@ test('bootstrap intervals are seeded and cover the mean', () => {
 
 test("Wilson's score interval matches Newcombe's (1998a) worked examples", () => {
   // Statistics in Medicine 17:857, Table II, method 3 (score interval without continuity correction)
-  const cases: [number, number, number, number][] = [[81, 263, 0.2553, 0.3662], [15, 148, 0.0624, 0.1605], [0, 20, 0, 0.1611], [1, 29, 0.0061, 0.1718]];
+  const cases: [number, number, number, number][] = [
+    [81, 263, 0.2553, 0.3662],
+    [15, 148, 0.0624, 0.1605],
+    [0, 20, 0, 0.1611],
+    [1, 29, 0.0061, 0.1718],
+  ];
   for (const [x, n, lo, hi] of cases) {
     const [l, u] = wilsonInterval(x, n);
     near(l, lo, 5e-5);
     near(u, hi, 5e-5);
   }
   // all right: the upper limit is 1 and the lower n / (n + z^2), by hand
-  assert.deepEqual(wilsonInterval(5, 5).map((v) => +v.toFixed(12)), [+(5 / (5 + Z95 * Z95)).toFixed(12), 1]);
+  assert.deepEqual(
+    wilsonInterval(5, 5).map((v) => +v.toFixed(12)),
+    [+(5 / (5 + Z95 * Z95)).toFixed(12), 1],
+  );
   // the issue's example: 1 of 5 right. Wald gave [-19.2%, 59.2%]; Wilson stays in [0, 1]
   const [l, u] = wilsonInterval(1, 5);
   near(l, 0.0362, 5e-5);
@@ -110,7 +128,9 @@ test("Newcombe's paired interval (1998b, method 10): the paper's example and hon
   // No discordant items, 2 right and 3 wrong under both: ad - bc = 6 > n/2, so phi = (6 - 2.5) / sqrt(2*3*2*3) = 7/12,
   // and each side is sqrt(x^2 - 2 phi x y + y^2) with x, y the distances of 0.4 to its Wilson limits.
   const [w0, w1] = wilsonInterval(2, 5);
-  const x = 0.4 - w0, y = w1 - 0.4, side = Math.sqrt(x * x - 2 * (7 / 12) * x * y + y * y);
+  const x = 0.4 - w0,
+    y = w1 - 0.4,
+    side = Math.sqrt(x * x - 2 * (7 / 12) * x * y + y * y);
   const [mlo, mhi] = newcombePairedInterval({ both: 2, onlyA: 0, onlyB: 0, neither: 3 });
   near(mlo, -side, 1e-12);
   near(mhi, side, 1e-12);

@@ -8,7 +8,12 @@ import { Generator } from '../tensor/index.js';
 
 export const Z95 = 1.959963984540054;
 
-export interface MeanWithError { mean: number; se: number; ci95: [number, number]; n: number }
+export interface MeanWithError {
+  mean: number;
+  se: number;
+  ci95: [number, number];
+  n: number;
+}
 
 function check(values: readonly number[], what: string): void {
   if (values.length === 0) throw new ArgumentError(`[stats] ${what} needs at least one value.`, 'Evaluate at least one item.');
@@ -28,7 +33,8 @@ export function variance(values: readonly number[]): number {
 /** Mean and standard error sqrt(s^2 / n), with the normal 95% interval. */
 export function meanWithError(values: readonly number[]): MeanWithError {
   check(values, 'a mean');
-  const m = mean(values), se = Math.sqrt(variance(values) / values.length);
+  const m = mean(values),
+    se = Math.sqrt(variance(values) / values.length);
   return { mean: m, se, ci95: [m - Z95 * se, m + Z95 * se], n: values.length };
 }
 
@@ -39,7 +45,8 @@ export function meanWithError(values: readonly number[]): MeanWithError {
 export function clusteredMean(values: readonly number[], clusters: readonly string[]): MeanWithError {
   check(values, 'a clustered mean');
   if (clusters.length !== values.length) throw new ArgumentError(`[stats] ${values.length} values but ${clusters.length} cluster labels.`, 'Give every item a cluster.');
-  const m = mean(values), n = values.length;
+  const m = mean(values),
+    n = values.length;
   const sums = new Map<string, number>();
   values.forEach((v, i) => sums.set(clusters[i], (sums.get(clusters[i]) ?? 0) + (v - m)));
   const se = Math.sqrt([...sums.values()].reduce((s, r) => s + r * r, 0)) / n;
@@ -47,9 +54,16 @@ export function clusteredMean(values: readonly number[], clusters: readonly stri
 }
 
 export function correlation(a: readonly number[], b: readonly number[]): number {
-  const ma = mean(a), mb = mean(b);
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < a.length; i++) { sab += (a[i] - ma) * (b[i] - mb); saa += (a[i] - ma) ** 2; sbb += (b[i] - mb) ** 2; }
+  const ma = mean(a),
+    mb = mean(b);
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
+  for (let i = 0; i < a.length; i++) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) ** 2;
+    sbb += (b[i] - mb) ** 2;
+  }
   return saa === 0 || sbb === 0 ? NaN : sab / Math.sqrt(saa * sbb);
 }
 
@@ -68,7 +82,8 @@ export function pairedDelta(base: readonly number[], adapted: readonly number[],
   const diff = adapted.map((v, i) => v - base[i]);
   const d = meanWithError(diff);
   return {
-    ...d, correlation: correlation(base, adapted),
+    ...d,
+    correlation: correlation(base, adapted),
     unpairedSe: Math.sqrt(variance(base) / base.length + variance(adapted) / adapted.length),
     ...(clusters ? { clusteredSe: clusteredMean(diff, clusters).se } : {}),
   };
@@ -88,9 +103,12 @@ export type IntervalMethod = keyof typeof INTERVAL_METHODS;
  * successes, where the normal (Wald) interval collapses or overshoots (Newcombe 1998a).
  */
 export function wilsonInterval(successes: number, n: number, z = Z95): [number, number] {
-  if (!(n > 0 && successes >= 0 && successes <= n)) throw new ArgumentError(`[stats] a proportion needs 0 <= successes <= n and n > 0, got ${successes} of ${n}.`, 'Count successes among the items scored.');
-  const p = successes / n, z2 = z * z;
-  const centre = p + z2 / (2 * n), half = z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  if (!(n > 0 && successes >= 0 && successes <= n))
+    throw new ArgumentError(`[stats] a proportion needs 0 <= successes <= n and n > 0, got ${successes} of ${n}.`, 'Count successes among the items scored.');
+  const p = successes / n,
+    z2 = z * z;
+  const centre = p + z2 / (2 * n),
+    half = z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
   return [Math.max(0, (centre - half) / (1 + z2 / n)), Math.min(1, (centre + half) / (1 + z2 / n))];
 }
 
@@ -105,8 +123,10 @@ export function wilsonInterval(successes: number, n: number, z = Z95): [number, 
 export function newcombePairedInterval(table: { both: number; onlyA: number; onlyB: number; neither: number }, z = Z95): [number, number] {
   const { both, onlyA, onlyB, neither } = table;
   const n = both + onlyA + onlyB + neither;
-  const pA = (both + onlyA) / n, pB = (both + onlyB) / n;
-  const [lA, uA] = wilsonInterval(both + onlyA, n, z), [lB, uB] = wilsonInterval(both + onlyB, n, z);
+  const pA = (both + onlyA) / n,
+    pB = (both + onlyB) / n;
+  const [lA, uA] = wilsonInterval(both + onlyA, n, z),
+    [lB, uB] = wilsonInterval(both + onlyB, n, z);
   const margins = (both + onlyA) * (onlyB + neither) * (both + onlyB) * (onlyA + neither);
   const cross = both * neither - onlyA * onlyB;
   const phi = margins === 0 ? 0 : cross > n / 2 ? (cross - n / 2) / Math.sqrt(margins) : cross >= 0 ? 0 : cross / Math.sqrt(margins);
@@ -119,17 +139,24 @@ export function newcombePairedInterval(table: { both: number; onlyA: number; onl
 /** The 2x2 table of paired binary outcomes: how many items each model got right alone or with the other. */
 export function pairedTable(a: readonly boolean[], b: readonly boolean[]): { both: number; onlyA: number; onlyB: number; neither: number } {
   const t = { both: 0, onlyA: 0, onlyB: 0, neither: 0 };
-  a.forEach((x, i) => { if (x && b[i]) t.both++; else if (x) t.onlyA++; else if (b[i]) t.onlyB++; else t.neither++; });
+  a.forEach((x, i) => {
+    if (x && b[i]) t.both++;
+    else if (x) t.onlyA++;
+    else if (b[i]) t.onlyB++;
+    else t.neither++;
+  });
   return t;
 }
 
 /** Percentile bootstrap interval of a statistic over items (seeded). */
 export function bootstrapInterval(values: readonly number[], statistic: (sample: number[]) => number = mean, options: { resamples?: number; seed?: number; level?: number } = {}): [number, number] {
   check(values, 'a bootstrap');
-  const resamples = options.resamples ?? 2000, level = options.level ?? 0.95;
+  const resamples = options.resamples ?? 2000,
+    level = options.level ?? 0.95;
   const gen = new Generator(options.seed ?? 0);
   const stats = Array.from({ length: resamples }, () => statistic(values.map(() => values[Math.floor(gen.uniform() * values.length)]))).sort((a, b) => a - b);
-  const lo = Math.floor(((1 - level) / 2) * resamples), hi = Math.ceil(((1 + level) / 2) * resamples) - 1;
+  const lo = Math.floor(((1 - level) / 2) * resamples),
+    hi = Math.ceil(((1 + level) / 2) * resamples) - 1;
   return [stats[lo], stats[hi]];
 }
 
@@ -146,7 +173,8 @@ function logChoose(n: number, k: number): number {
  */
 export function mcnemarExact(baseCorrect: readonly boolean[], adaptedCorrect: readonly boolean[]): { b: number; c: number; pValue: number } {
   const { onlyA: b, onlyB: c } = pairedTable(baseCorrect, adaptedCorrect);
-  const n = b + c, k = Math.min(b, c);
+  const n = b + c,
+    k = Math.min(b, c);
   if (n === 0) return { b, c, pValue: 1 };
   let tail = 0;
   for (let i = 0; i <= k; i++) tail += Math.exp(logChoose(n, i) - n * Math.LN2);
@@ -161,10 +189,14 @@ export function normalQuantile(p: number): number {
   const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
   const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
   const low = 0.02425;
-  if (p < low) { const q = Math.sqrt(-2 * Math.log(p)); return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1); }
+  if (p < low) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
   if (p > 1 - low) return -normalQuantile(1 - p);
-  const q = p - 0.5, r = q * q;
-  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  const q = p - 0.5,
+    r = q * q;
+  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
 }
 
 /**

@@ -20,7 +20,14 @@ export interface EvalItem {
   cluster?: string;
 }
 
-export interface EvalTask { name: string; outputType: OutputType; items: EvalItem[]; until: string[]; maxGenTokens: number; description: string }
+export interface EvalTask {
+  name: string;
+  outputType: OutputType;
+  items: EvalItem[];
+  until: string[];
+  maxGenTokens: number;
+  description: string;
+}
 
 /**
  * A task as data, in lm-evaluation-harness' terms: a data file, templates that turn a record
@@ -74,11 +81,17 @@ export function readTaskSpec(path: string): TaskSpec {
 
 /** What each optional task field must hold; a field not listed here is unknown and refused. */
 const FIELD_CHECKS: Record<string, [string, (v: unknown) => boolean]> = {
-  task: ['a string', (v) => typeof v === 'string'], output_type: ['an output type', () => true], dataset: ['a path', () => true],
-  doc_to_text: ['a template string', (v) => typeof v === 'string'], doc_to_target: ['a template string', (v) => typeof v === 'string'],
+  task: ['a string', (v) => typeof v === 'string'],
+  output_type: ['an output type', () => true],
+  dataset: ['a path', () => true],
+  doc_to_text: ['a template string', (v) => typeof v === 'string'],
+  doc_to_target: ['a template string', (v) => typeof v === 'string'],
   doc_to_choice: ['a list of template strings or a field name', (v) => typeof v === 'string' || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'))],
-  target_delimiter: ['a string', (v) => typeof v === 'string'], fewshot_delimiter: ['a string', (v) => typeof v === 'string'], fewshot_split: ['a path', (v) => typeof v === 'string'],
-  num_fewshot: ['a non-negative integer', (v) => Number.isSafeInteger(v) && (v as number) >= 0], fewshot_seed: ['an integer', (v) => Number.isSafeInteger(v)],
+  target_delimiter: ['a string', (v) => typeof v === 'string'],
+  fewshot_delimiter: ['a string', (v) => typeof v === 'string'],
+  fewshot_split: ['a path', (v) => typeof v === 'string'],
+  num_fewshot: ['a non-negative integer', (v) => Number.isSafeInteger(v) && (v as number) >= 0],
+  fewshot_seed: ['an integer', (v) => Number.isSafeInteger(v)],
   until: ['a list of strings', (v) => Array.isArray(v) && v.every((x) => typeof x === 'string')],
   max_gen_toks: ['a positive integer of at most 100000', (v) => Number.isSafeInteger(v) && (v as number) > 0 && (v as number) <= 100_000],
   description: ['a string', (v) => typeof v === 'string'],
@@ -104,7 +117,8 @@ function goldOf(spec: TaskSpec, r: SourcedRecord, choices: string[]): number {
   const target = renderTemplate(spec.doc_to_target ?? '{label}', r).trim();
   const byIndex = /^\d+$/.test(target) ? Number(target) : -1;
   const index = byIndex >= 0 && byIndex < choices.length ? byIndex : choices.findIndex((c) => c.trim() === target);
-  if (index < 0) throw new ConfigError(`[task] ${r.file}:${r.line}: target '${target}' is neither a choice index nor one of the choices.`, { hint: 'doc_to_target must render to an index or a choice.' });
+  if (index < 0)
+    throw new ConfigError(`[task] ${r.file}:${r.line}: target '${target}' is neither a choice index nor one of the choices.`, { hint: 'doc_to_target must render to an index or a choice.' });
   return index;
 }
 
@@ -115,16 +129,29 @@ export function loadTaskSpec(spec: TaskSpec): EvalTask {
   const shots = spec.num_fewshot ? readRecords(spec.fewshot_split ?? spec.dataset) : [];
   // Each item draws its shots from the others (or from fewshot_split): there must be enough.
   const available = spec.fewshot_split ? shots.length : shots.length - 1;
-  if (spec.num_fewshot && spec.num_fewshot > available) throw new ConfigError(`[task] ${spec.task}: num_fewshot ${spec.num_fewshot} exceeds the ${available} records available as examples.`, { hint: 'Lower num_fewshot or give a larger fewshot_split.' });
+  if (spec.num_fewshot && spec.num_fewshot > available)
+    throw new ConfigError(`[task] ${spec.task}: num_fewshot ${spec.num_fewshot} exceeds the ${available} records available as examples.`, {
+      hint: 'Lower num_fewshot or give a larger fewshot_split.',
+    });
   const item = (r: SourcedRecord, i: number): EvalItem => {
     const text = spec.doc_to_text ? renderTemplate(spec.doc_to_text, r) : '';
     const base = { id: `${spec.task}/${i}`, context: text };
     switch (spec.output_type) {
-      case 'loglikelihood_rolling': return { ...base, context: '', text: spec.doc_to_text ? text : renderTemplate('{text}', r) };
-      case 'generate_until': return { ...base, answers: [renderTemplate(spec.doc_to_target ?? '{answer}', r)] };
+      case 'loglikelihood_rolling':
+        return { ...base, context: '', text: spec.doc_to_text ? text : renderTemplate('{text}', r) };
+      case 'generate_until':
+        return { ...base, answers: [renderTemplate(spec.doc_to_target ?? '{answer}', r)] };
       default: {
         const choices = choicesOf(spec, r).map((c) => delimiter + c);
-        return { ...base, choices, gold: goldOf(spec, r, choices.map((c) => c.slice(delimiter.length))) };
+        return {
+          ...base,
+          choices,
+          gold: goldOf(
+            spec,
+            r,
+            choices.map((c) => c.slice(delimiter.length)),
+          ),
+        };
       }
     }
   };
@@ -137,7 +164,10 @@ export function loadTaskSpec(spec: TaskSpec): EvalTask {
     const it = item(r, i);
     if (!shots.length || spec.output_type === 'loglikelihood_rolling') return it;
     // Few-shot examples: drawn per item with a seed, never the item itself.
-    const pool = shuffled(shots.map((_, k) => k).filter((k) => shots[k] !== r), (spec.fewshot_seed ?? 1234) + i).slice(0, spec.num_fewshot);
+    const pool = shuffled(
+      shots.map((_, k) => k).filter((k) => shots[k] !== r),
+      (spec.fewshot_seed ?? 1234) + i,
+    ).slice(0, spec.num_fewshot);
     const prefix = pool.map((k) => render(shots[k], k)).join(spec.fewshot_delimiter ?? '\n\n');
     return { ...it, context: prefix + (spec.fewshot_delimiter ?? '\n\n') + it.context };
   });
@@ -148,14 +178,21 @@ export function loadTaskSpec(spec: TaskSpec): EvalTask {
 export function bundledEvalTask(name: string): EvalTask {
   if (name === 'heldout-perplexity') {
     return {
-      name, outputType: 'loglikelihood_rolling', until: [], maxGenTokens: 0,
-      description: 'Perplexity on text held out of the bundled model\'s pretraining (every 5th State of the Union address, every 10th Moby Dick chapter): general capability kept',
+      name,
+      outputType: 'loglikelihood_rolling',
+      until: [],
+      maxGenTokens: 0,
+      description: "Perplexity on text held out of the bundled model's pretraining (every 5th State of the Union address, every 10th Moby Dick chapter): general capability kept",
       items: heldOutDocuments().map((d) => ({ id: d.id, context: '', text: d.text, cluster: d.id.split('/')[0] })),
     };
   }
   const t = bundledTask(name);
   return {
-    name, outputType: 'classification', until: [], maxGenTokens: 0, description: t.description,
+    name,
+    outputType: 'classification',
+    until: [],
+    maxGenTokens: 0,
+    description: t.description,
     items: t.test.map((i) => ({ id: i.id, context: i.prompt, choices: i.choices, gold: i.gold, cluster: i.cluster })),
   };
 }

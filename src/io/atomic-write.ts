@@ -56,9 +56,12 @@ export function writeFileAtomic(path: string, chunks: readonly Uint8Array[]): vo
     if (fd !== null) closeSync(fd);
     rmSync(tmp, { force: true });
     const code = (cause as NodeJS.ErrnoException).code;
-    const hint = code === 'ENOSPC' ? 'The disk is full: free space and try again; the previous file is untouched.'
-      : code === 'EACCES' || code === 'EROFS' ? 'The folder is not writable: choose another output folder.'
-      : 'The previous file, if any, is untouched.';
+    const hint =
+      code === 'ENOSPC'
+        ? 'The disk is full: free space and try again; the previous file is untouched.'
+        : code === 'EACCES' || code === 'EROFS'
+          ? 'The folder is not writable: choose another output folder.'
+          : 'The previous file, if any, is untouched.';
     throw new CheckpointError(`[write] could not write ${path} (${code ?? 'error'}).`, { hint, cause });
   }
 }

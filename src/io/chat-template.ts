@@ -28,7 +28,8 @@ Interpreter.prototype.evaluate = function bounded(this: Interpreter, statement: 
   if (performance.now() > budget.deadline) throw new TemplateLimitError(`ran longer than ${TEMPLATE_LIMITS.maxMilliseconds} ms`);
   try {
     const value = evaluate.call(this, statement, environment);
-    if (typeof value.value === 'string' && value.value.length > TEMPLATE_LIMITS.maxStringChars) throw new TemplateLimitError(`built a string of more than ${TEMPLATE_LIMITS.maxStringChars} characters`);
+    if (typeof value.value === 'string' && value.value.length > TEMPLATE_LIMITS.maxStringChars)
+      throw new TemplateLimitError(`built a string of more than ${TEMPLATE_LIMITS.maxStringChars} characters`);
     if (Array.isArray(value.value) && value.value.length > TEMPLATE_LIMITS.maxListItems) throw new TemplateLimitError(`built a list of more than ${TEMPLATE_LIMITS.maxListItems} items`);
     return value;
   } finally {
@@ -45,7 +46,10 @@ Environment.prototype.set = function boundedSet(this: Environment, name: string,
 
 /** Python's range() with Jinja2's sandbox cap. */
 function boundedRange(start: number, stop?: number, step = 1): number[] {
-  if (stop === undefined) { stop = start; start = 0; }
+  if (stop === undefined) {
+    stop = start;
+    start = 0;
+  }
   if (![start, stop, step].every(Number.isInteger)) throw new ConfigError('[chat-template] range() takes integers.', { hint: 'Fix the chat template.' });
   if (step === 0) throw new ConfigError('[chat-template] range() step must not be zero.', { hint: 'Fix the chat template.' });
   const count = Math.max(0, Math.ceil((stop - start) / step));
@@ -83,5 +87,7 @@ export class ChatTemplate {
 }
 
 function firstLine(error: unknown): string {
-  return String(error instanceof Error ? error.message : error).split('\n')[0].slice(0, 300);
+  return String(error instanceof Error ? error.message : error)
+    .split('\n')[0]
+    .slice(0, 300);
 }

@@ -15,10 +15,19 @@ function sampleFile(): { path: string; values: Float32Array } {
   const metadata = new Map<string, GGUFValue>([
     ['general.architecture', gguf.str('llama')],
     ['general.alignment', gguf.u32(64)],
-    ['x.u8', { type: 'u8', value: 200 }], ['x.i8', { type: 'i8', value: -5 }], ['x.u16', { type: 'u16', value: 60000 }], ['x.i16', { type: 'i16', value: -300 }],
-    ['x.i32', gguf.i32(-70000)], ['x.f32', gguf.f32(0.5)], ['x.bool', gguf.bool(true)], ['x.u64', { type: 'u64', value: 2 ** 40 }],
-    ['x.i64', { type: 'i64', value: -(2 ** 40) }], ['x.f64', { type: 'f64', value: Math.PI }], ['x.utf8', gguf.str('héllo ✓')],
-    ['x.tokens', gguf.array('string', ['a', 'Ġb', '<|endoftext|>'])], ['x.types', gguf.array('i32', [1, 1, 3])],
+    ['x.u8', { type: 'u8', value: 200 }],
+    ['x.i8', { type: 'i8', value: -5 }],
+    ['x.u16', { type: 'u16', value: 60000 }],
+    ['x.i16', { type: 'i16', value: -300 }],
+    ['x.i32', gguf.i32(-70000)],
+    ['x.f32', gguf.f32(0.5)],
+    ['x.bool', gguf.bool(true)],
+    ['x.u64', { type: 'u64', value: 2 ** 40 }],
+    ['x.i64', { type: 'i64', value: -(2 ** 40) }],
+    ['x.f64', { type: 'f64', value: Math.PI }],
+    ['x.utf8', gguf.str('héllo ✓')],
+    ['x.tokens', gguf.array('string', ['a', 'Ġb', '<|endoftext|>'])],
+    ['x.types', gguf.array('i32', [1, 1, 3])],
   ]);
   writeGGUF(path, metadata, [
     { name: 'w32', shape: [4, 64], type: 'F32', data: values },
@@ -38,8 +47,21 @@ test('round trip: every metadata type, F32/F16/BF16/Q8_0 tensors, alignment hono
   assert.equal(header.dataStart % 64, 0);
   const meta = Object.fromEntries([...header.metadata].map(([k, v]) => [k, v.value]));
   assert.deepEqual(meta, {
-    'general.architecture': 'llama', 'general.alignment': 64, 'x.u8': 200, 'x.i8': -5, 'x.u16': 60000, 'x.i16': -300, 'x.i32': -70000, 'x.f32': 0.5, 'x.bool': true,
-    'x.u64': 2 ** 40, 'x.i64': -(2 ** 40), 'x.f64': Math.PI, 'x.utf8': 'héllo ✓', 'x.tokens': ['a', 'Ġb', '<|endoftext|>'], 'x.types': [1, 1, 3],
+    'general.architecture': 'llama',
+    'general.alignment': 64,
+    'x.u8': 200,
+    'x.i8': -5,
+    'x.u16': 60000,
+    'x.i16': -300,
+    'x.i32': -70000,
+    'x.f32': 0.5,
+    'x.bool': true,
+    'x.u64': 2 ** 40,
+    'x.i64': -(2 ** 40),
+    'x.f64': Math.PI,
+    'x.utf8': 'héllo ✓',
+    'x.tokens': ['a', 'Ġb', '<|endoftext|>'],
+    'x.types': [1, 1, 3],
   });
   assert.deepEqual(header.metadata.get('x.types'), { type: 'array', itemType: 'i32', value: [1, 1, 3] });
   for (const t of header.tensors.values()) assert.equal(t.offset % 64, 0, `${t.name} aligned`);
@@ -49,7 +71,8 @@ test('round trip: every metadata type, F32/F16/BF16/Q8_0 tensors, alignment hono
   assert.deepEqual([...tensors.get('w32')!.data], [...values]);
   assert.deepEqual([...tensors.get('v')!.data], [1, 2, 3]);
   // Storage rounding: half precision 2^-11, bfloat16 2^-8 relative; Q8_0 half a step of max|x|/127 per block of 32.
-  const within = (name: string, bound: (x: number, i: number) => number) => tensors.get(name)!.data.forEach((v, i) => assert.ok(Math.abs(v - values[i]) <= bound(values[i], i), `${name}[${i}]: ${v} vs ${values[i]}`));
+  const within = (name: string, bound: (x: number, i: number) => number) =>
+    tensors.get(name)!.data.forEach((v, i) => assert.ok(Math.abs(v - values[i]) <= bound(values[i], i), `${name}[${i}]: ${v} vs ${values[i]}`));
   within('w16', (x) => Math.abs(x) * 2 ** -11 + 1e-7);
   within('wbf', (x) => Math.abs(x) * 2 ** -8);
   const blockMax = (i: number) => Math.max(...values.subarray(i - (i % 32), i - (i % 32) + 32).map(Math.abs));
@@ -78,15 +101,32 @@ function handmade(parts: { version?: number; tensors?: number; kvs?: number; bod
   head.writeBigUInt64LE(BigInt(parts.kvs ?? 0), 16);
   return Buffer.concat([head, parts.body ?? Buffer.alloc(0)]);
 }
-const str = (s: string) => { const b = Buffer.from(s); const n = Buffer.alloc(8); n.writeBigUInt64LE(BigInt(b.length)); return Buffer.concat([n, b]); };
-const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
-const u64 = (v: number | bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); return b; };
+const str = (s: string) => {
+  const b = Buffer.from(s);
+  const n = Buffer.alloc(8);
+  n.writeBigUInt64LE(BigInt(b.length));
+  return Buffer.concat([n, b]);
+};
+const u32 = (v: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v);
+  return b;
+};
+const u64 = (v: number | bigint) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(v));
+  return b;
+};
 const tensorInfo = (name: string, dims: number[], type: number, offset: number) => Buffer.concat([str(name), u32(dims.length), ...dims.map(u64), u32(type), u64(offset)]);
 
 function expectCorrupt(bytes: Buffer, pattern: RegExp): void {
   const path = join(tmp(), 'bad.gguf');
   writeFileSync(path, bytes);
-  assert.throws(() => readGGUFHeader(path), (e: unknown) => e instanceof CheckpointError && pattern.test(e.message), `expected ${pattern}`);
+  assert.throws(
+    () => readGGUFHeader(path),
+    (e: unknown) => e instanceof CheckpointError && pattern.test(e.message),
+    `expected ${pattern}`,
+  );
 }
 
 test('hostile headers give a CheckpointError naming the problem, before any large allocation', () => {

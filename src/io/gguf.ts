@@ -20,7 +20,10 @@ export type GGUFScalarType = 'u8' | 'i8' | 'u16' | 'i16' | 'u32' | 'i32' | 'f32'
 const VALUE_TYPES: GGUFScalarType[] = ['u8', 'i8', 'u16', 'i16', 'u32', 'i32', 'f32', 'bool', 'string'];
 const ARRAY_TYPE_ID = 9;
 const WIDE_TYPES: Record<number, GGUFScalarType> = { 10: 'u64', 11: 'i64', 12: 'f64' };
-const typeId = (t: GGUFScalarType): number => { const i = VALUE_TYPES.indexOf(t); return i >= 0 ? i : { u64: 10, i64: 11, f64: 12 }[t as 'u64']; };
+const typeId = (t: GGUFScalarType): number => {
+  const i = VALUE_TYPES.indexOf(t);
+  return i >= 0 ? i : { u64: 10, i64: 11, f64: 12 }[t as 'u64'];
+};
 const SCALAR_BYTES: Record<GGUFScalarType, number> = { u8: 1, i8: 1, u16: 2, i16: 2, u32: 4, i32: 4, f32: 4, bool: 1, string: 8, u64: 8, i64: 8, f64: 8 };
 
 export type GGUFScalar = number | boolean | string;
@@ -28,9 +31,26 @@ export type GGUFValue = { type: GGUFScalarType; value: GGUFScalar } | { type: 'a
 
 /** ggml tensor types: id, elements per block, bytes per block. Only the ones peft-ts can decode are writable. */
 const GGML_TYPES = {
-  F32: [0, 1, 4], F16: [1, 1, 2], Q4_0: [2, 32, 18], Q4_1: [3, 32, 20], Q5_0: [6, 32, 22], Q5_1: [7, 32, 24], Q8_0: [8, 32, 34], Q8_1: [9, 32, 36],
-  Q2_K: [10, 256, 84], Q3_K: [11, 256, 110], Q4_K: [12, 256, 144], Q5_K: [13, 256, 176], Q6_K: [14, 256, 210], Q8_K: [15, 256, 292],
-  I8: [24, 1, 1], I16: [25, 1, 2], I32: [26, 1, 4], I64: [27, 1, 8], F64: [28, 1, 8], BF16: [30, 1, 2],
+  F32: [0, 1, 4],
+  F16: [1, 1, 2],
+  Q4_0: [2, 32, 18],
+  Q4_1: [3, 32, 20],
+  Q5_0: [6, 32, 22],
+  Q5_1: [7, 32, 24],
+  Q8_0: [8, 32, 34],
+  Q8_1: [9, 32, 36],
+  Q2_K: [10, 256, 84],
+  Q3_K: [11, 256, 110],
+  Q4_K: [12, 256, 144],
+  Q5_K: [13, 256, 176],
+  Q6_K: [14, 256, 210],
+  Q8_K: [15, 256, 292],
+  I8: [24, 1, 1],
+  I16: [25, 1, 2],
+  I32: [26, 1, 4],
+  I64: [27, 1, 8],
+  F64: [28, 1, 8],
+  BF16: [30, 1, 2],
 } as const;
 export type GGMLType = keyof typeof GGML_TYPES;
 /** The types peft-ts reads (dequantising to float32) and writes. */
@@ -39,8 +59,20 @@ export type GGUFFloatType = (typeof GGUF_FLOAT_TYPES)[number];
 const TYPE_BY_ID = new Map<number, GGMLType>(Object.entries(GGML_TYPES).map(([name, [id]]) => [id, name as GGMLType]));
 
 /** `shape` is row-major (numpy/PyTorch order, slowest first); the file stores it reversed. */
-export interface GGUFTensorInfo { name: string; shape: number[]; type: GGMLType; offset: number; byteLength: number }
-export interface GGUFHeader { version: number; metadata: Map<string, GGUFValue>; tensors: Map<string, GGUFTensorInfo>; alignment: number; dataStart: number }
+export interface GGUFTensorInfo {
+  name: string;
+  shape: number[];
+  type: GGMLType;
+  offset: number;
+  byteLength: number;
+}
+export interface GGUFHeader {
+  version: number;
+  metadata: Map<string, GGUFValue>;
+  tensors: Map<string, GGUFTensorInfo>;
+  alignment: number;
+  dataStart: number;
+}
 
 function corrupt(path: string, what: string): CheckpointError {
   return new CheckpointError(`[gguf] ${path} is not a valid GGUF file: ${what}.`, { hint: 'The file is truncated or corrupt: download or export it again.' });
@@ -52,7 +84,10 @@ function ggmlByteLength(type: GGMLType, shape: readonly number[]): number {
 }
 
 /** Random access to the bytes of a file or a buffer. */
-interface ByteSource { size: number; read(position: number, length: number): Uint8Array }
+interface ByteSource {
+  size: number;
+  read(position: number, length: number): Uint8Array;
+}
 
 function bufferSource(bytes: Uint8Array): ByteSource {
   return { size: bytes.byteLength, read: (position, length) => bytes.subarray(position, position + length) };
@@ -61,7 +96,8 @@ function bufferSource(bytes: Uint8Array): ByteSource {
 function fileSource(fd: number): ByteSource {
   const size = fstatSync(fd).size;
   // Header reads are small and sequential: serve them from a 1 MiB window.
-  let window = new Uint8Array(0), windowStart = 0;
+  let window = new Uint8Array(0),
+    windowStart = 0;
   return {
     size,
     read(position, length) {
@@ -74,7 +110,8 @@ function fileSource(fd: number): ByteSource {
         if (n === 0) break;
         done += n;
       }
-      window = out.subarray(0, done); windowStart = position;
+      window = out.subarray(0, done);
+      windowStart = position;
       return window.subarray(0, Math.min(length, done));
     },
   };
@@ -83,7 +120,10 @@ function fileSource(fd: number): ByteSource {
 /** A bounds-checked little-endian cursor: every read past the end is a CheckpointError, never a RangeError. */
 class Cursor {
   position = 0;
-  constructor(private readonly source: ByteSource, private readonly path: string) {}
+  constructor(
+    private readonly source: ByteSource,
+    private readonly path: string,
+  ) {}
 
   take(n: number, what: string): DataView {
     if (n > this.source.size - this.position) throw corrupt(this.path, `${what} runs past the end of the file (byte ${this.position} + ${n} > ${this.source.size})`);
@@ -92,7 +132,9 @@ class Cursor {
     return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  u32(what: string): number { return this.take(4, what).getUint32(0, true); }
+  u32(what: string): number {
+    return this.take(4, what).getUint32(0, true);
+  }
 
   u64(what: string): number {
     const v = this.take(8, what).getBigUint64(0, true);
@@ -111,14 +153,22 @@ class Cursor {
     if (type === 'string') return this.string(what);
     const v = this.take(SCALAR_BYTES[type], what);
     switch (type) {
-      case 'u8': return v.getUint8(0);
-      case 'i8': return v.getInt8(0);
-      case 'u16': return v.getUint16(0, true);
-      case 'i16': return v.getInt16(0, true);
-      case 'u32': return v.getUint32(0, true);
-      case 'i32': return v.getInt32(0, true);
-      case 'f32': return v.getFloat32(0, true);
-      case 'f64': return v.getFloat64(0, true);
+      case 'u8':
+        return v.getUint8(0);
+      case 'i8':
+        return v.getInt8(0);
+      case 'u16':
+        return v.getUint16(0, true);
+      case 'i16':
+        return v.getInt16(0, true);
+      case 'u32':
+        return v.getUint32(0, true);
+      case 'i32':
+        return v.getInt32(0, true);
+      case 'f32':
+        return v.getFloat32(0, true);
+      case 'f64':
+        return v.getFloat64(0, true);
       case 'bool': {
         const b = v.getUint8(0);
         if (b > 1) throw corrupt(this.path, `${what} is a bool holding ${b}`);
@@ -158,7 +208,10 @@ function parse(source: ByteSource, path: string): GGUFHeader {
     const key = c.string(`metadata key ${i}`);
     if (metadata.has(key)) throw corrupt(path, `metadata key '${key}' appears twice`);
     const type = c.valueType(`'${key}'`);
-    if (type !== 'array') { metadata.set(key, { type, value: c.scalar(type, `'${key}'`) }); continue; }
+    if (type !== 'array') {
+      metadata.set(key, { type, value: c.scalar(type, `'${key}'`) });
+      continue;
+    }
     const itemId = c.u32(`the item type of '${key}'`);
     const itemType = itemId < VALUE_TYPES.length ? VALUE_TYPES[itemId] : WIDE_TYPES[itemId];
     if (!itemType) throw corrupt(path, `'${key}' is an array of ${itemId === ARRAY_TYPE_ID ? 'arrays, which peft-ts does not read' : `unknown type ${itemId}`}`);
@@ -198,7 +251,8 @@ function parse(source: ByteSource, path: string): GGUFHeader {
   }
   const dataStart = Math.ceil(c.position / alignment) * alignment;
   const dataSize = source.size - dataStart;
-  for (const t of infos) if (t.offset + t.byteLength > dataSize) throw corrupt(path, `tensor '${t.name}' ends at byte ${t.offset + t.byteLength} of the data section, which holds ${Math.max(0, dataSize)}`);
+  for (const t of infos)
+    if (t.offset + t.byteLength > dataSize) throw corrupt(path, `tensor '${t.name}' ends at byte ${t.offset + t.byteLength} of the data section, which holds ${Math.max(0, dataSize)}`);
   const spans = [...infos].sort((a, b) => a.offset - b.offset);
   for (let i = 1; i < spans.length; i++) if (spans[i].offset < spans[i - 1].offset + spans[i - 1].byteLength) throw corrupt(path, `tensors '${spans[i - 1].name}' and '${spans[i].name}' overlap`);
   return { version, metadata, tensors, alignment, dataStart };
@@ -256,7 +310,8 @@ function quantizeQ8_0(values: Float32Array): Uint8Array {
 function dequantizeQ8_0(bytes: Uint8Array, n: number): Float32Array {
   const out = new Float32Array(n);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const scale = new Uint16Array(1), scaleF = new Float32Array(1);
+  const scale = new Uint16Array(1),
+    scaleF = new Float32Array(1);
   for (let b = 0; b < n / 32; b++) {
     scale[0] = view.getUint16(b * 34, true);
     const d = f16ToF32(scale, scaleF)[0];
@@ -269,10 +324,14 @@ function dequantizeQ8_0(bytes: Uint8Array, n: number): Float32Array {
 function encodeGGML(type: GGUFFloatType, values: Float32Array): Uint8Array {
   const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   switch (type) {
-    case 'F32': return bytes(values);
-    case 'F16': return bytes(f32ToF16(values));
-    case 'BF16': return bytes(f32ToBf16(values));
-    case 'Q8_0': return quantizeQ8_0(values);
+    case 'F32':
+      return bytes(values);
+    case 'F16':
+      return bytes(f32ToF16(values));
+    case 'BF16':
+      return bytes(f32ToBf16(values));
+    case 'Q8_0':
+      return quantizeQ8_0(values);
   }
 }
 
@@ -280,11 +339,18 @@ function encodeGGML(type: GGUFFloatType, values: Float32Array): Uint8Array {
 function decodeGGML(type: GGMLType, bytes: Uint8Array, numel: number, what = 'tensor'): Float32Array {
   const aligned = new Uint8Array(bytes); // file offsets need not be aligned for the typed-array views
   switch (type) {
-    case 'F32': return new Float32Array(aligned.buffer, 0, numel);
-    case 'F16': return f16ToF32(new Uint16Array(aligned.buffer, 0, numel));
-    case 'BF16': return bf16ToF32(new Uint16Array(aligned.buffer, 0, numel));
-    case 'Q8_0': return dequantizeQ8_0(aligned, numel);
-    default: throw new CheckpointError(`[gguf] ${what} is stored as ${type}, which peft-ts does not decode.`, { hint: `peft-ts reads ${GGUF_FLOAT_TYPES.join(', ')}: re-export the model with one of them (llama-quantize can convert).` });
+    case 'F32':
+      return new Float32Array(aligned.buffer, 0, numel);
+    case 'F16':
+      return f16ToF32(new Uint16Array(aligned.buffer, 0, numel));
+    case 'BF16':
+      return bf16ToF32(new Uint16Array(aligned.buffer, 0, numel));
+    case 'Q8_0':
+      return dequantizeQ8_0(aligned, numel);
+    default:
+      throw new CheckpointError(`[gguf] ${what} is stored as ${type}, which peft-ts does not decode.`, {
+        hint: `peft-ts reads ${GGUF_FLOAT_TYPES.join(', ')}: re-export the model with one of them (llama-quantize can convert).`,
+      });
   }
 }
 
@@ -299,12 +365,20 @@ export function loadGGUFTensors(path: string, names?: Iterable<string>): { heade
       const info = header.tensors.get(name);
       if (!info) throw new CheckpointError(`[gguf] ${path} has no tensor '${name}'.`, { hint: 'Check the tensor name and the file.' });
       const bytes = new Uint8Array(info.byteLength);
-      for (let done = 0; done < bytes.byteLength;) {
+      for (let done = 0; done < bytes.byteLength; ) {
         const n = readSync(fd, bytes, done, bytes.byteLength - done, header.dataStart + info.offset + done);
         if (n === 0) throw corrupt(path, `tensor '${name}' is cut short`);
         done += n;
       }
-      tensors.set(name, { shape: info.shape, data: decodeGGML(info.type, bytes, info.shape.reduce((a, b) => a * b, 1), `${path}: tensor '${name}'`) });
+      tensors.set(name, {
+        shape: info.shape,
+        data: decodeGGML(
+          info.type,
+          bytes,
+          info.shape.reduce((a, b) => a * b, 1),
+          `${path}: tensor '${name}'`,
+        ),
+      });
     }
     return { header, tensors };
   } finally {
@@ -312,7 +386,12 @@ export function loadGGUFTensors(path: string, names?: Iterable<string>): { heade
   }
 }
 
-export interface GGUFTensorToWrite { name: string; shape: readonly number[]; type: GGUFFloatType; data: Float32Array }
+export interface GGUFTensorToWrite {
+  name: string;
+  shape: readonly number[];
+  type: GGUFFloatType;
+  data: Float32Array;
+}
 
 function encodeString(s: string): Uint8Array[] {
   const bytes = Buffer.from(s, 'utf8');
@@ -326,23 +405,53 @@ function encodeScalar(type: GGUFScalarType, value: GGUFScalar): Uint8Array[] {
   const out = Buffer.alloc(SCALAR_BYTES[type]);
   const v = value as number;
   switch (type) {
-    case 'u8': out.writeUInt8(v); break;
-    case 'i8': out.writeInt8(v); break;
-    case 'u16': out.writeUInt16LE(v); break;
-    case 'i16': out.writeInt16LE(v); break;
-    case 'u32': out.writeUInt32LE(v); break;
-    case 'i32': out.writeInt32LE(v); break;
-    case 'f32': out.writeFloatLE(v); break;
-    case 'f64': out.writeDoubleLE(v); break;
-    case 'bool': out.writeUInt8(value ? 1 : 0); break;
-    case 'u64': out.writeBigUInt64LE(BigInt(v)); break;
-    case 'i64': out.writeBigInt64LE(BigInt(v)); break;
+    case 'u8':
+      out.writeUInt8(v);
+      break;
+    case 'i8':
+      out.writeInt8(v);
+      break;
+    case 'u16':
+      out.writeUInt16LE(v);
+      break;
+    case 'i16':
+      out.writeInt16LE(v);
+      break;
+    case 'u32':
+      out.writeUInt32LE(v);
+      break;
+    case 'i32':
+      out.writeInt32LE(v);
+      break;
+    case 'f32':
+      out.writeFloatLE(v);
+      break;
+    case 'f64':
+      out.writeDoubleLE(v);
+      break;
+    case 'bool':
+      out.writeUInt8(value ? 1 : 0);
+      break;
+    case 'u64':
+      out.writeBigUInt64LE(BigInt(v));
+      break;
+    case 'i64':
+      out.writeBigInt64LE(BigInt(v));
+      break;
   }
   return [out];
 }
 
-const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
-const u64 = (n: number) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(n)); return b; };
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+};
+const u64 = (n: number) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
+};
 
 /**
  * Writes a GGUF v3 file atomically: metadata in the order given, tensors in the order given,
@@ -364,7 +473,10 @@ export function writeGGUF(path: string, metadata: Map<string, GGUFValue>, tensor
   const data: Uint8Array[] = [];
   let offset = 0;
   for (const t of tensors) {
-    if (t.type === 'Q8_0' && t.shape[t.shape.length - 1] % 32 !== 0) throw new CheckpointError(`[gguf] tensor '${t.name}' has rows of ${t.shape[t.shape.length - 1]} values, not whole Q8_0 blocks of 32.`, { hint: 'Export it as F16 or F32 (llama.cpp converters do the same for such tensors).' });
+    if (t.type === 'Q8_0' && t.shape[t.shape.length - 1] % 32 !== 0)
+      throw new CheckpointError(`[gguf] tensor '${t.name}' has rows of ${t.shape[t.shape.length - 1]} values, not whole Q8_0 blocks of 32.`, {
+        hint: 'Export it as F16 or F32 (llama.cpp converters do the same for such tensors).',
+      });
     const bytes = encodeGGML(t.type, t.data);
     head.push(...encodeString(t.name), u32(t.shape.length), ...[...t.shape].reverse().map(u64), u32(GGML_TYPES[t.type][0]), u64(offset));
     const padded = Math.ceil(bytes.byteLength / alignment) * alignment;

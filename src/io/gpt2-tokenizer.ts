@@ -9,11 +9,13 @@
  */
 export function gpt2TokenizerJson(fullEncoder: Record<string, number>, vocabBpe: string, options: { vocabSize?: number } = {}): Record<string, unknown> {
   const eos = '<|endoftext|>';
-  const allMerges = vocabBpe.split('\n').slice(1).filter((line) => line.trim().length > 0);
+  const allMerges = vocabBpe
+    .split('\n')
+    .slice(1)
+    .filter((line) => line.trim().length > 0);
   const size = options.vocabSize ?? fullEncoder[eos] + 1;
   const merges = allMerges.slice(0, size - 257);
-  const encoder = options.vocabSize === undefined ? fullEncoder
-    : Object.fromEntries([...Object.entries(fullEncoder).filter(([, id]) => id < size - 1), [eos, size - 1]]);
+  const encoder = options.vocabSize === undefined ? fullEncoder : Object.fromEntries([...Object.entries(fullEncoder).filter(([, id]) => id < size - 1), [eos, size - 1]]);
   return {
     version: '1.0',
     truncation: null,
@@ -24,8 +26,16 @@ export function gpt2TokenizerJson(fullEncoder: Record<string, number>, vocabBpe:
     post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
-      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab: encoder, merges,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab: encoder,
+      merges,
     },
   };
 }
@@ -33,7 +43,12 @@ export function gpt2TokenizerJson(fullEncoder: Record<string, number>, vocabBpe:
 /** tokenizer_config.json for GPT-2: all three special tokens are <|endoftext|>. */
 export function gpt2TokenizerConfig(): Record<string, unknown> {
   return {
-    add_prefix_space: false, bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>',
-    model_max_length: 1024, tokenizer_class: 'GPT2Tokenizer', clean_up_tokenization_spaces: false,
+    add_prefix_space: false,
+    bos_token: '<|endoftext|>',
+    eos_token: '<|endoftext|>',
+    unk_token: '<|endoftext|>',
+    model_max_length: 1024,
+    tokenizer_class: 'GPT2Tokenizer',
+    clean_up_tokenization_spaces: false,
   };
 }

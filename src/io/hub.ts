@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 
 /** The files beside the weights that make a model folder usable: tokenizer, chat template, generation settings. */
-export const COMPANION_FILES = /^(generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|added_tokens\.json|chat_template\.(jinja|json)|vocab\.(json|txt)|merges\.txt|[^/]*\.model)$/;
+export const COMPANION_FILES =
+  /^(generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|added_tokens\.json|chat_template\.(jinja|json)|vocab\.(json|txt)|merges\.txt|[^/]*\.model)$/;
 
 /** What a download fetches: config, safetensors weights (no pickles, ONNX or other formats) and the companions. */
 const MODEL_FILES = (path: string) => /^(config\.json|model(-\d+-of-\d+)?\.safetensors|model\.safetensors\.index\.json)$/.test(path) || COMPANION_FILES.test(path);
@@ -55,15 +56,24 @@ export async function resolveModelDir(nameOrPath: string, options: { revision?: 
   if (existsSync(nameOrPath)) return nameOrPath;
   const revision = options.revision ?? 'main';
   const cacheDir = options.cacheDir ?? hubCacheDir();
-  if (!isHubId(nameOrPath)) throw new ConfigError(`[model] ${nameOrPath} is neither a folder nor a hub id like 'org/name'.`, { hint: 'Point at a model folder (config.json, model.safetensors, tokenizer.json) or name a hub model.' });
+  if (!isHubId(nameOrPath))
+    throw new ConfigError(`[model] ${nameOrPath} is neither a folder nor a hub id like 'org/name'.`, {
+      hint: 'Point at a model folder (config.json, model.safetensors, tokenizer.json) or name a hub model.',
+    });
   const cached = cachedModelDir(nameOrPath, revision, cacheDir);
   if (cached) return cached;
   const offline = ['1', 'true', 'yes', 'on'].includes(String(process.env.HF_HUB_OFFLINE ?? '').toLowerCase());
-  if (offline) throw new ConfigError(`[model] ${nameOrPath} (revision ${revision}) is not in the hub cache ${cacheDir}, and HF_HUB_OFFLINE is set.`, { hint: 'Download it once online (or with huggingface-cli download), or point HF_HUB_CACHE/HF_HOME at the cache that holds it.' });
+  if (offline)
+    throw new ConfigError(`[model] ${nameOrPath} (revision ${revision}) is not in the hub cache ${cacheDir}, and HF_HUB_OFFLINE is set.`, {
+      hint: 'Download it once online (or with huggingface-cli download), or point HF_HUB_CACHE/HF_HOME at the cache that holds it.',
+    });
   try {
     return await downloadModel(nameOrPath, revision, cacheDir);
   } catch (cause) {
     if (cause instanceof ConfigError) throw cause;
-    throw new ConfigError(`[model] ${nameOrPath} is not a local folder, not in the hub cache ${cacheDir}, and could not be downloaded: ${(cause as Error).message}.`, { hint: 'Check the name and your connection, or set HF_HUB_CACHE/HF_HOME to a cache that holds it.', cause });
+    throw new ConfigError(`[model] ${nameOrPath} is not a local folder, not in the hub cache ${cacheDir}, and could not be downloaded: ${(cause as Error).message}.`, {
+      hint: 'Check the name and your connection, or set HF_HUB_CACHE/HF_HOME to a cache that holds it.',
+      cause,
+    });
   }
 }

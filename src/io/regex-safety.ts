@@ -21,8 +21,12 @@ export function catastrophicBacktracking(pattern: string): string | null {
       continue;
     }
     lastGroup = null;
-    if (ch === '\\') { i++; continue; }
-    if (ch === '[') { // a class: skip to its closing bracket
+    if (ch === '\\') {
+      i++;
+      continue;
+    }
+    if (ch === '[') {
+      // a class: skip to its closing bracket
       for (i++; i < pattern.length && pattern[i] !== ']'; i++) if (pattern[i] === '\\') i++;
       continue;
     }
@@ -33,8 +37,7 @@ export function catastrophicBacktracking(pattern: string): string | null {
         const prefix = /^\?(?:[:=!]|<[=!]|<[^>]*>|[a-zA-Z-]*:?)/.exec(pattern.slice(i + 1));
         i += prefix ? prefix[0].length : 1;
       }
-    }
-    else if (ch === '|' && groups.length) groups[groups.length - 1].risky = true;
+    } else if (ch === '|' && groups.length) groups[groups.length - 1].risky = true;
     else if (ch === ')' && groups.length) {
       const group = groups.pop()!;
       lastGroup = group;

@@ -23,13 +23,18 @@ function rawFile(header: unknown, dataBytes: number, headerLenOverride?: number)
 function expectCorrupt(bytes: Buffer, pattern: RegExp): void {
   const path = join(tmp(), 'bad.safetensors');
   writeFileSync(path, bytes);
-  assert.throws(() => loadSafetensors(path), (e: unknown) => e instanceof CheckpointError && pattern.test(e.message), `expected ${pattern}`);
+  assert.throws(
+    () => loadSafetensors(path),
+    (e: unknown) => e instanceof CheckpointError && pattern.test(e.message),
+    `expected ${pattern}`,
+  );
 }
 
 test('round trip: F32, I32, I64, F16 and BF16 storage', () => {
   const dir = tmp();
   const gen = new Generator(1);
-  const a = Tensor.randn([3, 5], gen), ids = Tensor.from([1, -2, 3], [3], 'int32');
+  const a = Tensor.randn([3, 5], gen),
+    ids = Tensor.from([1, -2, 3], [3], 'int32');
   saveSafetensors(join(dir, 'a.safetensors'), { b_weight: a, a_ids: ids }, { format: 'pt' });
   const back = loadSafetensors(join(dir, 'a.safetensors'));
   assert.deepEqual(back.get('b_weight')!.toArray(), a.toArray());
@@ -75,7 +80,10 @@ test('corrupt files give a CheckpointError naming the problem', () => {
 test('pickle checkpoints are refused with the conversion recipe', () => {
   const dir = tmp();
   writeFileSync(join(dir, 'pytorch_model.bin'), 'not a pickle');
-  assert.throws(() => loadSafetensors(join(dir, 'pytorch_model.bin')), (e: unknown) => e instanceof CheckpointError && /pickle/.test(e.message) && /save_file/.test(e.message));
+  assert.throws(
+    () => loadSafetensors(join(dir, 'pytorch_model.bin')),
+    (e: unknown) => e instanceof CheckpointError && /pickle/.test(e.message) && /save_file/.test(e.message),
+  );
 });
 
 test('fuzz: mutated headers either parse to a consistent header or throw CheckpointError', () => {
@@ -133,7 +141,10 @@ test('a model with bfloat16 weights saves them as BF16 unchanged', () => {
 });
 
 test('an unknown load dtype is a ConfigError naming the accepted ones', () => {
-  assert.throws(() => loadPretrained(join(fixturesDir, 'gpt2-tiny'), { dtype: 'fp8' as never }), (e: unknown) => e instanceof ConfigError && /'fp8'/.test(e.message) && /auto, float32, bfloat16/.test(e.hint ?? ''));
+  assert.throws(
+    () => loadPretrained(join(fixturesDir, 'gpt2-tiny'), { dtype: 'fp8' as never }),
+    (e: unknown) => e instanceof ConfigError && /'fp8'/.test(e.message) && /auto, float32, bfloat16/.test(e.hint ?? ''),
+  );
 });
 
 test('a config without a required field is a ConfigError naming the field', () => {
@@ -142,9 +153,15 @@ test('a config without a required field is a ConfigError naming the field', () =
   delete raw.n_embd;
   writeFileSync(join(dir, 'config.json'), JSON.stringify(raw));
   copyFileSync(join(fixturesDir, 'gpt2-tiny', 'model.safetensors'), join(dir, 'model.safetensors'));
-  assert.throws(() => loadPretrained(dir), (e: unknown) => e instanceof ConfigError && /'n_embd' is missing/.test(e.message));
+  assert.throws(
+    () => loadPretrained(dir),
+    (e: unknown) => e instanceof ConfigError && /'n_embd' is missing/.test(e.message),
+  );
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...raw, n_embd: 64, model_type: 'gpt5' }));
-  assert.throws(() => loadPretrained(dir), (e: unknown) => e instanceof ConfigError && /not supported/.test(e.message) && /gpt2, llama/.test(e.message));
+  assert.throws(
+    () => loadPretrained(dir),
+    (e: unknown) => e instanceof ConfigError && /not supported/.test(e.message) && /gpt2, llama/.test(e.message),
+  );
 });
 
 test('a checkpoint that does not fit the config names the key and shapes', () => {
@@ -152,7 +169,10 @@ test('a checkpoint that does not fit the config names the key and shapes', () =>
   const raw = JSON.parse(readFileSync(join(fixturesDir, 'gpt2-tiny', 'config.json'), 'utf8'));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...raw, vocab_size: 999 }));
   copyFileSync(join(fixturesDir, 'gpt2-tiny', 'model.safetensors'), join(dir, 'model.safetensors'));
-  assert.throws(() => loadPretrained(dir), (e: unknown) => e instanceof CheckpointError && /wte\.weight' has shape \[1000, 64\] but the model expects \[999, 64\]/.test(e.message));
+  assert.throws(
+    () => loadPretrained(dir),
+    (e: unknown) => e instanceof CheckpointError && /wte\.weight' has shape \[1000, 64\] but the model expects \[999, 64\]/.test(e.message),
+  );
 });
 
 test('sharded checkpoints load through model.safetensors.index.json', () => {
@@ -166,7 +186,9 @@ test('sharded checkpoints load through model.safetensors.index.json', () => {
   shards.forEach((ks, i) => {
     const file = `model-0000${i + 1}-of-00002.safetensors`;
     saveSafetensors(join(dir, file), new Map(ks.map((k) => [k, all.get(k)!])));
-    ks.forEach((k) => { weightMap[k] = file; });
+    ks.forEach((k) => {
+      weightMap[k] = file;
+    });
   });
   writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
   const { model } = loadPretrained(dir);
@@ -222,7 +244,11 @@ test('a shard path in model.safetensors.index.json must stay inside the model fo
     ['model.safetensors', /no weight_map object/],
   ] as const) {
     index(map);
-    assert.throws(() => loadPretrained(dir), (e: unknown) => e instanceof CheckpointError && pattern.test(e.message), JSON.stringify(map));
+    assert.throws(
+      () => loadPretrained(dir),
+      (e: unknown) => e instanceof CheckpointError && pattern.test(e.message),
+      JSON.stringify(map),
+    );
   }
 });
 

@@ -11,8 +11,17 @@ const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I
 /** Larger headers are refused before parsing: real ones are kilobytes. */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
-export interface TensorInfo { dtype: string; shape: number[]; start: number; end: number }
-export interface SafetensorsHeader { tensors: Map<string, TensorInfo>; metadata: Record<string, string>; dataStart: number }
+export interface TensorInfo {
+  dtype: string;
+  shape: number[];
+  start: number;
+  end: number;
+}
+export interface SafetensorsHeader {
+  tensors: Map<string, TensorInfo>;
+  metadata: Record<string, string>;
+  dataStart: number;
+}
 
 function corrupt(path: string, what: string): CheckpointError {
   return new CheckpointError(`[safetensors] ${path} is not a valid safetensors file: ${what}.`, {
@@ -40,10 +49,14 @@ export function duplicateJsonKey(text: string): string | null {
         top.expectKey = false;
       }
       i = j;
-    } else if (ch === '{') { containers.push('{'); objects.push({ keys: new Set(), expectKey: true }); }
-    else if (ch === '[') containers.push('[');
-    else if (ch === '}') { containers.pop(); objects.pop(); }
-    else if (ch === ']') containers.pop();
+    } else if (ch === '{') {
+      containers.push('{');
+      objects.push({ keys: new Set(), expectKey: true });
+    } else if (ch === '[') containers.push('[');
+    else if (ch === '}') {
+      containers.pop();
+      objects.pop();
+    } else if (ch === ']') containers.pop();
     else if (ch === ',' && containers[containers.length - 1] === '{') objects[objects.length - 1].expectKey = true;
   }
   return null;
@@ -80,7 +93,8 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number, path = '<
     }
     const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw corrupt(path, `entry '${name}' is not an object`);
-    if (typeof entry.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, entry.dtype)) throw corrupt(path, `tensor '${name}' has unsupported dtype ${JSON.stringify(entry.dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+    if (typeof entry.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, entry.dtype))
+      throw corrupt(path, `tensor '${name}' has unsupported dtype ${JSON.stringify(entry.dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
     if (!Array.isArray(entry.shape) || !entry.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw corrupt(path, `tensor '${name}' has an invalid shape ${JSON.stringify(entry.shape)}`);
     const offsets = entry.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
@@ -124,23 +138,32 @@ export function decodeTensor(name: string, info: TensorInfo, bytes: Uint8Array, 
   aligned.set(bytes);
   const buf = aligned.buffer;
   switch (info.dtype) {
-    case 'F32': return new Tensor(new Float32Array(buf, 0, n), info.shape);
-    case 'F16': return new Tensor(f16ToF32(new Uint16Array(buf, 0, n)), info.shape);
-    case 'BF16': return new Tensor(bf16ToF32(new Uint16Array(buf, 0, n)), info.shape);
-    case 'F64': return new Tensor(Float32Array.from(new Float64Array(buf, 0, n)), info.shape);
-    case 'I32': return new Tensor(new Int32Array(buf, 0, n), info.shape);
+    case 'F32':
+      return new Tensor(new Float32Array(buf, 0, n), info.shape);
+    case 'F16':
+      return new Tensor(f16ToF32(new Uint16Array(buf, 0, n)), info.shape);
+    case 'BF16':
+      return new Tensor(bf16ToF32(new Uint16Array(buf, 0, n)), info.shape);
+    case 'F64':
+      return new Tensor(Float32Array.from(new Float64Array(buf, 0, n)), info.shape);
+    case 'I32':
+      return new Tensor(new Int32Array(buf, 0, n), info.shape);
     case 'I64': {
       const src = new BigInt64Array(buf, 0, n);
       const out = new Int32Array(n);
       for (let i = 0; i < n; i++) {
-        if (src[i] > 2147483647n || src[i] < -2147483648n) throw new CheckpointError(`[safetensors] ${path}: tensor '${name}' holds ${src[i]}, beyond int32.`, { hint: 'peft-ts keeps integer tensors (ids, masks) as int32.' });
+        if (src[i] > 2147483647n || src[i] < -2147483648n)
+          throw new CheckpointError(`[safetensors] ${path}: tensor '${name}' holds ${src[i]}, beyond int32.`, { hint: 'peft-ts keeps integer tensors (ids, masks) as int32.' });
         out[i] = Number(src[i]);
       }
       return new Tensor(out, info.shape);
     }
-    case 'I16': return new Tensor(Int32Array.from(new Int16Array(buf, 0, n)), info.shape);
-    case 'I8': return new Tensor(Int32Array.from(new Int8Array(buf, 0, n)), info.shape);
-    default: return new Tensor(Int32Array.from(new Uint8Array(buf, 0, n)), info.shape); // U8, BOOL
+    case 'I16':
+      return new Tensor(Int32Array.from(new Int16Array(buf, 0, n)), info.shape);
+    case 'I8':
+      return new Tensor(Int32Array.from(new Int8Array(buf, 0, n)), info.shape);
+    default:
+      return new Tensor(Int32Array.from(new Uint8Array(buf, 0, n)), info.shape); // U8, BOOL
   }
 }
 
@@ -239,7 +262,6 @@ export function loadCheckpointFolder(dir: string): Map<string, Tensor> {
   }
   throw new CheckpointError(`[checkpoint] no model.safetensors or model.safetensors.index.json in ${dir}.`, { hint: 'Point --model at a Hugging Face model folder.' });
 }
-
 
 export interface SaveOptions {
   /** How float tensors are stored (default F32, and BF16 for bfloat16 tensors); F16 and BF16 round to nearest even. */

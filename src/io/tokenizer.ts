@@ -6,7 +6,10 @@ import { ChatTemplate } from './chat-template.js';
 import { catastrophicBacktracking } from './regex-safety.js';
 import { readTextFile } from '../files.js';
 
-export interface ChatMessage { role: string; content: string }
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
 
 function readJson(path: string): Record<string, any> {
   const text = readTextFile(path, (problem, cause) => new ConfigError(`[tokenizer] ${path} ${problem}.`, { hint: 'Re-export the tokenizer files.', cause }));
@@ -32,7 +35,12 @@ function guard<T>(what: string, fn: () => T): T {
     return fn();
   } catch (cause) {
     if (cause instanceof PeftTsError) throw cause;
-    throw new ConfigError(`[tokenizer] ${what} failed: ${String((cause as Error)?.message ?? cause).split('\n')[0].slice(0, 200)}.`, { hint: 'tokenizer.json is malformed or of an unsupported kind: re-export it with transformers (save_pretrained).', cause });
+    throw new ConfigError(
+      `[tokenizer] ${what} failed: ${String((cause as Error)?.message ?? cause)
+        .split('\n')[0]
+        .slice(0, 200)}.`,
+      { hint: 'tokenizer.json is malformed or of an unsupported kind: re-export it with transformers (save_pretrained).', cause },
+    );
   }
 }
 
@@ -59,7 +67,10 @@ export class HFTokenizer {
 
   private chatTemplate: ChatTemplate | null = null;
 
-  constructor(readonly json: Record<string, any>, readonly config: Record<string, any> = {}) {
+  constructor(
+    readonly json: Record<string, any>,
+    readonly config: Record<string, any> = {},
+  ) {
     if (!json || typeof json !== 'object' || Array.isArray(json)) throw new ConfigError('[tokenizer] tokenizer.json is not a JSON object.', { hint: 'Re-export the tokenizer files.' });
     if (!config || typeof config !== 'object' || Array.isArray(config)) throw new ConfigError('[tokenizer] tokenizer_config.json is not a JSON object.', { hint: 'Re-export the tokenizer files.' });
     refuseRiskyRegexes(json);
@@ -81,7 +92,10 @@ export class HFTokenizer {
   encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
     const ids: unknown[] = guard('encode', () => this.tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids);
     const bad = ids.find((id) => !Number.isSafeInteger(id) || (id as number) < 0);
-    if (bad !== undefined) throw new ConfigError(`[tokenizer] tokenizer.json maps part of the text to ${JSON.stringify(bad)}, not a token id.`, { hint: 'The vocabulary has no entry (or no unk_token) for it: re-export the tokenizer files.' });
+    if (bad !== undefined)
+      throw new ConfigError(`[tokenizer] tokenizer.json maps part of the text to ${JSON.stringify(bad)}, not a token id.`, {
+        hint: 'The vocabulary has no entry (or no unk_token) for it: re-export the tokenizer files.',
+      });
     return ids as number[];
   }
 
@@ -99,14 +113,21 @@ export class HFTokenizer {
     const content = tokenContent(this.config[name]);
     return content === undefined ? undefined : this.tokenToId(content);
   }
-  get eosTokenId(): number | undefined { return this.special('eos_token'); }
-  get bosTokenId(): number | undefined { return this.special('bos_token'); }
-  get padTokenId(): number | undefined { return this.special('pad_token'); }
+  get eosTokenId(): number | undefined {
+    return this.special('eos_token');
+  }
+  get bosTokenId(): number | undefined {
+    return this.special('bos_token');
+  }
+  get padTokenId(): number | undefined {
+    return this.special('pad_token');
+  }
 
   /** Renders messages with the tokenizer's chat_template (Jinja), as transformers' apply_chat_template. */
   applyChatTemplate(messages: ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
     const source = this.config.chat_template;
-    if (typeof source !== 'string') throw new ConfigError('[tokenizer] neither chat_template.jinja nor tokenizer_config.json holds a chat template.', { hint: 'Use a prompt template instead, or a model with a chat template.' });
+    if (typeof source !== 'string')
+      throw new ConfigError('[tokenizer] neither chat_template.jinja nor tokenizer_config.json holds a chat template.', { hint: 'Use a prompt template instead, or a model with a chat template.' });
     this.chatTemplate ??= new ChatTemplate(source);
     return this.chatTemplate.render({
       messages,

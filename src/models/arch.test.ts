@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { availableBackends, assertClose, fixturesDir } from '../../test/helpers.js';
 import { setBackend } from '../backend/index.js';
 import { loadSafetensors } from '../io/safetensors.js';
-import { logSoftmax, noGrad, Tensor } from '../tensor/index.js';
+import { logSoftmax, noGrad, type Tensor } from '../tensor/index.js';
 import { loadPretrained } from './load.js';
 import type { CausalLM, SequenceClassifier } from './model.js';
 
 /** Tolerances from test/fixtures/README.md. */
-const LOGIT_ATOL = 1e-4, LOSS_ATOL = 1e-5;
+const LOGIT_ATOL = 1e-4,
+  LOSS_ATOL = 1e-5;
 
 /** The causal-LM checks every fixture supports: logits slice, logsumexp, target log-probs, loss. */
 export function checkCausalLM(model: CausalLM, expected: Map<string, Tensor>, label: string): void {
@@ -21,22 +22,32 @@ export function checkCausalLM(model: CausalLM, expected: Map<string, Tensor>, la
   const width = slice.shape[2];
   assertClose(logits.narrow(2, 0, width).contiguousData(), slice.contiguousData(), LOGIT_ATOL, 0, `${label} logits`);
   const logp = noGrad(() => logSoftmax(logits)).contiguousData();
-  const lse = new Float32Array(B * T), targets = new Float32Array(B * (T - 1));
-  const idData = ids.int32Data(), logitData = logits.contiguousData();
+  const lse = new Float32Array(B * T),
+    targets = new Float32Array(B * (T - 1));
+  const idData = ids.int32Data(),
+    logitData = logits.contiguousData();
   let loss = 0;
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
-    lse[b * T + t] = logitData[(b * T + t) * V] - logp[(b * T + t) * V];
-    if (t < T - 1) { targets[b * (T - 1) + t] = logp[(b * T + t) * V + idData[b * T + t + 1]]; loss -= targets[b * (T - 1) + t]; }
-  }
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++) {
+      lse[b * T + t] = logitData[(b * T + t) * V] - logp[(b * T + t) * V];
+      if (t < T - 1) {
+        targets[b * (T - 1) + t] = logp[(b * T + t) * V + idData[b * T + t + 1]];
+        loss -= targets[b * (T - 1) + t];
+      }
+    }
   assertClose(lse, expected.get('logsumexp')!.contiguousData(), LOGIT_ATOL, 0, `${label} logsumexp`);
   assertClose(targets, expected.get('target_logprobs')!.contiguousData(), LOGIT_ATOL, 0, `${label} target logprobs`);
   assert.ok(Math.abs(loss / (B * (T - 1)) - expected.get('loss')!.item()) < LOSS_ATOL, `${label} loss ${loss / (B * (T - 1))} vs ${expected.get('loss')!.item()}`);
 }
 
 export function checkClassifier(model: SequenceClassifier, expected: Map<string, Tensor>, label: string): void {
-  const logits = noGrad(() => model.forward({
-    inputIds: expected.get('input_ids')!, attentionMask: expected.get('attention_mask')!, tokenTypeIds: expected.get('token_type_ids')!,
-  }));
+  const logits = noGrad(() =>
+    model.forward({
+      inputIds: expected.get('input_ids')!,
+      attentionMask: expected.get('attention_mask')!,
+      tokenTypeIds: expected.get('token_type_ids')!,
+    }),
+  );
   assertClose(logits.contiguousData(), expected.get('logits')!.contiguousData(), 1e-4, 1e-4, `${label} logits`);
 }
 

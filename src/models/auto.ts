@@ -4,7 +4,10 @@ import { loadPretrained } from './load.js';
 import type { CausalLM, SequenceClassifier } from './model.js';
 
 /** Where a model comes from: a folder, or a hub id resolved through the hub cache (downloaded when absent and online). */
-export interface FromPretrainedOptions { revision?: string; cacheDir?: string }
+export interface FromPretrainedOptions {
+  revision?: string;
+  cacheDir?: string;
+}
 
 /** A causal LM from a folder or hub id, as transformers' AutoModelForCausalLM.from_pretrained. */
 export async function loadCausalLM(nameOrPath: string, options: FromPretrainedOptions = {}): Promise<CausalLM> {

@@ -26,7 +26,11 @@ function fixtureWith(name: string, changes: Record<string, unknown>, tensors?: (
 
 function expectConfigError(dir: string, pattern: RegExp, what: string): void {
   const started = performance.now();
-  assert.throws(() => loadPretrained(dir), (e: unknown) => e instanceof ConfigError && pattern.test(e.message), what);
+  assert.throws(
+    () => loadPretrained(dir),
+    (e: unknown) => e instanceof ConfigError && pattern.test(e.message),
+    what,
+  );
   assert.ok(performance.now() - started < 5000, `${what}: refused in ${performance.now() - started} ms`);
 }
 
@@ -61,7 +65,8 @@ test('sizes within the caps but larger than the checkpoint are refused before al
 });
 
 test('an unknown activation is an error listing the accepted ones (it silently ran gelu_new)', () => {
-  for (const act of ['relu', 'bogus']) expectConfigError(fixtureWith('gpt2-tiny', { activation_function: act }), /'activation_function' must be one of 'gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'gelu'/, act);
+  for (const act of ['relu', 'bogus'])
+    expectConfigError(fixtureWith('gpt2-tiny', { activation_function: act }), /'activation_function' must be one of 'gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'gelu'/, act);
   expectConfigError(fixtureWith('llama-tiny', { hidden_act: 'gelu' }), /'hidden_act' must be one of 'silu'/, 'llama gelu');
   // The accepted names still load; gelu_pytorch_tanh is gelu_new's formula.
   const tanh = loadPretrained(fixtureWith('gpt2-tiny', { activation_function: 'gelu_pytorch_tanh' })).model as CausalLM;
@@ -89,7 +94,10 @@ test('every load reports the checkpoint keys it ignored and the parameters it in
 
 test('input ids outside [0, vocab) are an error, including ids beyond int32 that used to wrap', () => {
   const model = loadPretrained(join(fixturesDir, 'gpt2-tiny')).model as CausalLM;
-  assert.throws(() => model.forward({ inputIds: Tensor.from([1, 1000], [1, 2], 'int32') }), (e: unknown) => e instanceof ArgumentError && /outside the vocabulary \[0, 1000\)/.test((e as Error).message));
+  assert.throws(
+    () => model.forward({ inputIds: Tensor.from([1, 1000], [1, 2], 'int32') }),
+    (e: unknown) => e instanceof ArgumentError && /outside the vocabulary \[0, 1000\)/.test((e as Error).message),
+  );
   assert.throws(() => model.forward({ inputIds: Tensor.from([1, -1], [1, 2], 'int32') }), ArgumentError);
   assert.throws(() => Tensor.from([1, 2 ** 32 + 5], [1, 2], 'int32'), ArgumentError); // would have become id 5
 });

@@ -5,7 +5,10 @@ export const MAX_SIZE = { vocab: 1 << 24, hidden: 1 << 16, layers: 1024, heads: 
 
 /** Typed readers for config.json fields that name the field and the file when it is wrong. */
 export class ConfigReader {
-  constructor(private readonly raw: Record<string, unknown>, private readonly source: string) {}
+  constructor(
+    private readonly raw: Record<string, unknown>,
+    private readonly source: string,
+  ) {}
 
   fail(field: string, expected: string): never {
     throw new ConfigError(`[config] ${this.source}: field '${field}' must be ${expected}, got ${JSON.stringify(this.raw[field])}.`, {

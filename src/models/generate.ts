@@ -40,14 +40,18 @@ export function sampleToken(logits: Float32Array, options: SamplingOptions, gene
   let total = probs.reduce((a, b) => a + b, 0);
   const topP = options.topP ?? 1;
   if (topP < 1) {
-    let cumulative = 0, keep = 0;
+    let cumulative = 0,
+      keep = 0;
     while (keep < probs.length && cumulative < topP * total) cumulative += probs[keep++];
     order = order.slice(0, keep);
     probs = probs.slice(0, keep);
     total = cumulative;
   }
   let u = generator.uniform() * total;
-  for (let i = 0; i < order.length; i++) { u -= probs[i]; if (u <= 0) return order[i]; }
+  for (let i = 0; i < order.length; i++) {
+    u -= probs[i];
+    if (u <= 0) return order[i];
+  }
   return order[order.length - 1];
 }
 
@@ -83,7 +87,8 @@ export function generate(model: CausalLM, prompts: number[][], given: GenerateOp
   // The model's generation_config.json fills what the caller left out, as in transformers.
   const options: GenerateOptions = { ...generationDefaults(model.config.generation), ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
   validate(options);
-  if (prompts.length === 0 || prompts.some((p) => p.length === 0)) throw new ArgumentError('[generate] every prompt needs at least one token.', 'Encode a non-empty prompt (or start with the BOS token).');
+  if (prompts.length === 0 || prompts.some((p) => p.length === 0))
+    throw new ArgumentError('[generate] every prompt needs at least one token.', 'Encode a non-empty prompt (or start with the BOS token).');
   const maxNew = options.maxNewTokens ?? 32;
   const eos = new Set([options.eosTokenId ?? model.config.eosTokenId ?? []].flat());
   const inVocab = (id: number | undefined) => id !== undefined && id >= 0 && id < model.config.vocabSize;
@@ -101,7 +106,12 @@ export function generate(model: CausalLM, prompts: number[][], given: GenerateOp
   // Row-major [batch, total] ids and mask, left-padded; columns fill in as decoding proceeds.
   const ids = new Int32Array(batch * total).fill(pad);
   const mask = new Float32Array(batch * total);
-  prompts.forEach((p, b) => p.forEach((id, i) => { ids[b * total + promptLen - p.length + i] = id; mask[b * total + promptLen - p.length + i] = 1; }));
+  prompts.forEach((p, b) =>
+    p.forEach((id, i) => {
+      ids[b * total + promptLen - p.length + i] = id;
+      mask[b * total + promptLen - p.length + i] = 1;
+    }),
+  );
   const outputs: number[][] = prompts.map(() => []);
   const done = new Array<boolean>(batch).fill(false);
   const useCache = options.useCache ?? true;
@@ -115,13 +125,17 @@ export function generate(model: CausalLM, prompts: number[][], given: GenerateOp
     for (let step = 0, len = promptLen; step < maxNew && !done.every(Boolean); step++, len++) {
       const from = useCache && step > 0 ? len - 1 : 0;
       const logits = model.forward({ inputIds: columns(from, len, ids), attentionMask: columns(0, len, mask), cache, logitsToKeep: 1 });
-      const t = logits.shape[1], vocab = logits.shape[2];
+      const t = logits.shape[1],
+        vocab = logits.shape[2];
       const last = logits.narrow(1, t - 1, 1).contiguousData();
       const tokens = prompts.map((_, b) => {
         const token = done[b] ? pad : sampleToken(last.subarray(b * vocab, (b + 1) * vocab), options, generator);
         ids[b * total + len] = token;
         mask[b * total + len] = 1;
-        if (!done[b]) { outputs[b].push(token); if (eos.has(token)) done[b] = true; }
+        if (!done[b]) {
+          outputs[b].push(token);
+          if (eos.has(token)) done[b] = true;
+        }
         return token;
       });
       options.onStep?.(tokens, step);

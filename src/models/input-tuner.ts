@@ -18,7 +18,9 @@ export interface InputTuner extends Module {
 }
 
 /** A model that may carry an input tuner. */
-export interface TunableModel extends TokenModel { input_tuner?: InputTuner }
+export interface TunableModel extends TokenModel {
+  input_tuner?: InputTuner;
+}
 
 /** Positions the model's input tuner puts in front of every input. */
 export function virtualTokensOf(model: TokenModel): number {

@@ -15,7 +15,8 @@ const ids = Tensor.from([5, 17, 300, 42, 7, 99, 3, 250, 11, 64, 8, 1, 2, 400, 31
 const P = 4;
 /** Columns [from, to) of the ids as a fresh int32 tensor (int32 views cannot be copied out). */
 const cols = (from: number, to: number, rows = ids.shape[0]) => {
-  const T = ids.shape[1], data = ids.int32Data();
+  const T = ids.shape[1],
+    data = ids.int32Data();
   return Tensor.from(Array.from({ length: rows }, (_, b) => Array.from(data.subarray(b * T + from, b * T + to))).flat(), [rows, to - from], 'int32');
 };
 
@@ -73,7 +74,10 @@ test('gpt2-tiny: positions past the position table are a clear error, prefix inc
   const long = Tensor.zeros([1, 126], 'int32');
   const cache = model.newCache(1, 8);
   noGrad(() => model.forward({ inputIds: Tensor.zeros([1, P], 'int32'), cache }));
-  const pastKeyValues = { keys: Array.from({ length: cache.layers }, (_, l) => cache.stored(l)[0].contiguous()), values: Array.from({ length: cache.layers }, (_, l) => cache.stored(l)[1].contiguous()) };
+  const pastKeyValues = {
+    keys: Array.from({ length: cache.layers }, (_, l) => cache.stored(l)[0].contiguous()),
+    values: Array.from({ length: cache.layers }, (_, l) => cache.stored(l)[1].contiguous()),
+  };
   assert.throws(() => model.forward({ inputIds: long, pastKeyValues }), /position 129 is beyond the model's 128 positions/);
 });
 

@@ -23,7 +23,10 @@ export function tokenShape({ inputIds, inputsEmbeds }: TokenInput): [number, num
 }
 
 /** What comes before an input's tokens: how many positions, and the prefix layers still have to attend to. */
-export interface PastContext { past: number; prefix?: KVPrefix }
+export interface PastContext {
+  past: number;
+  prefix?: KVPrefix;
+}
 
 /**
  * Resolves the positions in front of the tokens: a key/value prefix goes into the cache when
@@ -36,7 +39,10 @@ export function pastContext(input: CausalLMInput, layout: Omit<KVLayout, 'batch'
   const prefixLen = prefix ? prefixLength(prefix, { ...layout, batch }) : 0;
   const past = (cache?.length ?? 0) + prefixLen;
   if (attentionMask && (attentionMask.shape[0] !== batch || attentionMask.shape[1] !== past + t)) {
-    throw new ShapeError(`[model] the attention mask is ${formatShape(attentionMask.shape)}, but the model sees ${batch} rows of ${past} past (prefix and cache) + ${t} new positions.`, 'Give the mask one column per prefix, cached and new position (ones for a prefix).');
+    throw new ShapeError(
+      `[model] the attention mask is ${formatShape(attentionMask.shape)}, but the model sees ${batch} rows of ${past} past (prefix and cache) + ${t} new positions.`,
+      'Give the mask one column per prefix, cached and new position (ones for a prefix).',
+    );
   }
   if (cache && prefix) cache.prefill(prefix);
   return cache ? { past } : { past, prefix };

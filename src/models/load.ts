@@ -26,7 +26,10 @@ export function parseConfig(raw: Record<string, unknown>): ModelConfig {
   return architecture(raw.model_type).parseConfig(raw);
 }
 
-export interface LoadReport { unexpected: string[]; initialised: string[] }
+export interface LoadReport {
+  unexpected: string[];
+  initialised: string[];
+}
 
 /** Layer indices in checkpoint names: GPT-2's h.N, Llama's layers.N, BERT's layer.N. */
 const LAYER_INDEX = /(?:^|\.)(?:h|layers|layer)\.(\d+)\./;
@@ -87,7 +90,10 @@ function createModel(config: ModelConfig, options: LoadOptions): PretrainedModel
   if (options.numLabels !== undefined) {
     (config as ModelConfig & { numLabels?: number }).numLabels = options.numLabels;
     config.raw = { ...config.raw, num_labels: options.numLabels };
-    if (config.raw.id2label && Object.keys(config.raw.id2label).length !== options.numLabels) { delete config.raw.id2label; delete config.raw.label2id; }
+    if (config.raw.id2label && Object.keys(config.raw.id2label).length !== options.numLabels) {
+      delete config.raw.id2label;
+      delete config.raw.label2id;
+    }
   }
   // Saved again (merge), the folder should say what it now holds, as transformers writes it.
   if (classifier && spec.createSequenceClassifier && !declared.endsWith('ForSequenceClassification')) {
@@ -117,9 +123,12 @@ export function buildModel(config: ModelConfig, tensors: Map<string, Tensor>, op
   const optional = new Set([...(spec.optionalKeys?.(config) ?? []), ...(model instanceof DecoderForSequenceClassification ? ['score.weight'] : [])]);
   const required = missing.filter((k) => !optional.has(k));
   if (required.length) {
-    throw new CheckpointError(`[load] the checkpoint lacks ${required.length} parameter(s) of this ${config.modelType} model: ${required.slice(0, 8).join(', ')}${required.length > 8 ? ', ...' : ''}.`, {
-      hint: 'The weights do not match config.json (a different architecture or size?).',
-    });
+    throw new CheckpointError(
+      `[load] the checkpoint lacks ${required.length} parameter(s) of this ${config.modelType} model: ${required.slice(0, 8).join(', ')}${required.length > 8 ? ', ...' : ''}.`,
+      {
+        hint: 'The weights do not match config.json (a different architecture or size?).',
+      },
+    );
   }
   return { model: model.eval(), report: { unexpected, initialised: missing } };
 }

@@ -27,7 +27,11 @@ for (const fixture of ['gpt2-tiny', 'llama-tiny', 'qwen2-tiny']) {
     const score = new Float32Array(ids.length * H);
     ids.forEach((id, k) => score.set(head.subarray(id * H, (id + 1) * H), k * H));
     (classifier as DecoderForSequenceClassification).score.weight = new Tensor(score, [ids.length, H]);
-    const rows = [[1, 2, 3, 4, 6], [11, 12, 13, PAD, PAD], [PAD, PAD, 21, 22, 23]];
+    const rows = [
+      [1, 2, 3, 4, 6],
+      [11, 12, 13, PAD, PAD],
+      [PAD, PAD, 21, 22, 23],
+    ];
     const mask = rows.map((r, b) => r.map((id, t) => (id === PAD && (b === 1 ? t >= 3 : t < 2) ? 0 : 1)));
     const input = { inputIds: Tensor.from(rows.flat(), [3, 5], 'int32'), attentionMask: Tensor.from(mask.flat(), [3, 5]) };
     assert.deepEqual(lastTokenIndices(input.inputIds, PAD), [4, 2, 4]);

@@ -20,7 +20,11 @@ export function numLabelsOf(raw: Record<string, unknown>): number {
 export function lastTokenIndices(inputIds: Tensor, padTokenId: number | undefined): number[] {
   const [B, T] = inputIds.shape;
   if (padTokenId === undefined) {
-    if (B > 1) throw new ArgumentError('[classify] the model config has no pad_token_id, so the last token of a padded batch is unknown.', 'Set pad_token_id in config.json (often the eos id), or classify one text at a time.');
+    if (B > 1)
+      throw new ArgumentError(
+        '[classify] the model config has no pad_token_id, so the last token of a padded batch is unknown.',
+        'Set pad_token_id in config.json (often the eos id), or classify one text at a time.',
+      );
     return [T - 1];
   }
   const ids = inputIds.int32Data();
@@ -31,7 +35,10 @@ export function lastTokenIndices(inputIds: Tensor, padTokenId: number | undefine
 }
 
 /** Decoder hidden states [B, T, C]: the body of a causal LM without its head. */
-export interface DecoderBody extends Module { forward(input: CausalLMInput): Tensor; keyValueLayout(): Omit<KVLayout, 'batch'> }
+export interface DecoderBody extends Module {
+  forward(input: CausalLMInput): Tensor;
+  keyValueLayout(): Omit<KVLayout, 'batch'>;
+}
 
 /**
  * transformers' ...ForSequenceClassification for decoders (GPT-2, Llama, Qwen2, Mistral): a
@@ -50,13 +57,17 @@ export abstract class DecoderForSequenceClassification extends Module implements
   }
   protected abstract body(): DecoderBody;
   abstract inputEmbeddings(): Embedding;
-  keyValueLayout(): Omit<KVLayout, 'batch'> { return this.body().keyValueLayout(); }
+  keyValueLayout(): Omit<KVLayout, 'batch'> {
+    return this.body().keyValueLayout();
+  }
   forward(input: EncoderInput): Tensor {
     if (!input.inputIds) throw new ArgumentError('[classifier] a decoder classifier pools at the last non-pad token and needs input ids.', 'Pass inputIds.');
     const hidden = this.body().forward({ inputIds: input.inputIds, attentionMask: input.attentionMask });
     const [B, T] = input.inputIds!.shape;
     const pick = new Float32Array(B * T);
-    lastTokenIndices(input.inputIds!, this.config.padTokenId).forEach((t, b) => { pick[b * T + t] = 1; });
+    lastTokenIndices(input.inputIds!, this.config.padTokenId).forEach((t, b) => {
+      pick[b * T + t] = 1;
+    });
     const pooled = hidden.mul(new Tensor(pick, [B, T, 1])).sum(1);
     return this.score.forward(pooled);
   }

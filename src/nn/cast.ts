@@ -1,4 +1,4 @@
-import { Tensor } from '../tensor/index.js';
+import type { Tensor } from '../tensor/index.js';
 import { Conv1D, Embedding, Linear } from './layers.js';
 import type { Module } from './module.js';
 

@@ -1,4 +1,4 @@
-import { Generator, Tensor } from '../tensor/index.js';
+import type { Generator, Tensor } from '../tensor/index.js';
 
 /** In-place initialisers over a parameter's storage, seeded so runs are reproducible. */
 export function normal_(t: Tensor, std: number, generator: Generator, mean = 0): Tensor {

@@ -6,22 +6,36 @@ import { concat, copyInto, Tensor } from '../tensor/index.js';
  * past_key_values when prefix tuning passes them: every position attends to them, and the
  * input's positions start at P. Keys are used as given (no rotary embedding is applied).
  */
-export interface KVPrefix { keys: readonly Tensor[]; values: readonly Tensor[] }
+export interface KVPrefix {
+  keys: readonly Tensor[];
+  values: readonly Tensor[];
+}
 
 /** The shape a model needs of a prefix (its layers, kv heads and head size, for the input's batch). */
-export interface KVLayout { layers: number; batch: number; kvHeads: number; headDim: number }
+export interface KVLayout {
+  layers: number;
+  batch: number;
+  kvHeads: number;
+  headDim: number;
+}
 
 /** Checks that `prefix` fits the model; returns its length P. */
 export function prefixLength(prefix: KVPrefix, layout: KVLayout): number {
   const { layers, batch, kvHeads, headDim } = layout;
   if (prefix.keys.length !== layers || prefix.values.length !== layers) {
-    throw new ShapeError(`[model] the key/value prefix has ${prefix.keys.length} key and ${prefix.values.length} value tensors; the model has ${layers} layers.`, 'Pass one key and one value tensor per layer.');
+    throw new ShapeError(
+      `[model] the key/value prefix has ${prefix.keys.length} key and ${prefix.values.length} value tensors; the model has ${layers} layers.`,
+      'Pass one key and one value tensor per layer.',
+    );
   }
   const p = prefix.keys[0].shape[2];
   for (const t of [...prefix.keys, ...prefix.values]) {
     const want = [batch, kvHeads, p, headDim];
     if (t.ndim !== 4 || t.shape.some((d, i) => d !== want[i])) {
-      throw new ShapeError(`[model] a key/value prefix tensor is ${formatShape(t.shape)}; the model needs ${formatShape(want)} (batch, kv heads, prefix length, head dim).`, 'Build the prefix for this model and batch (grouped-query models use their kv heads).');
+      throw new ShapeError(
+        `[model] a key/value prefix tensor is ${formatShape(t.shape)}; the model needs ${formatShape(want)} (batch, kv heads, prefix length, head dim).`,
+        'Build the prefix for this model and batch (grouped-query models use their kv heads).',
+      );
     }
   }
   return p;
@@ -38,7 +52,13 @@ export class KVCache {
   /** Positions already stored (and committed by advance()). */
   length = 0;
 
-  constructor(readonly layers: number, readonly batch: number, readonly kvHeads: number, readonly headDim: number, readonly capacity: number) {
+  constructor(
+    readonly layers: number,
+    readonly batch: number,
+    readonly kvHeads: number,
+    readonly headDim: number,
+    readonly capacity: number,
+  ) {
     const size = batch * kvHeads * capacity * headDim;
     this.keys = Array.from({ length: layers }, () => new Float32Array(size));
     this.values = Array.from({ length: layers }, () => new Float32Array(size));
@@ -66,7 +86,9 @@ export class KVCache {
   }
 
   /** Commits t new positions once every layer has stored them. */
-  advance(t: number): void { this.length += t; }
+  advance(t: number): void {
+    this.length += t;
+  }
 
   /** Stores a key/value prefix as the first positions of an empty cache (later steps then see it as past). */
   prefill(prefix: KVPrefix): void {

@@ -33,11 +33,19 @@ export abstract class Module {
   /** Every distinct parameter once, under the first name that reaches it. */
   namedParameters(): [string, Tensor][] {
     const seen = new Set<Tensor>();
-    return this.namedParametersWithDuplicates().filter(([, t]) => (seen.has(t) ? false : (seen.add(t), true)));
+    return this.namedParametersWithDuplicates().filter(([, t]) => {
+      if (seen.has(t)) return false;
+      seen.add(t);
+      return true;
+    });
   }
 
-  parameters(): Tensor[] { return this.namedParameters().map(([, t]) => t); }
-  trainableParameters(): [string, Tensor][] { return this.namedParameters().filter(([, t]) => t.requiresGrad); }
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, t]) => t);
+  }
+  trainableParameters(): [string, Tensor][] {
+    return this.namedParameters().filter(([, t]) => t.requiresGrad);
+  }
 
   namedModules(prefix = ''): [string, Module][] {
     const out: [string, Module][] = [[prefix.replace(/\.$/, ''), this]];
@@ -91,7 +99,10 @@ export abstract class Module {
       const parentPath = parts.slice(0, parts.length - take).join('.');
       const name = parts.slice(parts.length - take).join('.');
       const parent = this.findSubmodule(parentPath);
-      if (parent?.directChild(name)) { parent.replaceChild(name, module); return; }
+      if (parent?.directChild(name)) {
+        parent.replaceChild(name, module);
+        return;
+      }
     }
     throw new CheckpointError(`[module] no submodule '${path}' to replace.`, { hint: 'List names with namedModules().' });
   }
@@ -100,16 +111,24 @@ export abstract class Module {
     for (const t of this.parameters()) t.requiresGrad = flag;
     return this;
   }
-  freeze(): this { return this.requiresGrad(false); }
-  unfreeze(): this { return this.requiresGrad(true); }
+  freeze(): this {
+    return this.requiresGrad(false);
+  }
+  unfreeze(): this {
+    return this.requiresGrad(true);
+  }
 
   train(mode = true): this {
     for (const [, m] of this.namedModules()) m.training = mode;
     return this;
   }
-  eval(): this { return this.train(false); }
+  eval(): this {
+    return this.train(false);
+  }
 
-  stateDict(): Map<string, Tensor> { return new Map(this.namedParametersWithDuplicates()); }
+  stateDict(): Map<string, Tensor> {
+    return new Map(this.namedParametersWithDuplicates());
+  }
 
   /**
    * Copies tensors into the parameters of the same name, checking every shape. Returns the
@@ -124,16 +143,24 @@ export abstract class Module {
     for (const [param, names] of byTensor) {
       names.forEach((n) => known.add(n));
       const source = names.find((n) => tensors.has(n));
-      if (!source) { missing.push(...names); continue; }
+      if (!source) {
+        missing.push(...names);
+        continue;
+      }
       const value = tensors.get(source)!;
       if (value.shape.length !== param.shape.length || value.shape.some((d, i) => d !== param.shape[i])) {
-        throw new CheckpointError(`[load] '${source}' has shape ${formatShape(value.shape)} but the model expects ${formatShape(param.shape)}.`, { hint: 'The checkpoint does not match config.json: check the model folder.' });
+        throw new CheckpointError(`[load] '${source}' has shape ${formatShape(value.shape)} but the model expects ${formatShape(param.shape)}.`, {
+          hint: 'The checkpoint does not match config.json: check the model folder.',
+        });
       }
       (param.data as Float32Array).set(value.float().contiguousData(), param.offset);
     }
     const unexpected = [...tensors.keys()].filter((k) => !known.has(k));
     if (options.strict && (missing.length || unexpected.length)) {
-      throw new CheckpointError(`[load] state dict does not match the model: missing ${missing.length ? missing.join(', ') : 'none'}; unexpected ${unexpected.length ? unexpected.join(', ') : 'none'}.`, { hint: 'Check that the checkpoint and config.json belong together.' });
+      throw new CheckpointError(
+        `[load] state dict does not match the model: missing ${missing.length ? missing.join(', ') : 'none'}; unexpected ${unexpected.length ? unexpected.join(', ') : 'none'}.`,
+        { hint: 'Check that the checkpoint and config.json belong together.' },
+      );
     }
     return { missing, unexpected };
   }

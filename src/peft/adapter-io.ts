@@ -12,8 +12,16 @@ export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
 
 /** JSON with sorted keys at every level and two-space indent, as json.dumps(sort_keys=True, indent=2). */
 export function sortedJson(value: unknown): string {
-  const sort = (v: unknown): unknown => (Array.isArray(v) ? v.map(sort)
-    : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])])) : v);
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sort)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+          )
+        : v;
   return `${JSON.stringify(sort(value), null, 2)}\n`;
 }
 
@@ -30,7 +38,11 @@ export function adapterDir(dir: string, name: string): string {
 export function saveAdapters(peft: PeftModel, dir: string, options: { adapters?: string[]; baseModelNameOrPath?: string } = {}): string[] {
   const written: string[] = [];
   for (const name of options.adapters ?? peft.listAdapters()) {
-    const { config, method } = peft.adapters.get(name) ?? (() => { throw new ConfigError(`[save] no adapter named '${name}'.`, { hint: `Adapters: ${peft.listAdapters().join(', ')}.` }); })();
+    const { config, method } =
+      peft.adapters.get(name) ??
+      (() => {
+        throw new ConfigError(`[save] no adapter named '${name}'.`, { hint: `Adapters: ${peft.listAdapters().join(', ')}.` });
+      })();
     const target = adapterDir(dir, name);
     mkdirSync(target, { recursive: true });
     const json = configToJson({ ...config, inference_mode: true, peft_version: PEFT_FORMAT_VERSION, base_model_name_or_path: options.baseModelNameOrPath ?? config.base_model_name_or_path });
@@ -51,7 +63,8 @@ export function readAdapterConfig(dir: string): Record<string, unknown> {
   } catch (cause) {
     throw new ConfigError(`[adapter] ${path} is not valid JSON.`, { hint: 'Re-save the adapter.', cause });
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw) || !('peft_type' in raw)) throw new ConfigError(`[adapter] ${path} has no peft_type.`, { hint: 'Every PEFT adapter config names its peft_type (e.g. "LORA").' });
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw) || !('peft_type' in raw))
+    throw new ConfigError(`[adapter] ${path} has no peft_type.`, { hint: 'Every PEFT adapter config names its peft_type (e.g. "LORA").' });
   return raw as Record<string, unknown>;
 }
 
@@ -73,11 +86,16 @@ export function loadAdapter(peft: PeftModel, dir: string, name = 'default', opti
   peft.addAdapter(name, { ...raw, inference_mode: !options.trainable } as PeftConfigInput);
   const expected = peft.adapterStateDict(name, 'saved');
   // Layers that rebuild their parameters from the saved form themselves (VB-LoRA's top-k weights).
-  const ownLoaders = peft.tunerLayers().filter(([, l]) => l.loadSaved && l.adapterNames().includes(name)).map(([path, l]) => [`base_model.model.${path}.`, l] as const);
+  const ownLoaders = peft
+    .tunerLayers()
+    .filter(([, l]) => l.loadSaved && l.adapterNames().includes(name))
+    .map(([path, l]) => [`base_model.model.${path}.`, l] as const);
   for (const key of tensors.keys()) {
     if (!expected.has(key)) {
       peft.deleteAdapter(name);
-      throw new CheckpointError(`[adapter] '${key}' in ${weightsPath} matches nothing in the model with this adapter config.`, { hint: 'The adapter was trained on a different base model, or its config does not match its weights.' });
+      throw new CheckpointError(`[adapter] '${key}' in ${weightsPath} matches nothing in the model with this adapter config.`, {
+        hint: 'The adapter was trained on a different base model, or its config does not match its weights.',
+      });
     }
   }
   // A prompt encoder's saved output (p-tuning, projected prefix) is no parameter: nothing could train it.
@@ -86,13 +104,20 @@ export function loadAdapter(peft: PeftModel, dir: string, name = 'default', opti
   for (const [key, param] of expected) {
     if (promptBased && !stored.has(param)) {
       peft.deleteAdapter(name);
-      throw new CheckpointError(`[adapter] '${key}' is the output of the adapter's encoder (p-tuning, prefix projection), which the file does not hold, so it cannot be loaded for training.`, { hint: 'Load the adapter for inference (frozen), or train a new one.' });
+      throw new CheckpointError(`[adapter] '${key}' is the output of the adapter's encoder (p-tuning, prefix projection), which the file does not hold, so it cannot be loaded for training.`, {
+        hint: 'Load the adapter for inference (frozen), or train a new one.',
+      });
     }
     const value = tensors.get(key);
-    if (!value) { peft.deleteAdapter(name); throw new CheckpointError(`[adapter] ${weightsPath} lacks '${key}'.`, { hint: 'The file is incomplete or belongs to another config.' }); }
+    if (!value) {
+      peft.deleteAdapter(name);
+      throw new CheckpointError(`[adapter] ${weightsPath} lacks '${key}'.`, { hint: 'The file is incomplete or belongs to another config.' });
+    }
     if (value.ndim !== param.ndim || value.shape.some((d, i) => d !== param.shape[i])) {
       peft.deleteAdapter(name);
-      throw new CheckpointError(`[adapter] '${key}' has shape [${value.shape.join(', ')}] but the model needs [${param.shape.join(', ')}].`, { hint: 'The adapter was trained for a different base model (or a different r).' });
+      throw new CheckpointError(`[adapter] '${key}' has shape [${value.shape.join(', ')}] but the model needs [${param.shape.join(', ')}].`, {
+        hint: 'The adapter was trained for a different base model (or a different r).',
+      });
     }
     if (!ownLoaders.some(([prefix]) => key.startsWith(prefix))) (param.data as Float32Array).set(value.float().contiguousData(), param.offset);
   }
@@ -100,7 +125,10 @@ export function loadAdapter(peft: PeftModel, dir: string, name = 'default', opti
     const saved = new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
     layer.loadSaved!(name, saved);
   }
-  if (!options.trainable) { peft.setAdapter(previous.length ? previous : [name]); peft.model.freeze(); }
+  if (!options.trainable) {
+    peft.setAdapter(previous.length ? previous : [name]);
+    peft.model.freeze();
+  }
 }
 
 /** Loads a base model's adapter from disk, as PeftModel.from_pretrained. */

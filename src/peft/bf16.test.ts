@@ -17,7 +17,8 @@ import { loadAdapter, PeftModel } from './index.js';
  * each bf16 product. Measured (both backends): logits 0.22-0.68% of the largest logit, LoRA
  * gradients 0.61% of the largest gradient.
  */
-const BF16_TOL = 0.01, BF16_GRAD_TOL = 0.02;
+const BF16_TOL = 0.01,
+  BF16_GRAD_TOL = 0.02;
 
 const maxAbs = (xs: ArrayLike<number>) => Array.from(xs).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 function relError(got: ArrayLike<number>, ref: ArrayLike<number>): number {
@@ -35,12 +36,14 @@ for (const backend of availableBackends()) {
     for (const conv1d of [false, true]) {
       const stored = Tensor.randn(conv1d ? [37, 21] : [21, 37], gen).bfloat16(); // Conv1D keeps [in, out]
       const weight = conv1d ? stored.T : stored; // [out=21, in=37]
-      const x = Tensor.randn([2, 5, 37], gen); x.requiresGrad = true;
+      const x = Tensor.randn([2, 5, 37], gen);
+      x.requiresGrad = true;
       const bias = Tensor.randn([21], gen);
       const y = linear(x, weight, bias);
       const g = Tensor.randn(y.shape, gen);
       y.backward(g);
-      const xr = x.detach().bfloat16().float(); xr.requiresGrad = true;
+      const xr = x.detach().bfloat16().float();
+      xr.requiresGrad = true;
       const ref = linear(xr, weight.float(), bias);
       assertClose(y.contiguousData(), ref.contiguousData(), 1e-5 * Math.max(1, maxAbs(ref.contiguousData())), 0, `forward conv1d=${conv1d}`);
       // The backward product rounds the incoming gradient to bfloat16 too.
@@ -73,9 +76,14 @@ for (const backend of availableBackends()) {
   test(`[${backend.name}] bert-tiny: bfloat16 weights stay within ${BF16_TOL} of float32 logits`, () => {
     setBackend(backend);
     const expected = loadSafetensors(join(fixturesDir, 'bert-tiny', 'expected.safetensors'));
-    const run = (dtype: 'float32' | 'bfloat16') => noGrad(() => (loadPretrained(join(fixturesDir, 'bert-tiny'), { dtype }).model as SequenceClassifier).forward({
-      inputIds: expected.get('input_ids')!, attentionMask: expected.get('attention_mask')!, tokenTypeIds: expected.get('token_type_ids')!,
-    })).contiguousData();
+    const run = (dtype: 'float32' | 'bfloat16') =>
+      noGrad(() =>
+        (loadPretrained(join(fixturesDir, 'bert-tiny'), { dtype }).model as SequenceClassifier).forward({
+          inputIds: expected.get('input_ids')!,
+          attentionMask: expected.get('attention_mask')!,
+          tokenTypeIds: expected.get('token_type_ids')!,
+        }),
+      ).contiguousData();
     const err = relError(run('bfloat16'), run('float32'));
     assert.ok(err > 0 && err < BF16_TOL, `max |bf16 - f32| / max|f32| = ${err}`);
   });
@@ -94,12 +102,15 @@ for (const backend of availableBackends()) {
       peft.addAdapter('default', { r: 4, lora_alpha: 8, target_modules: ['c_attn', 'c_fc'], init_lora_weights: 'gaussian' });
       if (bf16) assert.ok(castFrozenWeights(model, 'bfloat16') > 0);
       const params = model.trainableParameters();
-      assert.ok(params.every(([, p]) => p.dtype === 'float32'), 'trainable parameters stay float32');
+      assert.ok(
+        params.every(([, p]) => p.dtype === 'float32'),
+        'trainable parameters stay float32',
+      );
       // B starts at zero; give it values so that A gets a gradient too.
       const gen = new Generator(11);
       for (const [n, p] of params) if (n.includes('lora_B')) (p.data as Float32Array).set(Tensor.randn(p.shape, gen).mul(0.1).contiguousData());
       crossEntropy((model as CausalLM).forward({ inputIds: ids }), new Tensor(targets, [B, T])).backward();
-      return params.map(([, p]) => Array.from(p.grad!.contiguousData())).flat();
+      return params.flatMap(([, p]) => Array.from(p.grad!.contiguousData()));
     };
     const err = relError(grads(true), grads(false));
     assert.ok(err > 0 && err < BF16_GRAD_TOL, `max |bf16 - f32| / max|f32| over LoRA grads = ${err}`);

@@ -13,7 +13,10 @@ for (const targetHead of [false, true]) {
     const ids = loadSafetensors(join(fixturesDir, 'gpt2-tiny', 'expected.safetensors')).get('input_ids')!;
     const [B, T] = ids.shape;
     const src = ids.int32Data();
-    const targets = new Tensor(Int32Array.from({ length: B * T }, (_, i) => (i % T === T - 1 ? -100 : src[i + 1])), [B, T]);
+    const targets = new Tensor(
+      Int32Array.from({ length: B * T }, (_, i) => (i % T === T - 1 ? -100 : src[i + 1])),
+      [B, T],
+    );
     const run = (fused: boolean) => {
       const model = loadPretrained(join(fixturesDir, 'gpt2-tiny')).model as CausalLM;
       const peft = new PeftModel(model);
@@ -22,7 +25,8 @@ for (const targetHead of [false, true]) {
       loss.backward();
       return { loss: loss.item(), grads: model.trainableParameters().flatMap(([, p]) => Array.from(p.grad!.contiguousData())) };
     };
-    const a = run(true), b = run(false);
+    const a = run(true),
+      b = run(false);
     assert.ok(Math.abs(a.loss - b.loss) < 1e-4 * Math.abs(b.loss), `${a.loss} vs ${b.loss}`);
     assertClose(a.grads, b.grads, 1e-5, 1e-3, 'LoRA gradients');
   });

@@ -24,19 +24,29 @@ export type Schema = Record<string, Field<any>>;
 export type Infer<S extends Schema> = { -readonly [K in keyof S]: S[K] extends Field<infer T> ? T : never };
 
 const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
-const isNumberRecord = (v: unknown): v is Record<string, number> => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'number' && Number.isFinite(x));
+const isNumberRecord = (v: unknown): v is Record<string, number> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'number' && Number.isFinite(x));
 
 /** Field constructors, in the spirit of Zod: `f.int({ default: 8, min: 1, doc })`. */
 export const f = {
   int(o: { default: number; min?: number; max?: number; doc: string }): Field<number> {
     const range = o.max === undefined ? (o.min === undefined ? 'an integer' : `an integer >= ${o.min}`) : `an integer in [${o.min ?? '-inf'}, ${o.max}]`;
-    return { accepts: range, default: o.default, doc: o.doc, cli: 'number', check: (v): v is number => Number.isInteger(v) && (o.min === undefined || (v as number) >= o.min) && (o.max === undefined || (v as number) <= o.max) };
+    return {
+      accepts: range,
+      default: o.default,
+      doc: o.doc,
+      cli: 'number',
+      check: (v): v is number => Number.isInteger(v) && (o.min === undefined || (v as number) >= o.min) && (o.max === undefined || (v as number) <= o.max),
+    };
   },
   number(o: { default: number; min?: number; max?: number; maxExclusive?: boolean; doc: string }): Field<number> {
     const upper = o.max === undefined ? '' : o.maxExclusive ? `, < ${o.max}` : `, <= ${o.max}`;
     const accepts = o.min === undefined && o.max === undefined ? 'a finite number' : `a number${o.min === undefined ? '' : ` >= ${o.min}`}${upper}`;
     return {
-      accepts, default: o.default, doc: o.doc, cli: 'number',
+      accepts,
+      default: o.default,
+      doc: o.doc,
+      cli: 'number',
       check: (v): v is number => typeof v === 'number' && Number.isFinite(v) && (o.min === undefined || v >= o.min) && (o.max === undefined || (o.maxExclusive ? v < o.max : v <= o.max)),
     };
   },
@@ -44,27 +54,57 @@ export const f = {
     return { accepts: 'true or false', default: o.default, doc: o.doc, cli: 'boolean', check: (v): v is boolean => typeof v === 'boolean' };
   },
   oneOf<const T extends readonly (string | number | boolean | null)[]>(values: T, o: { default: T[number]; doc: string }): Field<T[number]> {
-    return { accepts: values.map((v) => JSON.stringify(v)).join(', '), default: o.default, doc: o.doc, cli: values.every((v) => typeof v === 'string' || v === null) ? 'string' : 'json', check: (v): v is T[number] => values.includes(v as T[number]) };
+    return {
+      accepts: values.map((v) => JSON.stringify(v)).join(', '),
+      default: o.default,
+      doc: o.doc,
+      cli: values.every((v) => typeof v === 'string' || v === null) ? 'string' : 'json',
+      check: (v): v is T[number] => values.includes(v as T[number]),
+    };
   },
   string(o: { default: string | null; doc: string; nullable?: boolean }): Field<string | null> {
-    return { accepts: o.nullable === false ? 'a string' : 'a string or null', default: o.default, doc: o.doc, cli: 'string', check: (v): v is string | null => typeof v === 'string' || (v === null && o.nullable !== false) };
+    return {
+      accepts: o.nullable === false ? 'a string' : 'a string or null',
+      default: o.default,
+      doc: o.doc,
+      cli: 'string',
+      check: (v): v is string | null => typeof v === 'string' || (v === null && o.nullable !== false),
+    };
   },
   stringList(o: { default: string[] | null; doc: string }): Field<string[] | null> {
     return { accepts: 'a list of strings or null', default: o.default, doc: o.doc, cli: 'list', check: (v): v is string[] | null => v === null || isStringList(v) };
   },
   intList(o: { default: number[] | null; doc: string }): Field<number[] | null> {
-    return { accepts: 'a list of integers or null', default: o.default, doc: o.doc, cli: 'list', check: (v): v is number[] | null => v === null || (Array.isArray(v) && v.every((x) => Number.isInteger(x))) };
+    return {
+      accepts: 'a list of integers or null',
+      default: o.default,
+      doc: o.doc,
+      cli: 'list',
+      check: (v): v is number[] | null => v === null || (Array.isArray(v) && v.every((x) => Number.isInteger(x))),
+    };
   },
   /** PEFT's target spec: a list of names (matched as dotted suffixes), a regex string, or null for the method's default. */
   targets(o: { default: TargetSpec; doc: string }): Field<TargetSpec> {
-    return { accepts: 'a list of module names, a regex string, or null', default: o.default, doc: o.doc, cli: 'list', check: (v): v is TargetSpec => v === null || typeof v === 'string' || isStringList(v) };
+    return {
+      accepts: 'a list of module names, a regex string, or null',
+      default: o.default,
+      doc: o.doc,
+      cli: 'list',
+      check: (v): v is TargetSpec => v === null || typeof v === 'string' || isStringList(v),
+    };
   },
   numberRecord(o: { doc: string }): Field<Record<string, number>> {
     return { accepts: 'an object of pattern -> number', default: {}, doc: o.doc, cli: 'json', check: (v): v is Record<string, number> => isNumberRecord(v) };
   },
   /** A value peft-ts reads only at PEFT's default: any other asks for a feature not implemented here. */
   fixed<T>(value: T, o: { doc: string }): Field<T> {
-    return { accepts: `${JSON.stringify(value)} (the only value peft-ts implements)`, default: value, doc: o.doc, cli: typeof value === 'boolean' ? 'boolean' : 'json', check: (v): v is T => JSON.stringify(v) === JSON.stringify(value) };
+    return {
+      accepts: `${JSON.stringify(value)} (the only value peft-ts implements)`,
+      default: value,
+      doc: o.doc,
+      cli: typeof value === 'boolean' ? 'boolean' : 'json',
+      check: (v): v is T => JSON.stringify(v) === JSON.stringify(value),
+    };
   },
   /** Free JSON that peft-ts reads and writes back unchanged (metadata such as auto_mapping). */
   any(o: { default: unknown; doc: string }): Field<unknown> {
@@ -125,9 +165,12 @@ export interface ConfigSpec<C extends BaseConfig> {
  */
 export function parseMethodConfig<C extends BaseConfig>(spec: ConfigSpec<C>, rawInput: Record<string, unknown>): C {
   const raw = spec.normaliseRaw ? spec.normaliseRaw(rawInput) : rawInput;
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`[${spec.label}] the config must be an object of fields.`, { hint: 'Pass adapter_config.json fields as an object.' });
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError(`[${spec.label}] the config must be an object of fields.`, { hint: 'Pass adapter_config.json fields as an object.' });
   if (raw.peft_type !== undefined && raw.peft_type !== spec.peftType) {
-    throw new ConfigError(`[${spec.label}] peft_type must be ${JSON.stringify(spec.peftType)}, got ${JSON.stringify(raw.peft_type)}.`, { hint: 'Parse the config with the method its peft_type names.' });
+    throw new ConfigError(`[${spec.label}] peft_type must be ${JSON.stringify(spec.peftType)}, got ${JSON.stringify(raw.peft_type)}.`, {
+      hint: 'Parse the config with the method its peft_type names.',
+    });
   }
   const fields: Schema = { ...baseFields, ...spec.fields };
   const config: Record<string, unknown> = { peft_type: spec.peftType };

@@ -31,11 +31,15 @@ export function adapterToGGUF(peft: PeftModel, adapterName: string, options: { t
     if (!(layer instanceof LoraLayer) || !layer.adapterNames().includes(adapterName)) continue;
     const place = tensorPlace(modelConfig, `${path}.weight`);
     if (!place) throw unsupported(`adapts '${path}', which shares its weight with the embedding in GGUF`, 'Export it merged instead: --merge, or train without this target.');
-    const A = layer.lora_A.items.get(adapterName)!.weight, B = layer.lora_B.items.get(adapterName)!.weight;
+    const A = layer.lora_A.items.get(adapterName)!.weight,
+      B = layer.lora_B.items.get(adapterName)!.weight;
     const r = A.shape[0];
     const scale = layer.scaling.get(adapterName)!;
     const fold = alpha === 0 ? scale : (scale * r) / alpha; // llama.cpp scales by 1 when alpha is 0
-    const scaledB = new Tensor(B.contiguousData().map((v) => v * fold), B.shape);
+    const scaledB = new Tensor(
+      B.contiguousData().map((v) => v * fold),
+      B.shape,
+    );
     // A and B are already in [out, in] orientation: only the row order of the base applies, to B.
     const a = { shape: [...A.shape], data: A.contiguousData() };
     const b = toFileLayout({ ...place, transpose: false }, scaledB);

@@ -13,7 +13,7 @@ import { ArgumentError } from '../errors.js';
 import { Embedding, type Module } from '../nn/index.js';
 import { loadPretrained, type PretrainedModel } from '../models/index.js';
 import { crossEntropy, Generator, gradcheck, noGrad, Tensor } from '../tensor/index.js';
-import { getPeftModel, loadPeftModel, PeftModel, saveAdapters, type TunerLayer } from './index.js';
+import { getPeftModel, loadPeftModel, type PeftModel, saveAdapters, type TunerLayer } from './index.js';
 
 interface MethodCase {
   /** Shown in test names: the method and its variant. */
@@ -34,37 +34,176 @@ interface MethodCase {
 }
 
 export const METHOD_CASES: MethodCase[] = [
-  { name: 'lora', base: 'llama-tiny', config: { peft_type: 'LORA', r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
-  { name: 'lora on Conv1D', base: 'gpt2-tiny', config: { peft_type: 'LORA', r: 4, lora_alpha: 8, target_modules: ['c_attn', 'c_fc'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  {
+    name: 'lora',
+    base: 'llama-tiny',
+    config: { peft_type: 'LORA', r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj', 'down_proj'] },
+    identityAtInit: true,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+  },
+  {
+    name: 'lora on Conv1D',
+    base: 'gpt2-tiny',
+    config: { peft_type: 'LORA', r: 4, lora_alpha: 8, target_modules: ['c_attn', 'c_fc'] },
+    identityAtInit: true,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+  },
   // DoRA detaches the weight norm (PEFT does, per the paper's section 4.3): A and B get the partial gradient only.
-  { name: 'lora + dora', base: 'llama-tiny', config: { peft_type: 'LORA', r: 4, lora_alpha: 8, use_dora: true }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true, detachedGradient: /lora_[AB]/ },
+  {
+    name: 'lora + dora',
+    base: 'llama-tiny',
+    config: { peft_type: 'LORA', r: 4, lora_alpha: 8, use_dora: true },
+    identityAtInit: true,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+    detachedGradient: /lora_[AB]/,
+  },
   { name: 'ln-tuning', base: 'llama-tiny', config: { peft_type: 'LN_TUNING' }, identityAtInit: true, multipleActive: false, mixedBatch: true, mergeable: true },
   { name: 'ln-tuning on LayerNorm', base: 'gpt2-tiny', config: { peft_type: 'LN_TUNING' }, identityAtInit: true, multipleActive: false, mixedBatch: true, mergeable: true },
-  { name: 'trainable-tokens', base: 'llama-tiny', config: { peft_type: 'TRAINABLE_TOKENS', token_indices: [3, 15, 65, 200] }, otherConfig: { peft_type: 'TRAINABLE_TOKENS', token_indices: [14, 92] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
-  { name: 'trainable-tokens, tied LM head', base: 'gpt2-tiny', config: { peft_type: 'TRAINABLE_TOKENS', token_indices: [3, 15, 65, 200] }, otherConfig: { peft_type: 'TRAINABLE_TOKENS', token_indices: [14, 92] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  {
+    name: 'trainable-tokens',
+    base: 'llama-tiny',
+    config: { peft_type: 'TRAINABLE_TOKENS', token_indices: [3, 15, 65, 200] },
+    otherConfig: { peft_type: 'TRAINABLE_TOKENS', token_indices: [14, 92] },
+    identityAtInit: true,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+  },
+  {
+    name: 'trainable-tokens, tied LM head',
+    base: 'gpt2-tiny',
+    config: { peft_type: 'TRAINABLE_TOKENS', token_indices: [3, 15, 65, 200] },
+    otherConfig: { peft_type: 'TRAINABLE_TOKENS', token_indices: [14, 92] },
+    identityAtInit: true,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+  },
   { name: 'lora, SEQ_CLS', base: 'bert-tiny', config: { peft_type: 'LORA', r: 4, task_type: 'SEQ_CLS' }, identityAtInit: true, multipleActive: true, mixedBatch: false, mergeable: true },
   { name: 'ia3', base: 'llama-tiny', config: { peft_type: 'IA3' }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
   { name: 'ia3 on Conv1D', base: 'gpt2-tiny', config: { peft_type: 'IA3' }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
   { name: 'ia3, SEQ_CLS', base: 'bert-tiny', config: { peft_type: 'IA3', task_type: 'SEQ_CLS' }, identityAtInit: true, multipleActive: true, mixedBatch: false, mergeable: true },
-  { name: 'loha', base: 'llama-tiny', config: { peft_type: 'LOHA', r: 4, alpha: 8, target_modules: ['q_proj', 'v_proj', 'up_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
-  { name: 'lokr, decompose_both', base: 'llama-tiny', config: { peft_type: 'LOKR', r: 2, alpha: 4, decompose_both: true, target_modules: ['q_proj', 'v_proj', 'up_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
-  { name: 'vera', base: 'llama-tiny', config: { peft_type: 'VERA', r: 8, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  {
+    name: 'loha',
+    base: 'llama-tiny',
+    config: { peft_type: 'LOHA', r: 4, alpha: 8, target_modules: ['q_proj', 'v_proj', 'up_proj'] },
+    identityAtInit: true,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+  },
+  {
+    name: 'lokr, decompose_both',
+    base: 'llama-tiny',
+    config: { peft_type: 'LOKR', r: 2, alpha: 4, decompose_both: true, target_modules: ['q_proj', 'v_proj', 'up_proj'] },
+    identityAtInit: true,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+  },
+  {
+    name: 'vera',
+    base: 'llama-tiny',
+    config: { peft_type: 'VERA', r: 8, target_modules: ['q_proj', 'v_proj', 'down_proj'] },
+    identityAtInit: true,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+  },
   { name: 'vera on Conv1D', base: 'gpt2-tiny', config: { peft_type: 'VERA', r: 8, target_modules: ['c_attn', 'c_fc'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
   // FourierFT's PEFT default draws the spectrum from N(0, 1): not the identity at init.
   { name: 'fourierft', base: 'llama-tiny', config: { peft_type: 'FOURIERFT', n_frequency: 64 }, identityAtInit: false, multipleActive: true, mixedBatch: true, mergeable: true },
-  { name: 'fourierft on Conv1D, zero init', base: 'gpt2-tiny', config: { peft_type: 'FOURIERFT', n_frequency: 64, init_weights: true }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
-  { name: 'oft', base: 'llama-tiny', config: { peft_type: 'OFT', oft_block_size: 16, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
-  { name: 'oft exact Cayley, shared block, on Conv1D', base: 'gpt2-tiny', config: { peft_type: 'OFT', oft_block_size: 8, use_cayley_neumann: false, block_share: true, target_modules: ['c_attn', 'c_fc'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
-  { name: 'hra', base: 'llama-tiny', config: { peft_type: 'HRA', r: 4, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  {
+    name: 'fourierft on Conv1D, zero init',
+    base: 'gpt2-tiny',
+    config: { peft_type: 'FOURIERFT', n_frequency: 64, init_weights: true },
+    identityAtInit: true,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+  },
+  {
+    name: 'oft',
+    base: 'llama-tiny',
+    config: { peft_type: 'OFT', oft_block_size: 16, target_modules: ['q_proj', 'v_proj', 'down_proj'] },
+    identityAtInit: true,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+  },
+  {
+    name: 'oft exact Cayley, shared block, on Conv1D',
+    base: 'gpt2-tiny',
+    config: { peft_type: 'OFT', oft_block_size: 8, use_cayley_neumann: false, block_share: true, target_modules: ['c_attn', 'c_fc'] },
+    identityAtInit: true,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+  },
+  {
+    name: 'hra',
+    base: 'llama-tiny',
+    config: { peft_type: 'HRA', r: 4, target_modules: ['q_proj', 'v_proj', 'down_proj'] },
+    identityAtInit: true,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+  },
   // PEFT's paired init is not the identity under Gram-Schmidt: the second of a pair orthogonalises to rounding noise.
   { name: 'hra with Gram-Schmidt', base: 'llama-tiny', config: { peft_type: 'HRA', r: 4, apply_GS: true }, identityAtInit: false, multipleActive: true, mixedBatch: true, mergeable: true },
-  { name: 'boft', base: 'llama-tiny', config: { peft_type: 'BOFT', boft_block_size: 8, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
-  { name: 'adalora', base: 'llama-tiny', config: { peft_type: 'ADALORA', init_r: 4, target_r: 2, total_step: 10, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
-  { name: 'adalora on Conv1D', base: 'gpt2-tiny', config: { peft_type: 'ADALORA', init_r: 4, total_step: 10, target_modules: ['c_attn'] }, identityAtInit: true, multipleActive: true, mixedBatch: true, mergeable: true },
+  {
+    name: 'boft',
+    base: 'llama-tiny',
+    config: { peft_type: 'BOFT', boft_block_size: 8, target_modules: ['q_proj', 'v_proj', 'down_proj'] },
+    identityAtInit: true,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+  },
+  {
+    name: 'adalora',
+    base: 'llama-tiny',
+    config: { peft_type: 'ADALORA', init_r: 4, target_r: 2, total_step: 10, target_modules: ['q_proj', 'v_proj', 'down_proj'] },
+    identityAtInit: true,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+  },
+  {
+    name: 'adalora on Conv1D',
+    base: 'gpt2-tiny',
+    config: { peft_type: 'ADALORA', init_r: 4, total_step: 10, target_modules: ['c_attn'] },
+    identityAtInit: true,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+  },
   // PEFT starts VB-LoRA from random logits and a random bank: a fresh adapter already changes the output.
   // topk = num_vectors keeps the mix smooth for finite differences (a top-k choice jumps when an entry crosses the cut).
-  { name: 'vblora', base: 'llama-tiny', config: { peft_type: 'VBLORA', r: 2, num_vectors: 4, topk: 4, vector_length: 16, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, identityAtInit: false, multipleActive: true, mixedBatch: true, mergeable: true },
-  { name: 'vblora on Conv1D', base: 'gpt2-tiny', config: { peft_type: 'VBLORA', r: 2, num_vectors: 4, topk: 4, vector_length: 16, target_modules: ['c_attn'] }, identityAtInit: false, multipleActive: true, mixedBatch: true, mergeable: true },
+  {
+    name: 'vblora',
+    base: 'llama-tiny',
+    config: { peft_type: 'VBLORA', r: 2, num_vectors: 4, topk: 4, vector_length: 16, target_modules: ['q_proj', 'v_proj', 'down_proj'] },
+    identityAtInit: false,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+  },
+  {
+    name: 'vblora on Conv1D',
+    base: 'gpt2-tiny',
+    config: { peft_type: 'VBLORA', r: 2, num_vectors: 4, topk: 4, vector_length: 16, target_modules: ['c_attn'] },
+    identityAtInit: false,
+    multipleActive: true,
+    mixedBatch: true,
+    mergeable: true,
+  },
 ];
 
 const ids = Tensor.from([3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26], [2, 6], 'int32');
@@ -103,7 +242,10 @@ for (const c of METHOD_CASES) {
     if (c.identityAtInit) assert.ok(maxAbsDiff(run(peft), before) < 1e-5, `fresh adapter moved the output by ${maxAbsDiff(run(peft), before)}`);
     perturb(peft);
     assert.ok(maxAbsDiff(run(peft), before) > 1e-4, 'a trained adapter changes the output');
-    assert.deepEqual(peft.withAdaptersDisabled(() => run(peft)), before);
+    assert.deepEqual(
+      peft.withAdaptersDisabled(() => run(peft)),
+      before,
+    );
   });
 
   test(`contract [${c.name}]: gradients reach the adapter's parameters only, and match finite differences`, () => {
@@ -117,7 +259,11 @@ for (const c of METHOD_CASES) {
     for (const [name, p] of peft.model.namedParameters()) {
       if (!adapterTensors.has(p)) assert.ok(p.grad === null || p.grad === undefined, `${name} is frozen but got a gradient`);
     }
-    for (const [name, t] of trainable(peft)) assert.ok(t.grad && t.grad.contiguousData().some((v) => v !== 0), `${name} got no gradient`);
+    for (const [name, t] of trainable(peft))
+      assert.ok(
+        t.grad?.contiguousData().some((v) => v !== 0),
+        `${name} got no gradient`,
+      );
 
     // Finite differences on one adapted module, in isolation (float32 limits the tolerance).
     const [, layer] = peft.tunerLayers()[0];
@@ -133,7 +279,8 @@ for (const c of METHOD_CASES) {
     const dir = tmp();
     saveAdapters(peft, dir);
     const loaded = loadPeftModel(baseModel(c), dir);
-    const a = peft.adapterStateDict('default'), b = loaded.adapterStateDict('default');
+    const a = peft.adapterStateDict('default'),
+      b = loaded.adapterStateDict('default');
     assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
     for (const [k, t] of a) assert.deepEqual(b.get(k)!.contiguousData(), t.contiguousData(), k);
     assert.deepEqual(run(loaded), run(peft));
@@ -145,7 +292,10 @@ for (const c of METHOD_CASES) {
     const peft = getPeftModel(model, c.config);
     perturb(peft);
     const adapted = run(peft);
-    if (!c.mergeable) { assert.throws(() => peft.merge(), ArgumentError); return; }
+    if (!c.mergeable) {
+      assert.throws(() => peft.merge(), ArgumentError);
+      return;
+    }
     peft.merge();
     assert.ok(maxAbsDiff(run(peft), adapted) < 1e-5, `merged vs unmerged: ${maxAbsDiff(run(peft), adapted)}`);
     peft.unmerge();
@@ -174,7 +324,10 @@ for (const c of METHOD_CASES) {
     else assert.throws(() => run(peft), ArgumentError);
 
     const rows = ['other', '__base__'];
-    if (!c.mixedBatch) { assert.throws(() => noGrad(() => peft.forward({ inputIds: ids }, { adapterNames: rows })), ArgumentError); return; }
+    if (!c.mixedBatch) {
+      assert.throws(() => noGrad(() => peft.forward({ inputIds: ids }, { adapterNames: rows })), ArgumentError);
+      return;
+    }
     const mixed = noGrad(() => peft.forward({ inputIds: ids }, { adapterNames: rows })).contiguousData();
     const half = mixed.length / 2;
     assert.ok(maxAbsDiff(mixed.subarray(0, half), outB.subarray(0, half)) < 1e-5, 'row 0 uses adapter "other"');

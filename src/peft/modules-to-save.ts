@@ -5,10 +5,14 @@ import { Tensor } from '../tensor/index.js';
 export function cloneModule<M extends Module>(module: M): M {
   const copy = Object.create(Object.getPrototypeOf(module)) as M;
   for (const [key, value] of Object.entries(module)) {
-    (copy as Record<string, unknown>)[key] = value instanceof Tensor ? value.float().clone()
-      : value instanceof Module ? cloneModule(value)
-      : Array.isArray(value) && value.every((v) => v instanceof Module) ? value.map((v) => cloneModule(v as Module))
-      : value;
+    (copy as Record<string, unknown>)[key] =
+      value instanceof Tensor
+        ? value.float().clone()
+        : value instanceof Module
+          ? cloneModule(value)
+          : Array.isArray(value) && value.every((v) => v instanceof Module)
+            ? value.map((v) => cloneModule(v as Module))
+            : value;
   }
   return copy;
 }

@@ -15,9 +15,18 @@ import { isTunerLayer, type TunerLayer } from './tuner-layer.js';
 /** PEFT's default heads to train with a SEQ_CLS adapter. */
 const SEQ_CLS_HEADS = ['classifier', 'score'];
 
-export interface TrainableReport { trainable: number; total: number; percent: number }
+export interface TrainableReport {
+  trainable: number;
+  total: number;
+  percent: number;
+}
 
-interface AdapterEntry { method: PeftMethod; config: MethodConfig; targets: string[]; shared: Map<string, SharedTensor> }
+interface AdapterEntry {
+  method: PeftMethod;
+  config: MethodConfig;
+  targets: string[];
+  shared: Map<string, SharedTensor>;
+}
 
 /**
  * A base model with PEFT adapters injected in place (HF PEFT's PeftModel): targeted layers are
@@ -37,7 +46,10 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
    * `tokenizer` serves generate(text); `tokenize` (or the tokenizer) is needed only by
    * initialisations from text (prompt tuning's TEXT).
    */
-  constructor(readonly model: M, options: { seed?: number; tokenizer?: HFTokenizer; tokenize?: (text: string) => number[] } = {}) {
+  constructor(
+    readonly model: M,
+    options: { seed?: number; tokenizer?: HFTokenizer; tokenize?: (text: string) => number[] } = {},
+  ) {
     this.generator = new Generator(options.seed ?? 0);
     this.tokenizer = options.tokenizer;
     this.tokenize = options.tokenize ?? (options.tokenizer ? (text: string) => options.tokenizer!.encode(text) : null);
@@ -112,8 +124,10 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
 
   private modulesToSavePaths(config: MethodConfig): string[] {
     const wanted = config.modules_to_save ?? [];
-    return this.model.namedModules().map(([n]) => n).filter((n) => n && !n.includes('.modules_to_save.') && !n.endsWith('.original_module')
-      && wanted.some((w) => n === w || n.endsWith(`.${w}`)));
+    return this.model
+      .namedModules()
+      .map(([n]) => n)
+      .filter((n) => n && !n.includes('.modules_to_save.') && !n.endsWith('.original_module') && wanted.some((w) => n === w || n.endsWith(`.${w}`)));
   }
 
   tunerLayers(): [string, TunerLayer][] {
@@ -130,7 +144,10 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
     for (const n of list) if (!this.adapters.has(n)) throw new ArgumentError(`[peft] no adapter named '${n}'.`, `Adapters: ${this.listAdapters().join(', ') || 'none'}.`);
     const input = list.find((n) => this.isInputAdapter(n));
     if (input !== undefined && list.length > 1) {
-      throw new ArgumentError(`[peft] the prompt-based adapter '${input}' cannot be active together with other adapters (${list.filter((n) => n !== input).join(', ')}).`, 'Activate it alone, as PEFT does.');
+      throw new ArgumentError(
+        `[peft] the prompt-based adapter '${input}' cannot be active together with other adapters (${list.filter((n) => n !== input).join(', ')}).`,
+        'Activate it alone, as PEFT does.',
+      );
     }
     this.activeAdapters = list;
     const tuner = (this.model as unknown as TunableModel).input_tuner;
@@ -150,7 +167,9 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
     }
   }
 
-  listAdapters(): string[] { return [...this.adapters.keys()]; }
+  listAdapters(): string[] {
+    return [...this.adapters.keys()];
+  }
 
   /** Parameters of adapter `name` (model parameter names) that its method trains with their own learning rate. */
   learningRates(name: string): Record<string, number> {
@@ -169,31 +188,41 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
       return method.kind === 'layer' && method.trainingHooks ? [[name, method.trainingHooks({ adapter: name, config, layers })] as const] : [];
     });
     const having = <K extends keyof TrainingHooks>(key: K) => hooks.filter(([, h]) => h[key]);
-    const losses = having('extraLoss'), after = having('afterStep'), stateful = having('saveState');
+    const losses = having('extraLoss'),
+      after = having('afterStep'),
+      stateful = having('saveState');
     return {
       ...(losses.length ? { extraLoss: () => losses.map(([, h]) => h.extraLoss!()).reduce((a, b) => a.add(b)) } : {}),
-      ...(after.length ? { afterStep: (step: number) => { for (const [, h] of after) h.afterStep!(step); } } : {}),
-      ...(stateful.length ? {
-        // Each adapter's state under its name: '<adapter>/<key>' tensors, meta[adapter].
-        saveState: () => {
-          const tensors = new Map<string, Tensor>(), meta: Record<string, unknown> = {};
-          for (const [name, h] of stateful) {
-            const s = h.saveState!();
-            for (const [k, t] of s.tensors) tensors.set(`${name}/${k}`, t);
-            meta[name] = s.meta;
+      ...(after.length
+        ? {
+            afterStep: (step: number) => {
+              for (const [, h] of after) h.afterStep!(step);
+            },
           }
-          return { tensors, meta };
-        },
-        loadState: (state: HookState) => {
-          for (const [name, h] of stateful) {
-            const tensors = new Map([...state.tensors].filter(([k]) => k.startsWith(`${name}/`)).map(([k, t]) => [k.slice(name.length + 1), t]));
-            h.loadState?.({ tensors, meta: (state.meta[name] ?? {}) as Record<string, unknown> });
+        : {}),
+      ...(stateful.length
+        ? {
+            // Each adapter's state under its name: '<adapter>/<key>' tensors, meta[adapter].
+            saveState: () => {
+              const tensors = new Map<string, Tensor>(),
+                meta: Record<string, unknown> = {};
+              for (const [name, h] of stateful) {
+                const s = h.saveState!();
+                for (const [k, t] of s.tensors) tensors.set(`${name}/${k}`, t);
+                meta[name] = s.meta;
+              }
+              return { tensors, meta };
+            },
+            loadState: (state: HookState) => {
+              for (const [name, h] of stateful) {
+                const tensors = new Map([...state.tensors].filter(([k]) => k.startsWith(`${name}/`)).map(([k, t]) => [k.slice(name.length + 1), t]));
+                h.loadState?.({ tensors, meta: (state.meta[name] ?? {}) as Record<string, unknown> });
+              }
+            },
           }
-        },
-      } : {}),
+        : {}),
     };
   }
-
 
   deleteAdapter(name: string): void {
     if (!this.adapters.delete(name)) throw new ArgumentError(`[peft] no adapter named '${name}'.`, `Adapters: ${this.listAdapters().join(', ') || 'none'}.`);
@@ -234,7 +263,8 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
     if (!names) return (this.model.forward as (i: CausalLMInput & EncoderInput) => Tensor)(input);
     const batch = tokenShape(input)[0];
     if (names.length !== batch) throw new ArgumentError(`[peft] ${names.length} adapter names for a batch of ${batch}.`, 'Name one adapter (or "__base__") per row.');
-    for (const n of names) if (n !== '__base__' && !this.adapters.has(n)) throw new ArgumentError(`[peft] no adapter named '${n}' for the mixed batch.`, `Adapters: ${this.listAdapters().join(', ')}.`);
+    for (const n of names)
+      if (n !== '__base__' && !this.adapters.has(n)) throw new ArgumentError(`[peft] no adapter named '${n}' for the mixed batch.`, `Adapters: ${this.listAdapters().join(', ')}.`);
     const prompt = [...names, ...this.activeAdapters].find((n) => this.isInputAdapter(n));
     if (prompt !== undefined) throw new ArgumentError(`[peft] mixed batches are not supported with the prompt-based adapter '${prompt}' (nor are they in PEFT).`, 'Run each adapter on its own batch.');
     if (this.wrappers().length) throw new ArgumentError('[peft] mixed batches with modules_to_save heads are not supported.', 'Run each adapter separately.');
@@ -251,7 +281,8 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
   /** Folds the active adapters into the base weights (forward no longer adds them). */
   merge(names: string[] = this.activeAdapters): void {
     const input = names.find((n) => this.isInputAdapter(n));
-    if (input !== undefined) throw new ArgumentError(`[peft] '${input}' is a prompt-based adapter: it adds virtual tokens, not weights, so it cannot be merged.`, 'Keep it as an adapter (load it with --adapter).');
+    if (input !== undefined)
+      throw new ArgumentError(`[peft] '${input}' is a prompt-based adapter: it adds virtual tokens, not weights, so it cannot be merged.`, 'Keep it as an adapter (load it with --adapter).');
     const layers = this.tunerLayers().filter(([, l]) => names.some((n) => l.adapterNames().includes(n)));
     const refusing = layers.find(([, l]) => !l.canMerge);
     if (refusing) throw new ArgumentError(`[peft] '${refusing[0]}' (${refusing[1].constructor.name}) cannot be merged into the base weights.`, 'Use the adapter unmerged.');

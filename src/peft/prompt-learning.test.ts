@@ -19,8 +19,10 @@ const logitsOf = (model: PretrainedModel, input = ids) => noGrad(() => (model.fo
 
 /** HF PEFT 0.21's prompt-based adapters (../shared/fixtures/peft-zoo), each with its base. */
 const PROMPT_FIXTURES: [string, string][] = [
-  ['llama-tiny', 'peft-zoo/llama-tiny-prompt-tuning'], ['llama-tiny', 'peft-zoo/llama-tiny-p-tuning'],
-  ['llama-tiny', 'peft-zoo/llama-tiny-prefix-tuning'], ['bert-tiny', 'peft-zoo/bert-tiny-prompt-tuning'],
+  ['llama-tiny', 'peft-zoo/llama-tiny-prompt-tuning'],
+  ['llama-tiny', 'peft-zoo/llama-tiny-p-tuning'],
+  ['llama-tiny', 'peft-zoo/llama-tiny-prefix-tuning'],
+  ['bert-tiny', 'peft-zoo/bert-tiny-prompt-tuning'],
 ];
 
 for (const [baseName, adapter] of PROMPT_FIXTURES) {
@@ -48,8 +50,14 @@ for (const modelName of ['gpt2-tiny', 'llama-tiny']) {
       const peft = getPeftModel(base(modelName), { task_type: 'CAUSAL_LM', ...config }, { seed: 3 });
       const tuned = logitsOf(peft.model);
       assert.equal(tuned.length, baseLogits.length, 'one row of logits per real token');
-      assert.ok(tuned.some((v, i) => Math.abs(v - baseLogits[i]) > 1e-3), 'the adapter changes the output');
-      assert.deepEqual(peft.withAdaptersDisabled(() => logitsOf(peft.model)), baseLogits);
+      assert.ok(
+        tuned.some((v, i) => Math.abs(v - baseLogits[i]) > 1e-3),
+        'the adapter changes the output',
+      );
+      assert.deepEqual(
+        peft.withAdaptersDisabled(() => logitsOf(peft.model)),
+        baseLogits,
+      );
       const dir = tmp();
       saveAdapters(peft, dir);
       const loaded = loadPeftModel(base(modelName), dir);
@@ -57,12 +65,15 @@ for (const modelName of ['gpt2-tiny', 'llama-tiny']) {
       const again = tmp();
       saveAdapters(loaded, again);
       assert.deepEqual(readFileSync(join(again, 'adapter_model.safetensors')), readFileSync(join(dir, 'adapter_model.safetensors')));
-      assert.deepEqual([...loadSafetensors(join(dir, 'adapter_model.safetensors')).keys()], config.peft_type === 'DEPT' ? ['lora_embedding_A', 'lora_embedding_B', 'prompt_embeddings'] : ['prompt_embeddings']);
+      assert.deepEqual(
+        [...loadSafetensors(join(dir, 'adapter_model.safetensors')).keys()],
+        config.peft_type === 'DEPT' ? ['lora_embedding_A', 'lora_embedding_B', 'prompt_embeddings'] : ['prompt_embeddings'],
+      );
     });
   }
 }
 
-test('gradients reach only the prompt parameters; every trainable parameter is the adapter\'s', () => {
+test("gradients reach only the prompt parameters; every trainable parameter is the adapter's", () => {
   for (const [label, config] of CONFIGS) {
     const peft = getPeftModel(base('llama-tiny'), { task_type: 'CAUSAL_LM', ...config }, { seed: 1 });
     // DePT's B starts at zero (so A's gradient is zero too): move it off zero.
@@ -76,12 +87,18 @@ test('gradients reach only the prompt parameters; every trainable parameter is t
       if (p.requiresGrad) assert.ok(p.grad && p.grad.contiguousData().some((g) => g !== 0), `${label}: ${name} gets a gradient`);
       else assert.equal(p.grad, null, `${label}: frozen ${name} has no gradient`);
     }
-    assert.equal(peft.trainableParameters().trainable, trainable.reduce((n, [, t]) => n + t.size, 0));
+    assert.equal(
+      peft.trainableParameters().trainable,
+      trainable.reduce((n, [, t]) => n + t.size, 0),
+    );
   }
 });
 
 test('names follow PEFT: embedding, mlp_head.N, lstm_head.weight_ih_l0_reverse, transform.N', () => {
-  const names = (config: Record<string, unknown>) => getPeftModel(base('llama-tiny'), config).model.trainableParameters().map(([n]) => n.replace('input_tuner.prompt_encoder.default.', ''));
+  const names = (config: Record<string, unknown>) =>
+    getPeftModel(base('llama-tiny'), config)
+      .model.trainableParameters()
+      .map(([n]) => n.replace('input_tuner.prompt_encoder.default.', ''));
   assert.deepEqual(names(CONFIGS[0][1]), ['embedding.weight']);
   assert.deepEqual(names(CONFIGS[2][1]), ['embedding.weight', 'mlp_head.0.weight', 'mlp_head.0.bias', 'mlp_head.2.weight', 'mlp_head.2.bias', 'mlp_head.4.weight', 'mlp_head.4.bias']);
   assert.ok(names(CONFIGS[3][1]).includes('lstm_head.weight_ih_l1_reverse'));
@@ -101,19 +118,28 @@ test('prompt_tuning_init TEXT starts from the tokenized text, tiled to num_virtu
 
 test('merge, mixed batches, activating beside another adapter, and a mismatched config are clear errors', () => {
   const peft = getPeftModel(base('llama-tiny'), { peft_type: 'PROMPT_TUNING', num_virtual_tokens: 4 });
-  assert.throws(() => peft.merge(), (e: unknown) => e instanceof ArgumentError && /cannot be merged/.test(e.message));
+  assert.throws(
+    () => peft.merge(),
+    (e: unknown) => e instanceof ArgumentError && /cannot be merged/.test(e.message),
+  );
   assert.throws(() => peft.mergeAndUnload(), /cannot be merged/);
   assert.throws(() => peft.forward({ inputIds: ids }, { adapterNames: ['default', '__base__'] }), /mixed batches are not supported with the prompt-based adapter 'default'/);
   peft.addAdapter('lora', { peft_type: 'LORA', r: 2 });
   assert.throws(() => peft.setAdapter(['default', 'lora']), /cannot be active together with other adapters/);
-  assert.throws(() => getPeftModel(base('llama-tiny'), { peft_type: 'PREFIX_TUNING', token_dim: 64 }), (e: unknown) => e instanceof ConfigError && /token_dim is 64, but this model needs 32/.test(e.message));
+  assert.throws(
+    () => getPeftModel(base('llama-tiny'), { peft_type: 'PREFIX_TUNING', token_dim: 64 }),
+    (e: unknown) => e instanceof ConfigError && /token_dim is 64, but this model needs 32/.test(e.message),
+  );
   assert.throws(() => getPeftModel(base('llama-tiny'), { peft_type: 'P_TUNING', encoder_num_layers: 3 }), /no effect on the MLP encoder/);
   assert.throws(() => getPeftModel(base('llama-tiny'), { peft_type: 'PROMPT_TUNING', num_virtual_tokens: 0 }), /num_virtual_tokens must be an integer >= 1/);
   // A p-tuning file holds only the encoder's output: it loads frozen, never for training.
   const trained = getPeftModel(base('llama-tiny'), { peft_type: 'P_TUNING', num_virtual_tokens: 4, encoder_hidden_size: 16 });
   const dir = tmp();
   saveAdapters(trained, dir);
-  assert.throws(() => loadAdapter(new PeftModel(base('llama-tiny')), dir, 'default', { trainable: true }), (e: unknown) => e instanceof CheckpointError && /output of the adapter's encoder/.test(e.message));
+  assert.throws(
+    () => loadAdapter(new PeftModel(base('llama-tiny')), dir, 'default', { trainable: true }),
+    (e: unknown) => e instanceof CheckpointError && /output of the adapter's encoder/.test(e.message),
+  );
 });
 
 test('several prompt adapters: switch, delete; the active one alone changes the input', () => {
@@ -140,7 +166,11 @@ for (const modelName of ['gpt2-tiny', 'llama-tiny']) {
   for (const [label, config] of [CONFIGS[0], CONFIGS[4]]) {
     test(`${modelName}, ${label}: greedy generation with the KV cache equals the argmax of full forwards, batched and alone`, () => {
       const model = getPeftModel(base(modelName), config, { seed: 5 }).model as CausalLM;
-      const prompts = [[5, 17, 300, 42, 7, 99], [3, 9], [11, 12, 13]];
+      const prompts = [
+        [5, 17, 300, 42, 7, 99],
+        [3, 9],
+        [11, 12, 13],
+      ];
       const batched = generate(model, prompts, { maxNewTokens: 8, eosTokenId: -1 });
       prompts.forEach((p, i) => {
         const alone = generate(model, [p], { maxNewTokens: 8, eosTokenId: -1 })[0];
@@ -158,7 +188,10 @@ test('an input longer than the context left after the virtual tokens is a clear 
   for (const peftType of ['PROMPT_TUNING', 'PREFIX_TUNING']) {
     const model = getPeftModel(base('gpt2-tiny'), { peft_type: peftType, num_virtual_tokens: 4 }).model as CausalLM; // 128 positions
     assert.doesNotThrow(() => logitsOf(model, Tensor.zeros([1, 124], 'int32')));
-    assert.throws(() => logitsOf(model, Tensor.zeros([1, 125], 'int32')), (e: unknown) => e instanceof ArgumentError && /125 tokens do not fit in the 124 positions .* after 4 virtual tokens/.test(e.message));
+    assert.throws(
+      () => logitsOf(model, Tensor.zeros([1, 125], 'int32')),
+      (e: unknown) => e instanceof ArgumentError && /125 tokens do not fit in the 124 positions .* after 4 virtual tokens/.test(e.message),
+    );
     assert.throws(() => generate(model, [new Array(120).fill(1)], { maxNewTokens: 5 }), /exceeds the 124 positions left after the adapter's 4 virtual tokens/);
   }
 });
@@ -175,11 +208,14 @@ for (const peftType of ['PROMPT_TUNING', 'PREFIX_TUNING']) {
     saveAdapters(peft, dir);
     assert.deepEqual([...loadSafetensors(join(dir, 'adapter_model.safetensors')).keys()].sort(), ['base_model.classifier.bias', 'base_model.classifier.weight', 'prompt_embeddings']);
     assert.deepEqual(run(loadPeftModel(base('bert-tiny'), dir).model), run(peft.model));
-    assert.deepEqual(peft.withAdaptersDisabled(() => run(peft.model)), run(base('bert-tiny')));
+    assert.deepEqual(
+      peft.withAdaptersDisabled(() => run(peft.model)),
+      run(base('bert-tiny')),
+    );
   });
 }
 
-test('DePT: the prompt in front of the token embeddings plus row i of A@B at each row\'s i-th real token; two learning rates', () => {
+test("DePT: the prompt in front of the token embeddings plus row i of A@B at each row's i-th real token; two learning rates", () => {
   const model = base('llama-tiny') as CausalLM;
   const peft = getPeftModel(model, { peft_type: 'DEPT', num_virtual_tokens: 3, r: 2, low_rank_positions: 4, low_rank_learning_rate: 1e-4 }, { seed: 1 });
   const state = peft.adapterStateDict('default');
@@ -188,14 +224,22 @@ test('DePT: the prompt in front of the token embeddings plus row i of A@B at eac
   // By hand: positions 0..3 get rows of A@B, positions from low_rank_positions on are unchanged.
   const update = noGrad(() => state.get('lora_embedding_A')!.matmul(state.get('lora_embedding_B')!)).contiguousData();
   const row = [3, 14, 15, 92, 65, 35];
-  const embeds = noGrad(() => model.inputEmbeddings().forward(Tensor.from(row, [1, 6], 'int32'))).contiguousData().slice();
+  const embeds = noGrad(() => model.inputEmbeddings().forward(Tensor.from(row, [1, 6], 'int32')))
+    .contiguousData()
+    .slice();
   for (let i = 0; i < 4; i++) for (let j = 0; j < 64; j++) embeds[i * 64 + j] += update[i * 64 + j];
   const manual = peft.withAdaptersDisabled(() => noGrad(() => model.forward({ inputsEmbeds: concat([state.get('prompt_embeddings')!, new Tensor(embeds, [6, 64])], 0).reshape([1, 9, 64]) })));
   const viaAdapter = logitsOf(model, Tensor.from(row, [1, 6], 'int32'));
   const expected = manual.narrow(1, 3, 6).contiguousData();
-  assert.ok(viaAdapter.every((v, i) => Math.abs(v - expected[i]) < 1e-5), 'DePT logits equal the hand-built input');
+  assert.ok(
+    viaAdapter.every((v, i) => Math.abs(v - expected[i]) < 1e-5),
+    'DePT logits equal the hand-built input',
+  );
   // Positions count real tokens, so a left-padded batch decodes each row as alone.
-  const prompts = [[5, 17, 300], [3, 9, 11, 12, 13]];
+  const prompts = [
+    [5, 17, 300],
+    [3, 9, 11, 12, 13],
+  ];
   const batched = generate(model, prompts, { maxNewTokens: 5, eosTokenId: -1 });
   prompts.forEach((p, i) => {
     const alone = generate(model, [p], { maxNewTokens: 5, eosTokenId: -1 })[0];

@@ -7,10 +7,30 @@ import { type BaseConfig, f, type Infer } from './config.js';
 /** Fields every prompt-learning config has (PEFT's PromptLearningConfig); null ones are filled from the model. */
 export const promptLearningFields = {
   num_virtual_tokens: f.int({ default: 20, min: 1, doc: 'number of virtual tokens (or prefix positions) put in front of every input' }),
-  token_dim: { ...f.int({ default: 0, min: 1, doc: 'width of a virtual token (the hidden size; for prefix tuning the key/value width); filled from the model' }), accepts: 'a positive integer or null', default: null, check: (v: unknown): v is number | null => v === null || (Number.isInteger(v) && (v as number) >= 1) },
-  num_transformer_submodules: { ...f.int({ default: 1, min: 1, max: 1, doc: 'prompt copies: 1 for decoders and encoders (2, encoder-decoder, is not supported)' }), accepts: '1 or null', default: null, check: (v: unknown): v is number | null => v === null || v === 1 },
-  num_attention_heads: { ...f.int({ default: 0, min: 1, doc: "attention heads (for prefix tuning, the model's key/value heads); filled from the model" }), accepts: 'a positive integer or null', default: null, check: (v: unknown): v is number | null => v === null || (Number.isInteger(v) && (v as number) >= 1) },
-  num_layers: { ...f.int({ default: 0, min: 1, doc: 'transformer layers; filled from the model' }), accepts: 'a positive integer or null', default: null, check: (v: unknown): v is number | null => v === null || (Number.isInteger(v) && (v as number) >= 1) },
+  token_dim: {
+    ...f.int({ default: 0, min: 1, doc: 'width of a virtual token (the hidden size; for prefix tuning the key/value width); filled from the model' }),
+    accepts: 'a positive integer or null',
+    default: null,
+    check: (v: unknown): v is number | null => v === null || (Number.isInteger(v) && (v as number) >= 1),
+  },
+  num_transformer_submodules: {
+    ...f.int({ default: 1, min: 1, max: 1, doc: 'prompt copies: 1 for decoders and encoders (2, encoder-decoder, is not supported)' }),
+    accepts: '1 or null',
+    default: null,
+    check: (v: unknown): v is number | null => v === null || v === 1,
+  },
+  num_attention_heads: {
+    ...f.int({ default: 0, min: 1, doc: "attention heads (for prefix tuning, the model's key/value heads); filled from the model" }),
+    accepts: 'a positive integer or null',
+    default: null,
+    check: (v: unknown): v is number | null => v === null || (Number.isInteger(v) && (v as number) >= 1),
+  },
+  num_layers: {
+    ...f.int({ default: 0, min: 1, doc: 'transformer layers; filled from the model' }),
+    accepts: 'a positive integer or null',
+    default: null,
+    check: (v: unknown): v is number | null => v === null || (Number.isInteger(v) && (v as number) >= 1),
+  },
   modules_to_save: f.stringList({ default: null, doc: 'modules trained in full and saved with the adapter (e.g. classifier heads)' }),
 };
 
@@ -26,7 +46,9 @@ export function resolveShape(label: string, config: PromptLearningConfig, values
   for (const key of ['token_dim', 'num_layers', 'num_attention_heads'] as const) {
     const given = config[key];
     if (given !== null && given !== values[key]) {
-      throw new ConfigError(`[${label}] ${key} is ${given}, but this model needs ${values[key]}.`, { hint: 'The adapter was made for a different base model; leave the field out to fill it from the model.' });
+      throw new ConfigError(`[${label}] ${key} is ${given}, but this model needs ${values[key]}.`, {
+        hint: 'The adapter was made for a different base model; leave the field out to fill it from the model.',
+      });
     }
     config[key] = values[key];
   }
@@ -55,14 +77,21 @@ export function torchLinear(inFeatures: number, outFeatures: number, generator: 
  * get PEFT's names under `input_tuner.prompt_encoder.<adapter>.`.
  */
 export abstract class PromptEncoder extends Module {
-  constructor(readonly numVirtualTokens: number, readonly label: string) { super(); }
+  constructor(
+    readonly numVirtualTokens: number,
+    readonly label: string,
+  ) {
+    super();
+  }
 
   /** The input the model runs with this adapter, for an input whose tokens start after `past` cached positions. */
   abstract tune(input: ModelInput, model: TokenModel): ModelInput;
   /** The tensors PEFT saves for this adapter (a reparameterised prompt is saved as the encoder's output). */
   abstract savedState(): Map<string, Tensor>;
   /** Parameters (local names) that train with their own learning rate (DePT's low-rank pair). */
-  learningRates(): Map<string, number> { return new Map(); }
+  learningRates(): Map<string, number> {
+    return new Map();
+  }
 
   /** Checks the input leaves room for the virtual tokens within the model's positions. */
   protected checkContext(input: ModelInput, model: TokenModel): void {
@@ -71,8 +100,10 @@ export abstract class PromptEncoder extends Module {
     const max = model.config.maxPositions;
     const used = (firstStep(input) ? this.numVirtualTokens : 0) + past + t;
     if (used > max) {
-      throw new ArgumentError(`[${this.label}] ${past ? `${past} cached + ` : ''}${t} tokens do not fit in the ${max - this.numVirtualTokens} positions the model's ${max} leave after ${this.numVirtualTokens} virtual tokens.`,
-        `Keep inputs to ${max - this.numVirtualTokens} tokens (cut the start of long prompts) or use fewer virtual tokens.`);
+      throw new ArgumentError(
+        `[${this.label}] ${past ? `${past} cached + ` : ''}${t} tokens do not fit in the ${max - this.numVirtualTokens} positions the model's ${max} leave after ${this.numVirtualTokens} virtual tokens.`,
+        `Keep inputs to ${max - this.numVirtualTokens} tokens (cut the start of long prompts) or use fewer virtual tokens.`,
+      );
     }
     if (input.positionIds) throw new ArgumentError(`[${this.label}] positionIds cannot be given with virtual tokens.`, 'Leave them out: positions count from the first virtual token, as in PEFT.');
   }
@@ -108,7 +139,8 @@ export function prependVirtualTokens(input: ModelInput, model: TokenModel, promp
 
 /** int32 [B, T] with n zero columns in front (token type 0 for the virtual tokens, as PEFT). */
 function zerosInFront(ids: Tensor, n: number): Tensor {
-  const [b, t] = ids.shape, data = ids.int32Data();
+  const [b, t] = ids.shape,
+    data = ids.int32Data();
   const out = new Int32Array(b * (n + t));
   for (let r = 0; r < b; r++) out.set(data.subarray(r * t, (r + 1) * t), r * (n + t) + n);
   return new Tensor(out, [b, n + t]);
@@ -132,13 +164,17 @@ export class PromptLearning extends Module implements InputTuner {
   active: string | null = null;
   disabled = false;
 
-  encoder(name: string): PromptEncoder | undefined { return this.prompt_encoder.items.get(name); }
+  encoder(name: string): PromptEncoder | undefined {
+    return this.prompt_encoder.items.get(name);
+  }
 
   private current(): PromptEncoder | undefined {
     return this.disabled || this.active === null ? undefined : this.prompt_encoder.items.get(this.active);
   }
 
-  virtualTokens(): number { return this.current()?.numVirtualTokens ?? 0; }
+  virtualTokens(): number {
+    return this.current()?.numVirtualTokens ?? 0;
+  }
 
   tune(input: ModelInput, model: TokenModel): ModelInput {
     const encoder = this.current();

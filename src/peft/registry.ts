@@ -56,8 +56,16 @@ export function listMethods(): readonly PeftMethod[] {
 export function peftMethod(peftType: unknown): PeftMethod {
   const method = METHODS.find((m) => m.config.peftType === peftType);
   if (!method) {
-    const guess = typeof peftType === 'string' ? didYouMean(peftType, METHODS.map((m) => m.config.peftType)) : null;
-    throw new ConfigError(`[peft] peft_type ${JSON.stringify(peftType)} is not supported.`, { hint: `${guess ? `Did you mean ${guess}? ` : ''}Supported: ${METHODS.map((m) => m.config.peftType).join(', ')}.` });
+    const guess =
+      typeof peftType === 'string'
+        ? didYouMean(
+            peftType,
+            METHODS.map((m) => m.config.peftType),
+          )
+        : null;
+    throw new ConfigError(`[peft] peft_type ${JSON.stringify(peftType)} is not supported.`, {
+      hint: `${guess ? `Did you mean ${guess}? ` : ''}Supported: ${METHODS.map((m) => m.config.peftType).join(', ')}.`,
+    });
   }
   return method;
 }
@@ -67,14 +75,20 @@ export function methodByName(name: string): PeftMethod {
   const key = name.toLowerCase().replace(/_/g, '-');
   const method = METHODS.find((m) => m.name === key || m.config.peftType.toLowerCase().replace(/_/g, '-') === key);
   if (!method) {
-    const guess = didYouMean(key, METHODS.map((m) => m.name));
-    throw new ConfigError(`[peft] no method named '${name}'.`, { hint: `${guess ? `Did you mean '${guess}'? ` : ''}Methods: ${METHODS.map((m) => m.name).join(', ')} (peft-ts methods lists their fields).` });
+    const guess = didYouMean(
+      key,
+      METHODS.map((m) => m.name),
+    );
+    throw new ConfigError(`[peft] no method named '${name}'.`, {
+      hint: `${guess ? `Did you mean '${guess}'? ` : ''}Methods: ${METHODS.map((m) => m.name).join(', ')} (peft-ts methods lists their fields).`,
+    });
   }
   return method;
 }
 
 /** Parses a config of any method: its peft_type picks the method (LORA when absent). */
 export function parsePeftConfig(raw: Record<string, unknown>): MethodConfig {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('[peft] a PEFT config must be an object of adapter_config.json fields.', { hint: 'For example { "peft_type": "LORA", "r": 8 }.' });
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError('[peft] a PEFT config must be an object of adapter_config.json fields.', { hint: 'For example { "peft_type": "LORA", "r": 8 }.' });
   return parseMethodConfig(peftMethod(raw.peft_type ?? 'LORA').config, raw);
 }

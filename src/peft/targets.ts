@@ -13,7 +13,10 @@ export type TargetSpec = string | string[] | null;
  */
 function configRegex(source: string, wrap: (s: string) => string, what: string): RegExp {
   const risky = catastrophicBacktracking(source);
-  if (risky) throw new ConfigError(`[peft] ${what} '${source}' has a part (${risky}) that can backtrack without limit.`, { hint: 'Use a list of module names, or a regex without repeated groups that repeat.' });
+  if (risky)
+    throw new ConfigError(`[peft] ${what} '${source}' has a part (${risky}) that can backtrack without limit.`, {
+      hint: 'Use a list of module names, or a regex without repeated groups that repeat.',
+    });
   try {
     return new RegExp(wrap(source));
   } catch (cause) {
@@ -55,7 +58,10 @@ export function isLinearLike(m: Module): m is Linear | Conv1D {
  */
 export function findTargets(model: Module, selection: TargetSelection, modelType: string, defaults: Record<string, readonly string[]>): string[] {
   const spec = selection.target_modules ?? (defaults[modelType] ? [...defaults[modelType]] : undefined);
-  if (!spec) throw new ConfigError(`[peft] no target_modules given and no default for model_type '${modelType}'.`, { hint: 'Pass target_modules (module names such as ["q_proj", "v_proj"], a regex, or "all-linear").' });
+  if (!spec)
+    throw new ConfigError(`[peft] no target_modules given and no default for model_type '${modelType}'.`, {
+      hint: 'Pass target_modules (module names such as ["q_proj", "v_proj"], a regex, or "all-linear").',
+    });
   const layers = selection.layers_to_transform === undefined || selection.layers_to_transform === null ? null : [selection.layers_to_transform].flat();
   const out: string[] = [];
   for (const [name, module] of model.namedModules()) {
@@ -70,7 +76,14 @@ export function findTargets(model: Module, selection: TargetSelection, modelType
     out.push(name);
   }
   if (out.length === 0) {
-    const leaves = [...new Set(model.namedModules().map(([n]) => n.split('.').pop()!).filter((n) => n && !/^\d+$/.test(n)))];
+    const leaves = [
+      ...new Set(
+        model
+          .namedModules()
+          .map(([n]) => n.split('.').pop()!)
+          .filter((n) => n && !/^\d+$/.test(n)),
+      ),
+    ];
     throw new ConfigError(`[peft] target_modules ${JSON.stringify(spec)} match no module of this ${modelType} model.`, {
       hint: `Modules here are named: ${leaves.join(', ')}.`,
     });
@@ -92,6 +105,9 @@ export function patternValue(name: string, pattern: Record<string, number>, fall
  */
 export function trainableBiases(model: Module, which: 'none' | 'all' | 'adapted', targets: readonly string[]): string[] {
   if (which === 'none') return [];
-  const names = model.namedParameters().map(([n]) => n).filter((n) => n.endsWith('.bias'));
+  const names = model
+    .namedParameters()
+    .map(([n]) => n)
+    .filter((n) => n.endsWith('.bias'));
   return which === 'all' ? names : names.filter((n) => targets.some((t) => n === `${t}.base_layer.bias`));
 }

@@ -4,12 +4,7 @@ import { Conv1D, Linear, Module } from '../nn/index.js';
 import { linear, noGrad, Tensor } from '../tensor/index.js';
 
 /** How a method changes its base module; shown by `peft-ts methods`, read by nothing else. */
-export type TunerEffect =
-  | 'adds a weight delta'
-  | 'scales activations'
-  | 'rotates the weight'
-  | 'replaces the module'
-  | 'replaces embedding rows';
+export type TunerEffect = 'adds a weight delta' | 'scales activations' | 'rotates the weight' | 'replaces the module' | 'replaces embedding rows';
 
 /** The base weight as float32 [out, in], whatever the layer stores (Conv1D keeps [in, out]; bfloat16 widens). */
 export function weightOutIn(base: Linear | Conv1D): Tensor {
@@ -90,9 +85,15 @@ export abstract class TunerLayer<B extends Module = Module> extends Module {
   /** Undoes mergeAdapter exactly (up to rounding). */
   protected unmergeAdapter?(name: string): void;
 
-  baseLayer(): B { return this.base_layer; }
-  mergedAdapters(): string[] { return [...this.merged]; }
-  get canMerge(): boolean { return this.mergeAdapter !== undefined || this.deltaWeight !== undefined; }
+  baseLayer(): B {
+    return this.base_layer;
+  }
+  mergedAdapters(): string[] {
+    return [...this.merged];
+  }
+  get canMerge(): boolean {
+    return this.mergeAdapter !== undefined || this.deltaWeight !== undefined;
+  }
 
   protected baseForward(x: Tensor): Tensor {
     return (this.base_layer as unknown as { forward(x: Tensor): Tensor }).forward(x);
@@ -131,7 +132,13 @@ export abstract class TunerLayer<B extends Module = Module> extends Module {
       return y;
     }
     const base = this.baseForward(x);
-    let y = base.mul(rowMask(rows.map((n) => (groups.includes(n) ? '' : '__base__')), '__base__', base.ndim));
+    let y = base.mul(
+      rowMask(
+        rows.map((n) => (groups.includes(n) ? '' : '__base__')),
+        '__base__',
+        base.ndim,
+      ),
+    );
     for (const name of groups) {
       const out = this.forwardWith(x, [name]);
       y = y.add(out.mul(rowMask(rows, name, out.ndim)));

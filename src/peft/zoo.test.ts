@@ -31,7 +31,9 @@ for (const f of layerZooFixtures()) {
 
     const state = peft.adapterStateDict('default');
     assert.deepEqual(Object.fromEntries([...state].map(([k, t]) => [k, t.shape])), f.saved_keys);
-    const expectedTrainable = Object.entries(f.saved_keys).filter(([k]) => !FROZEN_SAVED.test(k)).reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
+    const expectedTrainable = Object.entries(f.saved_keys)
+      .filter(([k]) => !FROZEN_SAVED.test(k))
+      .reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
     const report = peft.trainableParameters();
     assert.equal(report.trainable, expectedTrainable, 'trainable parameters, as PEFT counts them');
     assert.ok(report.total >= baseTotal);

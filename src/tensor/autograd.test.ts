@@ -6,7 +6,11 @@ import { backward, noGrad, record } from './autograd.js';
 import { Tensor } from './tensor.js';
 import * as T from './index.js';
 
-const leaf = (values: number[], shape = [values.length]) => { const t = Tensor.from(values, shape); t.requiresGrad = true; return t; };
+const leaf = (values: number[], shape = [values.length]) => {
+  const t = Tensor.from(values, shape);
+  t.requiresGrad = true;
+  return t;
+};
 
 test('gradients accumulate into .grad across backward calls and uses', () => {
   const x = leaf([1, 2, 3]);
@@ -25,7 +29,10 @@ test('backward with an explicit output gradient', () => {
 
 test('backward from a non-scalar without a gradient is a typed error', () => {
   const y = leaf([1, 2]).mul(2);
-  assert.throws(() => y.backward(), (e: unknown) => e instanceof AutogradError && /shape \[2\] without a gradient/.test(e.message));
+  assert.throws(
+    () => y.backward(),
+    (e: unknown) => e instanceof AutogradError && /shape \[2\] without a gradient/.test(e.message),
+  );
   assert.throws(() => y.backward(Tensor.from([1, 2, 3])), AutogradError);
 });
 
@@ -34,8 +41,14 @@ test('the graph is freed after backward unless retained', () => {
   const y = x.exp().sum();
   y.backward(undefined, { retainGraph: true });
   y.backward();
-  assert.deepEqual(x.grad!.toArray().map((v) => +v.toFixed(5)), [2 * Math.E, 2 * Math.exp(2)].map((v) => +v.toFixed(5)));
-  assert.throws(() => y.backward(), (e: unknown) => e instanceof AutogradError && /already freed/.test(e.message));
+  assert.deepEqual(
+    x.grad!.toArray().map((v) => +v.toFixed(5)),
+    [2 * Math.E, 2 * Math.exp(2)].map((v) => +v.toFixed(5)),
+  );
+  assert.throws(
+    () => y.backward(),
+    (e: unknown) => e instanceof AutogradError && /already freed/.test(e.message),
+  );
 });
 
 test('noGrad records nothing and detach stops gradients', () => {
@@ -50,13 +63,25 @@ test('noGrad records nothing and detach stops gradients', () => {
 });
 
 test('gradcheck catches a wrong backward', () => {
-  const wrongSquare = (x: Tensor) => record(noGrad(() => x.mul(x)), 'wrong', [x], (g) => [g.mul(x)]); // missing factor 2
+  const wrongSquare = (x: Tensor) =>
+    record(
+      noGrad(() => x.mul(x)),
+      'wrong',
+      [x],
+      (g) => [g.mul(x)],
+    ); // missing factor 2
   assert.throws(() => gradcheck(wrongSquare, [leaf([0.5, -1.5, 2])]), AutogradError);
 });
 
 test('shape errors name the op and the shapes', () => {
-  assert.throws(() => Tensor.zeros([2, 3]).add(Tensor.zeros([4])), (e: unknown) => e instanceof ShapeError && e.message.startsWith('[add]') && e.message.includes('[2, 3]') && e.message.includes('[4]'));
-  assert.throws(() => Tensor.zeros([2, 3]).matmul(Tensor.zeros([2, 3])), (e: unknown) => e instanceof ShapeError && e.message.startsWith('[matmul]') && e.code === 'E_SHAPE');
+  assert.throws(
+    () => Tensor.zeros([2, 3]).add(Tensor.zeros([4])),
+    (e: unknown) => e instanceof ShapeError && e.message.startsWith('[add]') && e.message.includes('[2, 3]') && e.message.includes('[4]'),
+  );
+  assert.throws(
+    () => Tensor.zeros([2, 3]).matmul(Tensor.zeros([2, 3])),
+    (e: unknown) => e instanceof ShapeError && e.message.startsWith('[matmul]') && e.code === 'E_SHAPE',
+  );
   assert.throws(() => Tensor.zeros([2, 3]).reshape([4, 2]), ShapeError);
   assert.throws(() => T.concat([Tensor.zeros([2, 3]), Tensor.zeros([3, 3])], 1), ShapeError);
   assert.throws(() => T.layerNorm(Tensor.zeros([2, 3]), Tensor.zeros([4]), null), ShapeError);
@@ -64,7 +89,10 @@ test('shape errors name the op and the shapes', () => {
 });
 
 test('axis and range errors are ArgumentErrors with the valid range', () => {
-  assert.throws(() => Tensor.zeros([2, 3]).sum(2), (e: unknown) => e instanceof ArgumentError && /axis 2 is out of range/.test(e.message) && /\[-2, 1\]/.test(e.message));
+  assert.throws(
+    () => Tensor.zeros([2, 3]).sum(2),
+    (e: unknown) => e instanceof ArgumentError && /axis 2 is out of range/.test(e.message) && /\[-2, 1\]/.test(e.message),
+  );
   assert.throws(() => Tensor.zeros([2, 3]).softmax(-3), ArgumentError);
   assert.throws(() => Tensor.zeros([2, 3]).narrow(1, 2, 2), ArgumentError);
   assert.throws(() => T.crossEntropy(Tensor.zeros([2, 3]), Tensor.from([0, 3], [2], 'int32')), ArgumentError);

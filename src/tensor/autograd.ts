@@ -47,7 +47,10 @@ function topologicalOrder(root: Tensor): Tensor[] {
     const inputs = top[0].node?.inputs ?? [];
     if (top[1] < inputs.length) {
       const next = inputs[top[1]++];
-      if (next.requiresGrad && !visited.has(next)) { visited.add(next); stack.push([next, 0]); }
+      if (next.requiresGrad && !visited.has(next)) {
+        visited.add(next);
+        stack.push([next, 0]);
+      }
     } else {
       order.push(top[0]);
       stack.pop();
@@ -66,7 +69,10 @@ export function backward(root: Tensor, grad?: Tensor, options: { retainGraph?: b
   }
   if (!grad) {
     if (root.size !== 1) {
-      throw new AutogradError(`[backward] called on a tensor of shape ${formatShape(root.shape)} without a gradient.`, 'Reduce it to a scalar (e.g. .mean()) or pass the output gradient: backward(grad).');
+      throw new AutogradError(
+        `[backward] called on a tensor of shape ${formatShape(root.shape)} without a gradient.`,
+        'Reduce it to a scalar (e.g. .mean()) or pass the output gradient: backward(grad).',
+      );
     }
     grad = root.onesLike();
   } else if (grad.shape.length !== root.shape.length || grad.shape.some((d, i) => d !== root.shape[i])) {
@@ -99,7 +105,10 @@ export function backward(root: Tensor, grad?: Tensor, options: { retainGraph?: b
 
 function freedNode(op: string): GradNode {
   return {
-    op, inputs: [],
-    backward: () => { throw new AutogradError(`[backward] the graph through '${op}' was already freed.`, 'Pass { retainGraph: true } to the first backward() to call it twice.'); },
+    op,
+    inputs: [],
+    backward: () => {
+      throw new AutogradError(`[backward] the graph through '${op}' was already freed.`, 'Pass { retainGraph: true } to the first backward() to call it twice.');
+    },
   };
 }

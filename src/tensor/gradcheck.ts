@@ -11,7 +11,10 @@ export interface GradcheckOptions {
   seed?: number;
 }
 
-export interface GradcheckResult { maxAbsError: number; checked: number }
+export interface GradcheckResult {
+  maxAbsError: number;
+  checked: number;
+}
 
 /**
  * Compares autograd's gradient of L = sum(w * fn(inputs)) (w random, fixed) with central
@@ -19,7 +22,9 @@ export interface GradcheckResult { maxAbsError: number; checked: number }
  * AutogradError naming the input and element on the first mismatch.
  */
 export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], options: GradcheckOptions = {}): GradcheckResult {
-  const eps = options.eps ?? 1e-2, atol = options.atol ?? 2e-3, rtol = options.rtol ?? 1e-2;
+  const eps = options.eps ?? 1e-2,
+    atol = options.atol ?? 2e-3,
+    rtol = options.rtol ?? 1e-2;
   const probe = noGrad(() => fn(...inputs));
   const gen = new Generator(options.seed ?? 1234);
   const w = Float64Array.from({ length: probe.size }, () => gen.uniform() * 2 - 1);
@@ -34,7 +39,8 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
   const out = fn(...inputs);
   out.backward(new Tensor(Float32Array.from(w), out.shape));
 
-  let maxAbsError = 0, checked = 0;
+  let maxAbsError = 0,
+    checked = 0;
   inputs.forEach((x, which) => {
     if (!x.requiresGrad) return;
     if (!x.isContiguous()) throw new AutogradError('[gradcheck] inputs must be contiguous.', 'Pass fresh tensors.');
@@ -53,7 +59,10 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
       maxAbsError = Math.max(maxAbsError, err);
       checked++;
       if (!(err <= atol + rtol * Math.abs(numeric))) {
-        throw new AutogradError(`[gradcheck] input ${which} element ${i}: autograd ${analytic[i]} vs finite difference ${numeric} (error ${err.toExponential(2)}).`, 'The op\'s backward disagrees with its forward.');
+        throw new AutogradError(
+          `[gradcheck] input ${which} element ${i}: autograd ${analytic[i]} vs finite difference ${numeric} (error ${err.toExponential(2)}).`,
+          "The op's backward disagrees with its forward.",
+        );
       }
     }
   });

@@ -30,7 +30,10 @@ const awayFromZero = (gen: Generator, ...shape: number[]) => {
 const distinct = (gen: Generator, ...shape: number[]) => {
   const n = shape.reduce((a, b) => a * b, 1);
   const values = Array.from({ length: n }, (_, i) => (i - n / 2) * 0.1);
-  for (let i = n - 1; i > 0; i--) { const j = Math.floor(gen.uniform() * (i + 1)); [values[i], values[j]] = [values[j], values[i]]; }
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(gen.uniform() * (i + 1));
+    [values[i], values[j]] = [values[j], values[i]];
+  }
   return Tensor.from(values, shape);
 };
 /** Batches of n x n matrices I + 0.3 N(0, 1): well conditioned, for inverse. */
@@ -41,7 +44,11 @@ const nearIdentity = (gen: Generator, batch: number, n: number) => {
   return t;
 };
 const ids = (gen: Generator, vocab: number, ...shape: number[]) =>
-  Tensor.from(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => Math.floor(gen.uniform() * vocab)), shape, 'int32');
+  Tensor.from(
+    Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => Math.floor(gen.uniform() * vocab)),
+    shape,
+    'int32',
+  );
 const causalMask = (t: number, s: number) => {
   const m = Tensor.zeros([t, s]);
   const d = m.data as Float32Array;
@@ -49,11 +56,14 @@ const causalMask = (t: number, s: number) => {
   return m;
 };
 const ropeTables = (t: number, d: number, theta = 10000) => {
-  const cos = new Float32Array(t * d), sin = new Float32Array(t * d);
-  for (let p = 0; p < t; p++) for (let j = 0; j < d; j++) {
-    const freq = p / theta ** ((2 * (j % (d / 2))) / d);
-    cos[p * d + j] = Math.cos(freq); sin[p * d + j] = Math.sin(freq);
-  }
+  const cos = new Float32Array(t * d),
+    sin = new Float32Array(t * d);
+  for (let p = 0; p < t; p++)
+    for (let j = 0; j < d; j++) {
+      const freq = p / theta ** ((2 * (j % (d / 2))) / d);
+      cos[p * d + j] = Math.cos(freq);
+      sin[p * d + j] = Math.sin(freq);
+    }
   return [new Tensor(cos, [t, d]), new Tensor(sin, [t, d])];
 };
 
@@ -96,7 +106,14 @@ export const opCases: OpCase[] = [
   { name: 'permute then reshape (copy)', inputs: (g) => [randn(g, 2, 3, 4)], fn: (a) => a.permute([2, 0, 1]).reshape([4, 6]) },
   { name: 'transpose', inputs: (g) => [randn(g, 2, 3)], fn: (a) => a.transpose(0, 1).contiguous() },
   { name: 'narrow', inputs: (g) => [randn(g, 3, 5)], fn: (a) => a.narrow(1, 1, 3) },
-  { name: 'split', inputs: (g) => [randn(g, 2, 6)], fn: (a) => { const [x, y] = a.split([2, 4], 1); return x.sum(1, true).mul(y); } },
+  {
+    name: 'split',
+    inputs: (g) => [randn(g, 2, 6)],
+    fn: (a) => {
+      const [x, y] = a.split([2, 4], 1);
+      return x.sum(1, true).mul(y);
+    },
+  },
   { name: 'concat', inputs: (g) => [randn(g, 2, 3), randn(g, 2, 1)], fn: (a, b) => T.concat([a, b, a], 1) },
   { name: 'expand', inputs: (g) => [randn(g, 3, 1)], fn: (a) => a.expand([2, 3, 4]).mul(Tensor.arange(4)) },
   { name: 'unsqueeze', inputs: (g) => [randn(g, 3)], fn: (a) => a.unsqueeze(0).add(Tensor.zeros([2, 3])) },
@@ -117,17 +134,41 @@ export const opCases: OpCase[] = [
   { name: 'logSoftmax', inputs: (g) => [randn(g, 3, 5)], fn: (a) => a.logSoftmax() },
   { name: 'crossEntropy mean with ignore', inputs: (g) => [randn(g, 2, 3, 7), Tensor.from([1, 6, -100, 0, 3, 2], [2, 3], 'int32')], fn: (l, t) => T.crossEntropy(l, t) },
   { name: 'crossEntropy sum', inputs: (g) => [randn(g, 4, 7), Tensor.from([1, 6, 5, 0], [4], 'int32')], fn: (l, t) => T.crossEntropy(l, t, { reduction: 'sum' }) },
-  { name: 'linearCrossEntropy mean, chunks of 3 rows', inputs: (g) => [randn(g, 2, 5, 6), randn(g, 7, 6), Tensor.from([1, 6, -100, 0, 3, 2, 5, 4, -100, 1], [2, 5], 'int32')], fn: (h, w, t) => T.linearCrossEntropy(h, w, t, { chunkRows: 3 }) },
-  { name: 'linearCrossEntropy sum, one chunk', inputs: (g) => [randn(g, 4, 6), randn(g, 9, 6), Tensor.from([8, 0, 3, 3], [4], 'int32')], fn: (h, w, t) => T.linearCrossEntropy(h, w, t, { reduction: 'sum' }) },
+  {
+    name: 'linearCrossEntropy mean, chunks of 3 rows',
+    inputs: (g) => [randn(g, 2, 5, 6), randn(g, 7, 6), Tensor.from([1, 6, -100, 0, 3, 2, 5, 4, -100, 1], [2, 5], 'int32')],
+    fn: (h, w, t) => T.linearCrossEntropy(h, w, t, { chunkRows: 3 }),
+  },
+  {
+    name: 'linearCrossEntropy sum, one chunk',
+    inputs: (g) => [randn(g, 4, 6), randn(g, 9, 6), Tensor.from([8, 0, 3, 3], [4], 'int32')],
+    fn: (h, w, t) => T.linearCrossEntropy(h, w, t, { reduction: 'sum' }),
+  },
   { name: 'crossEntropy none', inputs: (g) => [randn(g, 4, 7), Tensor.from([1, -100, 5, 0], [4], 'int32')], fn: (l, t) => T.crossEntropy(l, t, { reduction: 'none' }) },
   { name: 'layerNorm', inputs: (g) => [randn(g, 3, 6), randn(g, 6), randn(g, 6)], fn: (x, w, b) => T.layerNorm(x, w, b) },
   { name: 'layerNorm without affine', inputs: (g) => [randn(g, 2, 2, 5)], fn: (x) => T.layerNorm(x, null, null) },
   { name: 'rmsNorm', inputs: (g) => [randn(g, 3, 6), randn(g, 6)], fn: (x, w) => T.rmsNorm(x, w) },
   { name: 'embedding', inputs: (g) => [randn(g, 7, 4), Tensor.from([1, 3, 3, 0, 6, 1], [2, 3], 'int32')], fn: (w, i) => T.embedding(w, i) },
   { name: 'attention causal', inputs: (g) => [randn(g, 2, 2, 4, 3), randn(g, 2, 2, 4, 3), randn(g, 2, 2, 4, 3)], fn: (q, k, v) => T.scaledDotProductAttention(q, k, v, { causal: true }) },
-  { name: 'attention GQA with additive mask', inputs: (g) => [randn(g, 1, 4, 3, 4), randn(g, 1, 2, 3, 4), randn(g, 1, 2, 3, 4), causalMask(3, 3)], fn: (q, k, v, m) => T.scaledDotProductAttention(q, k, v, { mask: m }), constant: [3] },
-  { name: 'attention causal, queries shorter than keys', inputs: (g) => [randn(g, 1, 2, 2, 4), randn(g, 1, 2, 5, 4), randn(g, 1, 2, 5, 4)], fn: (q, k, v) => T.scaledDotProductAttention(q, k, v, { causal: true, scale: 0.3 }) },
-  { name: 'attention on permuted views', inputs: (g) => [randn(g, 2, 3, 2, 4)], fn: (x) => { const v = x.permute([0, 2, 1, 3]); return T.scaledDotProductAttention(v, v, v, { causal: true }); } },
+  {
+    name: 'attention GQA with additive mask',
+    inputs: (g) => [randn(g, 1, 4, 3, 4), randn(g, 1, 2, 3, 4), randn(g, 1, 2, 3, 4), causalMask(3, 3)],
+    fn: (q, k, v, m) => T.scaledDotProductAttention(q, k, v, { mask: m }),
+    constant: [3],
+  },
+  {
+    name: 'attention causal, queries shorter than keys',
+    inputs: (g) => [randn(g, 1, 2, 2, 4), randn(g, 1, 2, 5, 4), randn(g, 1, 2, 5, 4)],
+    fn: (q, k, v) => T.scaledDotProductAttention(q, k, v, { causal: true, scale: 0.3 }),
+  },
+  {
+    name: 'attention on permuted views',
+    inputs: (g) => [randn(g, 2, 3, 2, 4)],
+    fn: (x) => {
+      const v = x.permute([0, 2, 1, 3]);
+      return T.scaledDotProductAttention(v, v, v, { causal: true });
+    },
+  },
   { name: 'rope', inputs: (g) => [randn(g, 2, 2, 3, 4), ...ropeTables(3, 4)], fn: (x, c, s) => T.rope(x, c, s), constant: [1, 2] },
   // large shapes exercise the native threading and blocking paths
   { name: 'large unary gelu', large: true, inputs: (g) => [randn(g, 300, 257)], fn: (a) => a.gelu() },
@@ -140,7 +181,12 @@ export const opCases: OpCase[] = [
   { name: 'large layerNorm', large: true, inputs: (g) => [randn(g, 256, 768), randn(g, 768), randn(g, 768)], fn: (x, w, b) => T.layerNorm(x, w, b) },
   { name: 'large rmsNorm', large: true, inputs: (g) => [randn(g, 256, 768), randn(g, 768)], fn: (x, w) => T.rmsNorm(x, w) },
   { name: 'large embedding', large: true, inputs: (g) => [randn(g, 500, 64), ids(g, 500, 2000)], fn: (w, i) => T.embedding(w, i) },
-  { name: 'large attention GQA causal', large: true, inputs: (g) => [randn(g, 2, 4, 64, 32), randn(g, 2, 2, 64, 32), randn(g, 2, 2, 64, 32)], fn: (q, k, v) => T.scaledDotProductAttention(q, k, v, { causal: true }) },
+  {
+    name: 'large attention GQA causal',
+    large: true,
+    inputs: (g) => [randn(g, 2, 4, 64, 32), randn(g, 2, 2, 64, 32), randn(g, 2, 2, 64, 32)],
+    fn: (q, k, v) => T.scaledDotProductAttention(q, k, v, { causal: true }),
+  },
   { name: 'large dropout', large: true, inputs: (g) => [randn(g, 300, 257)], fn: (a) => T.dropout(a, 0.1, { generator: new Generator(3) }) },
 ];
 

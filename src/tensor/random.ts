@@ -6,13 +6,23 @@ export class Generator {
   private state: number;
   private spareNormal: number | null = null;
 
-  constructor(seed = 0) { this.state = seed >>> 0; }
+  constructor(seed = 0) {
+    this.state = seed >>> 0;
+  }
 
-  seed(seed: number): void { this.state = seed >>> 0; this.spareNormal = null; }
+  seed(seed: number): void {
+    this.state = seed >>> 0;
+    this.spareNormal = null;
+  }
 
   /** Everything needed to continue the stream exactly (checkpoints save it). */
-  getState(): { state: number; spareNormal: number | null } { return { state: this.state, spareNormal: this.spareNormal }; }
-  setState(s: { state: number; spareNormal: number | null }): void { this.state = s.state >>> 0; this.spareNormal = s.spareNormal; }
+  getState(): { state: number; spareNormal: number | null } {
+    return { state: this.state, spareNormal: this.spareNormal };
+  }
+  setState(s: { state: number; spareNormal: number | null }): void {
+    this.state = s.state >>> 0;
+    this.spareNormal = s.spareNormal;
+  }
 
   nextUint32(): number {
     this.state = (this.state + 0x9e3779b9) >>> 0;
@@ -29,7 +39,11 @@ export class Generator {
 
   /** Standard normal by Box-Muller, caching the second value of each pair. */
   normal(): number {
-    if (this.spareNormal !== null) { const v = this.spareNormal; this.spareNormal = null; return v; }
+    if (this.spareNormal !== null) {
+      const v = this.spareNormal;
+      this.spareNormal = null;
+      return v;
+    }
     let u = 0;
     while (u === 0) u = this.uniform();
     const v = this.uniform();

@@ -11,7 +11,10 @@ export function sizeOf(shape: Shape): number {
 export function contiguousStrides(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);
   let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) { strides[d] = s; s *= shape[d]; }
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d];
+  }
   return strides;
 }
 
@@ -28,8 +31,10 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
       const d = ndim - s.length + i;
       if (s[i] === out[d] || s[i] === 1) continue;
       if (out[d] !== 1) {
-        throw new ShapeError(`[${op}] shapes ${shapes.map(formatShape).join(' and ')} cannot be broadcast together (dimension ${d}: ${out[d]} vs ${s[i]}).`,
-          'Sizes must match or be 1 in every dimension, counted from the right; reshape or unsqueeze an operand.');
+        throw new ShapeError(
+          `[${op}] shapes ${shapes.map(formatShape).join(' and ')} cannot be broadcast together (dimension ${d}: ${out[d]} vs ${s[i]}).`,
+          'Sizes must match or be 1 in every dimension, counted from the right; reshape or unsqueeze an operand.',
+        );
       }
       out[d] = s[i];
     }
@@ -45,8 +50,7 @@ export function broadcastStrides(shape: Shape, strides: Shape, outShape: Shape):
 
 export function normalizeAxis(op: string, axis: number, ndim: number): number {
   if (!Number.isInteger(axis) || axis < -ndim || axis >= Math.max(ndim, 1)) {
-    throw new ArgumentError(`[${op}] axis ${axis} is out of range for a tensor with ${ndim} dimension${ndim === 1 ? '' : 's'}.`,
-      `Use an axis in [${-ndim}, ${ndim - 1}].`);
+    throw new ArgumentError(`[${op}] axis ${axis} is out of range for a tensor with ${ndim} dimension${ndim === 1 ? '' : 's'}.`, `Use an axis in [${-ndim}, ${ndim - 1}].`);
   }
   return axis < 0 ? axis + ndim : axis;
 }
@@ -63,7 +67,9 @@ export function collapseDims(shape: Shape, stridesList: Shape[]): { shape: numbe
     const last = outShape.length - 1;
     if (last >= 0 && stridesList.every((s, o) => outStrides[o][last] === s[d] * shape[d])) {
       outShape[last] *= shape[d];
-      stridesList.forEach((s, o) => { outStrides[o][last] = s[d]; });
+      stridesList.forEach((s, o) => {
+        outStrides[o][last] = s[d];
+      });
     } else {
       outShape.push(shape[d]);
       stridesList.forEach((s, o) => outStrides[o].push(s[d]));

@@ -27,16 +27,24 @@ function inferDType(data: TensorData): DType {
 /** A strided view must read only elements of its buffer: every stride and the offset are checked once, here. */
 function checkView(shape: readonly number[], strides: readonly number[], offset: number, length: number): void {
   if (strides.length !== shape.length || !strides.every(Number.isSafeInteger) || !Number.isSafeInteger(offset) || offset < 0) {
-    throw new ShapeError(`[tensor] strides ${formatShape(strides)} / offset ${offset} do not describe shape ${formatShape(shape)}.`, 'Give one integer stride per dimension and a non-negative integer offset.');
+    throw new ShapeError(
+      `[tensor] strides ${formatShape(strides)} / offset ${offset} do not describe shape ${formatShape(shape)}.`,
+      'Give one integer stride per dimension and a non-negative integer offset.',
+    );
   }
   if (sizeOf(shape) === 0) return;
-  let lo = offset, hi = offset;
+  let lo = offset,
+    hi = offset;
   for (let d = 0; d < shape.length; d++) {
     const span = (shape[d] - 1) * strides[d];
-    if (span < 0) lo += span; else hi += span;
+    if (span < 0) lo += span;
+    else hi += span;
   }
   if (lo < 0 || hi >= length) {
-    throw new ShapeError(`[tensor] shape ${formatShape(shape)} with strides ${formatShape(strides)} at offset ${offset} reads elements ${lo}..${hi} of a buffer of ${length}.`, 'A view must stay inside its storage: fix the strides or the offset.');
+    throw new ShapeError(
+      `[tensor] shape ${formatShape(shape)} with strides ${formatShape(strides)} at offset ${offset} reads elements ${lo}..${hi} of a buffer of ${length}.`,
+      'A view must stay inside its storage: fix the strides or the offset.',
+    );
   }
 }
 
@@ -65,7 +73,10 @@ export class Tensor {
     if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new ShapeError(`[tensor] invalid shape ${formatShape(shape)}.`, 'Dimensions must be non-negative integers.');
     if (!options.strides) {
       if (!Number.isSafeInteger(this.offset) || this.offset < 0 || this.offset + sizeOf(shape) > data.length) {
-        throw new ShapeError(`[tensor] shape ${formatShape(shape)} at offset ${this.offset} needs ${sizeOf(shape)} elements but the buffer holds ${data.length}.`, 'Pass a buffer of the right length or fix the shape.');
+        throw new ShapeError(
+          `[tensor] shape ${formatShape(shape)} at offset ${this.offset} needs ${sizeOf(shape)} elements but the buffer holds ${data.length}.`,
+          'Pass a buffer of the right length or fix the shape.',
+        );
       }
     } else {
       checkView(this.shape, this.strides, this.offset, data.length);
@@ -86,11 +97,24 @@ export class Tensor {
     }
     return new Tensor(data, s, { dtype });
   }
-  static zeros(shape: Shape, dtype: DType = 'float32'): Tensor { return new Tensor(allocate(dtype, sizeOf(shape)), shape, { dtype }); }
-  static full(shape: Shape, value: number): Tensor { return new Tensor(new Float32Array(sizeOf(shape)).fill(value), shape); }
-  static ones(shape: Shape): Tensor { return Tensor.full(shape, 1); }
-  static scalar(value: number): Tensor { return new Tensor(Float32Array.of(value), []); }
-  static arange(n: number): Tensor { return new Tensor(Float32Array.from({ length: n }, (_, i) => i), [n]); }
+  static zeros(shape: Shape, dtype: DType = 'float32'): Tensor {
+    return new Tensor(allocate(dtype, sizeOf(shape)), shape, { dtype });
+  }
+  static full(shape: Shape, value: number): Tensor {
+    return new Tensor(new Float32Array(sizeOf(shape)).fill(value), shape);
+  }
+  static ones(shape: Shape): Tensor {
+    return Tensor.full(shape, 1);
+  }
+  static scalar(value: number): Tensor {
+    return new Tensor(Float32Array.of(value), []);
+  }
+  static arange(n: number): Tensor {
+    return new Tensor(
+      Float32Array.from({ length: n }, (_, i) => i),
+      [n],
+    );
+  }
   /** Standard normal values from a seeded generator. */
   static randn(shape: Shape, generator: Generator = defaultGenerator): Tensor {
     const out = new Float32Array(sizeOf(shape));
@@ -105,8 +129,12 @@ export class Tensor {
   }
 
   // ---- properties ----
-  get size(): number { return sizeOf(this.shape); }
-  get ndim(): number { return this.shape.length; }
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+  get ndim(): number {
+    return this.shape.length;
+  }
 
   isContiguous(): boolean {
     let expected = 1;
@@ -131,17 +159,27 @@ export class Tensor {
     return (this.data as Int32Array).subarray(this.offset, this.offset + this.size);
   }
 
-  toArray(): number[] { return Array.from(this.dtype === 'int32' ? this.int32Data() : this.float().contiguousData()); }
+  toArray(): number[] {
+    return Array.from(this.dtype === 'int32' ? this.int32Data() : this.float().contiguousData());
+  }
   item(): number {
     if (this.size !== 1) throw new ShapeError(`[item] needs a tensor with one element, got shape ${formatShape(this.shape)}.`, 'Reduce it first (e.g. .sum()).');
     return this.data[this.offset];
   }
 
-  clone(): Tensor { return new Tensor(Float32Array.from(this.contiguousData()), this.shape); }
+  clone(): Tensor {
+    return new Tensor(Float32Array.from(this.contiguousData()), this.shape);
+  }
   /** The same data with no graph: gradients stop here. */
-  detach(): Tensor { return new Tensor(this.data, this.shape, { strides: this.strides, offset: this.offset, dtype: this.dtype }); }
-  onesLike(): Tensor { return Tensor.ones(this.shape); }
-  zerosLike(): Tensor { return Tensor.zeros(this.shape); }
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape, { strides: this.strides, offset: this.offset, dtype: this.dtype });
+  }
+  onesLike(): Tensor {
+    return Tensor.ones(this.shape);
+  }
+  zerosLike(): Tensor {
+    return Tensor.zeros(this.shape);
+  }
   /** float32 values: int32 converts, bfloat16 and float16 widen exactly; float32 is returned as is. */
   float(): Tensor {
     if (this.dtype === 'float32') return this;
@@ -170,49 +208,121 @@ export class Tensor {
     return out;
   }
 
-  backward(grad?: Tensor, options?: { retainGraph?: boolean }): void { runBackward(this, grad, options); }
+  backward(grad?: Tensor, options?: { retainGraph?: boolean }): void {
+    runBackward(this, grad, options);
+  }
 
   // ---- elementwise ----
-  add(other: Tensor | number): Tensor { return ew.add(this, other); }
-  sub(other: Tensor | number): Tensor { return ew.sub(this, other); }
-  mul(other: Tensor | number): Tensor { return ew.mul(this, other); }
-  div(other: Tensor | number): Tensor { return ew.div(this, other); }
-  neg(): Tensor { return ew.neg(this); }
-  exp(): Tensor { return ew.exp(this); }
-  log(): Tensor { return ew.log(this); }
-  sqrt(): Tensor { return ew.sqrt(this); }
-  rsqrt(): Tensor { return ew.rsqrt(this); }
-  pow(exponent: number): Tensor { return ew.pow(this, exponent); }
-  abs(): Tensor { return ew.abs(this); }
-  clamp(min: number, max: number): Tensor { return ew.clamp(this, min, max); }
-  tanh(): Tensor { return ew.tanh(this); }
-  sigmoid(): Tensor { return ew.sigmoid(this); }
-  relu(): Tensor { return ew.relu(this); }
-  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return ew.gelu(this, approximate); }
-  silu(): Tensor { return ew.silu(this); }
-  maskedFill(mask: Tensor, value: number): Tensor { return ew.maskedFill(this, mask, value); }
+  add(other: Tensor | number): Tensor {
+    return ew.add(this, other);
+  }
+  sub(other: Tensor | number): Tensor {
+    return ew.sub(this, other);
+  }
+  mul(other: Tensor | number): Tensor {
+    return ew.mul(this, other);
+  }
+  div(other: Tensor | number): Tensor {
+    return ew.div(this, other);
+  }
+  neg(): Tensor {
+    return ew.neg(this);
+  }
+  exp(): Tensor {
+    return ew.exp(this);
+  }
+  log(): Tensor {
+    return ew.log(this);
+  }
+  sqrt(): Tensor {
+    return ew.sqrt(this);
+  }
+  rsqrt(): Tensor {
+    return ew.rsqrt(this);
+  }
+  pow(exponent: number): Tensor {
+    return ew.pow(this, exponent);
+  }
+  abs(): Tensor {
+    return ew.abs(this);
+  }
+  clamp(min: number, max: number): Tensor {
+    return ew.clamp(this, min, max);
+  }
+  tanh(): Tensor {
+    return ew.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return ew.sigmoid(this);
+  }
+  relu(): Tensor {
+    return ew.relu(this);
+  }
+  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor {
+    return ew.gelu(this, approximate);
+  }
+  silu(): Tensor {
+    return ew.silu(this);
+  }
+  maskedFill(mask: Tensor, value: number): Tensor {
+    return ew.maskedFill(this, mask, value);
+  }
 
   // ---- reductions ----
-  sum(axes?: number | number[], keepdim = false): Tensor { return rd.sum(this, axes, keepdim); }
-  mean(axes?: number | number[], keepdim = false): Tensor { return rd.mean(this, axes, keepdim); }
-  max(axes?: number | number[], keepdim = false): Tensor { return rd.max(this, axes, keepdim); }
+  sum(axes?: number | number[], keepdim = false): Tensor {
+    return rd.sum(this, axes, keepdim);
+  }
+  mean(axes?: number | number[], keepdim = false): Tensor {
+    return rd.mean(this, axes, keepdim);
+  }
+  max(axes?: number | number[], keepdim = false): Tensor {
+    return rd.max(this, axes, keepdim);
+  }
 
   // ---- movement ----
-  reshape(shape: Shape): Tensor { return mv.reshape(this, shape); }
-  view(shape: Shape): Tensor { return mv.reshape(this, shape); }
-  permute(axes: readonly number[]): Tensor { return mv.permute(this, axes); }
-  transpose(a = -2, b = -1): Tensor { return mv.transpose(this, a, b); }
-  get T(): Tensor { return mv.transpose(this, -2, -1); }
-  narrow(axis: number, start: number, length: number): Tensor { return mv.narrow(this, axis, start, length); }
-  split(sizes: number | readonly number[], axis = -1): Tensor[] { return mv.split(this, sizes, axis); }
-  expand(shape: Shape): Tensor { return mv.expand(this, shape); }
-  unsqueeze(axis: number): Tensor { return mv.unsqueeze(this, axis); }
-  contiguous(): Tensor { return mv.contiguous(this); }
+  reshape(shape: Shape): Tensor {
+    return mv.reshape(this, shape);
+  }
+  view(shape: Shape): Tensor {
+    return mv.reshape(this, shape);
+  }
+  permute(axes: readonly number[]): Tensor {
+    return mv.permute(this, axes);
+  }
+  transpose(a = -2, b = -1): Tensor {
+    return mv.transpose(this, a, b);
+  }
+  get T(): Tensor {
+    return mv.transpose(this, -2, -1);
+  }
+  narrow(axis: number, start: number, length: number): Tensor {
+    return mv.narrow(this, axis, start, length);
+  }
+  split(sizes: number | readonly number[], axis = -1): Tensor[] {
+    return mv.split(this, sizes, axis);
+  }
+  expand(shape: Shape): Tensor {
+    return mv.expand(this, shape);
+  }
+  unsqueeze(axis: number): Tensor {
+    return mv.unsqueeze(this, axis);
+  }
+  contiguous(): Tensor {
+    return mv.contiguous(this);
+  }
 
   // ---- linear algebra and softmax ----
-  matmul(other: Tensor): Tensor { return matmul(this, other); }
-  softmax(axis = -1): Tensor { return softmax(this, axis); }
-  logSoftmax(axis = -1): Tensor { return logSoftmax(this, axis); }
+  matmul(other: Tensor): Tensor {
+    return matmul(this, other);
+  }
+  softmax(axis = -1): Tensor {
+    return softmax(this, axis);
+  }
+  logSoftmax(axis = -1): Tensor {
+    return logSoftmax(this, axis);
+  }
 
-  toString(): string { return `Tensor(${formatShape(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`; }
+  toString(): string {
+    return `Tensor(${formatShape(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
 }

@@ -58,7 +58,8 @@ export class TorchGenerator {
  * by i -> swap(i, i + random() % (n - i)), PyTorch's randperm_cpu for small n.
  */
 export function torchRandperm(n: number, generator: TorchGenerator): Int32Array {
-  if (!(Number.isInteger(n) && n >= 0 && n < 0xffffffff / 20)) throw new ArgumentError(`[randperm] n=${n} is outside [0, 2^32 / 20), the range PyTorch shuffles this way.`, 'Ask for a smaller permutation.');
+  if (!(Number.isInteger(n) && n >= 0 && n < 0xffffffff / 20))
+    throw new ArgumentError(`[randperm] n=${n} is outside [0, 2^32 / 20), the range PyTorch shuffles this way.`, 'Ask for a smaller permutation.');
   const out = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = 0; i < n - 1; i++) {
     const z = i + (generator.random() % (n - i));

@@ -3,11 +3,16 @@ import { shuffled } from '../data/index.js';
 import { Tensor } from '../tensor/index.js';
 
 /** A tokenized causal-LM example: labels are -100 where no loss is taken (the prompt, padding). */
-export interface LMExample { inputIds: number[]; labels: number[] }
+export interface LMExample {
+  inputIds: number[];
+  labels: number[];
+}
 
 export const IGNORE = -100;
 
-export interface Encoder { encode(text: string, options?: { addSpecialTokens?: boolean }): number[] }
+export interface Encoder {
+  encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
+}
 
 /**
  * prompt + completion as one sequence with the loss on the completion only. Too long for the
@@ -48,8 +53,12 @@ export interface Batch {
 export function collate(examples: readonly LMExample[], padId: number): Batch {
   const T = Math.max(...examples.map((e) => e.inputIds.length));
   const B = examples.length;
-  const ids = new Int32Array(B * T).fill(padId), targets = new Int32Array(B * T).fill(IGNORE), mask = new Float32Array(B * T);
-  let targetCount = 0, tokens = 0, padded = false;
+  const ids = new Int32Array(B * T).fill(padId),
+    targets = new Int32Array(B * T).fill(IGNORE),
+    mask = new Float32Array(B * T);
+  let targetCount = 0,
+    tokens = 0,
+    padded = false;
   examples.forEach((e, b) => {
     const n = e.inputIds.length;
     if (n < T) padded = true;
@@ -57,12 +66,18 @@ export function collate(examples: readonly LMExample[], padId: number): Batch {
     for (let t = 0; t < n; t++) {
       ids[b * T + t] = e.inputIds[t];
       mask[b * T + t] = 1;
-      if (t + 1 < n && e.labels[t + 1] !== IGNORE) { targets[b * T + t] = e.labels[t + 1]; targetCount++; }
+      if (t + 1 < n && e.labels[t + 1] !== IGNORE) {
+        targets[b * T + t] = e.labels[t + 1];
+        targetCount++;
+      }
     }
   });
   return {
-    inputIds: new Tensor(ids, [B, T]), targets: new Tensor(targets, [B, T]),
-    attentionMask: padded ? new Tensor(mask, [B, T]) : undefined, targetCount, tokens,
+    inputIds: new Tensor(ids, [B, T]),
+    targets: new Tensor(targets, [B, T]),
+    attentionMask: padded ? new Tensor(mask, [B, T]) : undefined,
+    targetCount,
+    tokens,
   };
 }
 
@@ -72,7 +87,10 @@ export function collate(examples: readonly LMExample[], padId: number): Batch {
  * (transformers' LengthGroupedSampler).
  */
 export function epochBatches(lengths: readonly number[], batchSize: number, seed: number, epoch: number, groupByLength: boolean): number[][] {
-  const order = shuffled(lengths.map((_, i) => i), seed * 1000003 + epoch);
+  const order = shuffled(
+    lengths.map((_, i) => i),
+    seed * 1000003 + epoch,
+  );
   if (groupByLength) {
     const mega = batchSize * 50;
     for (let start = 0; start < order.length; start += mega) {

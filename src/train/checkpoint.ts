@@ -38,13 +38,16 @@ export function saveCheckpoint(dir: string, params: [string, Tensor][], optimize
     renameSync(tmp, dir);
   } catch (cause) {
     rmSync(tmp, { recursive: true, force: true });
-    throw cause instanceof CheckpointError ? cause : new CheckpointError(`[checkpoint] could not write ${dir}.`, { hint: 'Check free disk space and permissions; the previous checkpoint is untouched.', cause });
+    throw cause instanceof CheckpointError
+      ? cause
+      : new CheckpointError(`[checkpoint] could not write ${dir}.`, { hint: 'Check free disk space and permissions; the previous checkpoint is untouched.', cause });
   }
 }
 
 /** trainer_state.json, checked field by field: a corrupt one is a one-line error, not a resume from garbage. */
 function readTrainerState(path: string): TrainerState {
-  const bad = (what: string) => new CheckpointError(`[checkpoint] ${path} ${what}.`, { hint: 'The checkpoint is damaged: resume from an earlier checkpoint-N folder, or start again without --resume.' });
+  const bad = (what: string) =>
+    new CheckpointError(`[checkpoint] ${path} ${what}.`, { hint: 'The checkpoint is damaged: resume from an earlier checkpoint-N folder, or start again without --resume.' });
   const text = readTextFile(path, (problem) => bad(problem));
   let raw: unknown;
   try {
@@ -64,7 +67,11 @@ function readTrainerState(path: string): TrainerState {
   return { ...s, best_metric: s.best_metric ?? null, best_step: s.best_step ?? null, rng: { state: rng.state as number, spareNormal: (rng.spareNormal ?? null) as number | null } } as TrainerState;
 }
 
-export interface LoadedCheckpoint { params: Map<string, Tensor>; optimizer: OptimizerState; state: TrainerState }
+export interface LoadedCheckpoint {
+  params: Map<string, Tensor>;
+  optimizer: OptimizerState;
+  state: TrainerState;
+}
 
 export function loadCheckpoint(dir: string): LoadedCheckpoint {
   for (const f of ['trainable.safetensors', 'optimizer.safetensors', 'trainer_state.json']) {
@@ -74,7 +81,8 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   const buffers: Record<string, Float32Array[]> = {};
   for (const key of [...raw.keys()].sort()) {
     const name = key.slice(0, key.lastIndexOf('.'));
-    (buffers[name] ??= []).push(raw.get(key)!.contiguousData());
+    buffers[name] ??= [];
+    buffers[name].push(raw.get(key)!.contiguousData());
   }
   const state = readTrainerState(join(dir, 'trainer_state.json'));
   const step = Number(readHeader(join(dir, 'optimizer.safetensors')).metadata.step ?? state.global_step);

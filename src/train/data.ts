@@ -14,7 +14,10 @@ export interface FieldMapping {
   messagesField?: string;
 }
 
-export interface Encoded { examples: LMExample[]; truncated: number }
+export interface Encoded {
+  examples: LMExample[];
+  truncated: number;
+}
 
 function messages(record: SourcedRecord, name: string): ChatMessage[] {
   const value = record.fields[name];
@@ -73,7 +76,13 @@ export function encodeChoiceItems(items: ChoiceItem[], tokenizer: HFTokenizer, m
  * tokens, e.g. BERT's [CLS] ... [SEP]; cut to maxLength) and labels = [index of the label].
  * A label is an index into `labels` or one of its names.
  */
-export function encodeClassificationRecords(records: SourcedRecord[], tokenizer: HFTokenizer, fields: { textField?: string; labelField?: string }, labels: readonly string[], maxLength: number): Encoded {
+export function encodeClassificationRecords(
+  records: SourcedRecord[],
+  tokenizer: HFTokenizer,
+  fields: { textField?: string; labelField?: string },
+  labels: readonly string[],
+  maxLength: number,
+): Encoded {
   let truncated = 0;
   const labelField = fields.labelField ?? 'label';
   const examples = records.map((r) => {
@@ -82,7 +91,10 @@ export function encodeClassificationRecords(records: SourcedRecord[], tokenizer:
     const raw = r.fields[labelField];
     const k = typeof raw === 'number' ? raw : labels.indexOf(String(raw));
     if (!Number.isInteger(k) || k < 0 || k >= labels.length) {
-      throw new DataError(`[data] ${r.file}:${r.line}: label ${JSON.stringify(raw)} in '${labelField}' is not one of ${labels.map((l, i) => `${i}=${l}`).join(', ')}.`, 'Use a label index or name; --num-labels or the model config sets how many there are.');
+      throw new DataError(
+        `[data] ${r.file}:${r.line}: label ${JSON.stringify(raw)} in '${labelField}' is not one of ${labels.map((l, i) => `${i}=${l}`).join(', ')}.`,
+        'Use a label index or name; --num-labels or the model config sets how many there are.',
+      );
     }
     return { inputIds: ids.slice(0, maxLength), labels: [k] };
   });
@@ -97,7 +109,12 @@ export function classificationLabels(records: SourcedRecord[], labelField = 'lab
   const values = records.map((r) => r.fields[labelField]);
   const missing = records.find((r) => r.fields[labelField] === undefined);
   if (missing) throw new DataError(`[data] ${missing.file}:${missing.line}: missing field '${labelField}'.`, 'Every record needs a label (set --label-field).');
-  const named = id2label && Object.keys(id2label).length ? Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]) : null;
+  const named =
+    id2label && Object.keys(id2label).length
+      ? Object.keys(id2label)
+          .sort((a, b) => Number(a) - Number(b))
+          .map((k) => id2label[k])
+      : null;
   if (named && values.every((v) => typeof v === 'number' || named.includes(String(v)))) return named;
   if (values.every((v) => typeof v === 'number')) {
     const n = numLabels ?? Math.max(...(values as number[])) + 1;

@@ -16,11 +16,20 @@ test('train({ model, tokenizer, data, peft }) returns the adapted model and metr
   const tokenizer = await loadTokenizer(dir);
   const steps: StepEvent[] = [];
   const { model: peft, metrics } = await train({
-    model, tokenizer, data: records, peft: { r: 4, lora_alpha: 8, target_modules: ['c_attn', 'c_proj'] },
-    maxSteps: 3, batchSize: 4, lr: 1e-2, callbacks: { onStep: (e) => steps.push(e) },
+    model,
+    tokenizer,
+    data: records,
+    peft: { r: 4, lora_alpha: 8, target_modules: ['c_attn', 'c_proj'] },
+    maxSteps: 3,
+    batchSize: 4,
+    lr: 1e-2,
+    callbacks: { onStep: (e) => steps.push(e) },
   });
   assert.equal(metrics.steps, 3);
-  assert.deepEqual(steps.map((e) => e.step), [1, 2, 3]);
+  assert.deepEqual(
+    steps.map((e) => e.step),
+    [1, 2, 3],
+  );
   assert.ok(Number.isFinite(metrics.finalLoss));
   assert.deepEqual([...(peft.config().target_modules as string[])].sort(), ['c_attn', 'c_proj']);
   const out = tempDir('lib');
@@ -44,7 +53,7 @@ test('peft.generate takes text or chat messages and returns text', async () => {
   assert.equal(peft.generate([{ role: 'user', content: 'w5 w17' }], { maxNewTokens: 5 }), expected('w5 w17 w42'));
 });
 
-test('printTrainableParameters prints PEFT\'s line', async () => {
+test("printTrainableParameters prints PEFT's line", async () => {
   const peft = new PeftModel(await loadCausalLM(gpt2WithWordTokenizer()));
   peft.addAdapter('default', { r: 4 });
   const lines: string[] = [];

@@ -51,8 +51,25 @@ export interface TrainOutput {
 
 /** Every option train() reads, so a misspelt one from plain JavaScript or JSON is an error rather than a default. */
 const TRAIN_OPTIONS = new Set([
-  ...Object.keys(DEFAULT_TRAIN_CONFIG), 'maxSteps', 'warmupRatio', 'loggingSteps', 'outputDir', 'resumeFrom',
-  'model', 'tokenizer', 'data', 'validation', 'peft', 'adapterName', 'fields', 'labels', 'labelTokens', 'limit', 'maxLength', 'callbacks', 'warn',
+  ...Object.keys(DEFAULT_TRAIN_CONFIG),
+  'maxSteps',
+  'warmupRatio',
+  'loggingSteps',
+  'outputDir',
+  'resumeFrom',
+  'model',
+  'tokenizer',
+  'data',
+  'validation',
+  'peft',
+  'adapterName',
+  'fields',
+  'labels',
+  'labelTokens',
+  'limit',
+  'maxLength',
+  'callbacks',
+  'warn',
 ]);
 
 function records(data: string | readonly Record<string, unknown>[], limit = 0): SourcedRecord[] {
@@ -68,7 +85,11 @@ function records(data: string | readonly Record<string, unknown>[], limit = 0): 
  */
 export async function train(options: TrainOptions): Promise<TrainOutput> {
   for (const key of Object.keys(options)) {
-    if (!TRAIN_OPTIONS.has(key)) throw new ArgumentError(`[train] unknown option '${key}'.${didYouMean(key, TRAIN_OPTIONS) ? ` Did you mean '${didYouMean(key, TRAIN_OPTIONS)}'?` : ''}`, `Options: ${[...TRAIN_OPTIONS].sort().join(', ')}.`);
+    if (!TRAIN_OPTIONS.has(key))
+      throw new ArgumentError(
+        `[train] unknown option '${key}'.${didYouMean(key, TRAIN_OPTIONS) ? ` Did you mean '${didYouMean(key, TRAIN_OPTIONS)}'?` : ''}`,
+        `Options: ${[...TRAIN_OPTIONS].sort().join(', ')}.`,
+      );
   }
   const seed = options.seed ?? DEFAULT_TRAIN_CONFIG.seed;
   manualSeed(seed);
@@ -79,20 +100,31 @@ export async function train(options: TrainOptions): Promise<TrainOutput> {
   const classifier = model.task === 'sequence-classification';
   const tokenizer = options.tokenizer;
   const maxLength = options.maxLength ?? Math.min(512, model.config.maxPositions);
-  if (maxLength > model.config.maxPositions) throw new ArgumentError(`[train] maxLength ${maxLength} exceeds the model's ${model.config.maxPositions} positions.`, `Use at most ${model.config.maxPositions}.`);
+  if (maxLength > model.config.maxPositions)
+    throw new ArgumentError(`[train] maxLength ${maxLength} exceeds the model's ${model.config.maxPositions} positions.`, `Use at most ${model.config.maxPositions}.`);
   const padId = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
   // Decoder classifiers find each row's last token by the pad id, so it must be the one batches are padded with (transformers users set it the same way).
-  if (classifier && model.config.padTokenId === undefined) { model.config.padTokenId = padId; model.config.raw = { ...model.config.raw, pad_token_id: padId }; }
+  if (classifier && model.config.padTokenId === undefined) {
+    model.config.padTokenId = padId;
+    model.config.raw = { ...model.config.raw, pad_token_id: padId };
+  }
 
   let labels: string[] | undefined;
   const encodeRows = (rows: SourcedRecord[], all: SourcedRecord[]): Encoded => {
     if (!classifier) return encodeRecords(rows, tokenizer, options.fields ?? {}, maxLength);
     labels ??= options.labels ?? classificationLabels(all, options.fields?.labelField, model.config.raw.id2label as Record<string, string> | undefined, model.config.numLabels);
-    if (labels.length !== model.config.numLabels) throw new ArgumentError(`[train] the data has ${labels.length} labels (${labels.join(', ')}) but the model's head has ${model.config.numLabels}.`, "Load the classifier with numLabels set to the data's label count (--num-labels).");
+    if (labels.length !== model.config.numLabels)
+      throw new ArgumentError(
+        `[train] the data has ${labels.length} labels (${labels.join(', ')}) but the model's head has ${model.config.numLabels}.`,
+        "Load the classifier with numLabels set to the data's label count (--num-labels).",
+      );
     return encodeClassificationRecords(rows, tokenizer, options.fields ?? {}, labels, maxLength);
   };
   const encode = (data: TrainData): Encoded & { validation?: LMExample[] } => {
-    if (typeof data === 'string' || Array.isArray(data)) { const rows = records(data as string | Record<string, unknown>[], data === options.data ? options.limit : 0); return encodeRows(rows, rows); }
+    if (typeof data === 'string' || Array.isArray(data)) {
+      const rows = records(data as string | Record<string, unknown>[], data === options.data ? options.limit : 0);
+      return encodeRows(rows, rows);
+    }
     const given = data as { examples: LMExample[]; validation?: LMExample[]; truncated?: number };
     return { examples: given.examples, validation: given.validation, truncated: given.truncated ?? 0 };
   };
@@ -114,11 +146,32 @@ export async function train(options: TrainOptions): Promise<TrainOutput> {
     peft.addAdapter(adapterName, { task_type: classifier ? 'SEQ_CLS' : 'CAUSAL_LM', ...(options.peft ?? {}) } as PeftConfigInput);
   }
   peft.setAdapter(adapterName);
-  const save = (dir: string) => { peft.savePretrained(dir, { adapters: [adapterName] }); };
+  const save = (dir: string) => {
+    peft.savePretrained(dir, { adapters: [adapterName] });
+  };
   const hooks = peft.trainingHooks();
-  const target = classifier ? sequenceClassificationTarget(model, save, hooks)
-    : options.labelTokens ? labelWordTarget(model, options.labelTokens, save, hooks) : causalLMTarget(model, save, hooks);
-  const { model: _model, tokenizer: _tokenizer, data: _data, validation: _validation, peft: _peft, adapterName: _name, fields: _fields, labels: _labels, labelTokens: _labelTokens, limit: _limit, maxLength: _maxLength, callbacks, warn: _warn, ...config } = options;
-  const metrics = await trainLoop(target, { train: trainSet.examples, validation }, { ...DEFAULT_TRAIN_CONFIG, ...config, seed, padId, learningRates: config.learningRates ?? peft.learningRates(adapterName) }, callbacks);
+  const target = classifier ? sequenceClassificationTarget(model, save, hooks) : options.labelTokens ? labelWordTarget(model, options.labelTokens, save, hooks) : causalLMTarget(model, save, hooks);
+  const {
+    model: _model,
+    tokenizer: _tokenizer,
+    data: _data,
+    validation: _validation,
+    peft: _peft,
+    adapterName: _name,
+    fields: _fields,
+    labels: _labels,
+    labelTokens: _labelTokens,
+    limit: _limit,
+    maxLength: _maxLength,
+    callbacks,
+    warn: _warn,
+    ...config
+  } = options;
+  const metrics = await trainLoop(
+    target,
+    { train: trainSet.examples, validation },
+    { ...DEFAULT_TRAIN_CONFIG, ...config, seed, padId, learningRates: config.learningRates ?? peft.learningRates(adapterName) },
+    callbacks,
+  );
   return { model: peft, adapterName, metrics, examples: trainSet.examples.length, truncatedExamples: trainSet.truncated, labels };
 }

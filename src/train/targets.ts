@@ -16,7 +16,9 @@ export function causalLMTarget(model: CausalLM, save: (dir: string) => void, met
     lossSum: (batch: Batch) => causalLMLoss(model, { inputIds: batch.inputIds, attentionMask: batch.attentionMask }, batch.targets, 'sum'),
     namedParameters: () => model.trainableParameters(),
     save,
-    train: (mode) => { model.train(mode); },
+    train: (mode) => {
+      model.train(mode);
+    },
   };
 }
 
@@ -27,15 +29,20 @@ export function causalLMTarget(model: CausalLM, save: (dir: string) => void, met
  * on it alone. Scoring the same label words with the LM (the eval harness) ranks them identically.
  */
 export function labelWordTarget(model: CausalLM, labelTokens: readonly number[], save: (dir: string) => void, methodHooks?: TrainingHooks): TrainTarget {
-  const V = model.config.vocabSize, K = labelTokens.length;
+  const V = model.config.vocabSize,
+    K = labelTokens.length;
   const select = new Float32Array(V * K);
-  labelTokens.forEach((id, k) => { select[id * K + k] = 1; });
+  labelTokens.forEach((id, k) => {
+    select[id * K + k] = 1;
+  });
   const selection = new Tensor(select, [V, K]);
   return {
     collate(examples: readonly LMExample[], padId: number): Batch {
       const T = Math.max(...examples.map((e) => e.inputIds.length - 1));
       const B = examples.length;
-      const ids = new Int32Array(B * T).fill(padId), mask = new Float32Array(B * T), labels = new Int32Array(B);
+      const ids = new Int32Array(B * T).fill(padId),
+        mask = new Float32Array(B * T),
+        labels = new Int32Array(B);
       let tokens = 0;
       examples.forEach((e, b) => {
         const answer = e.labels[e.labels.length - 1];
@@ -59,7 +66,9 @@ export function labelWordTarget(model: CausalLM, labelTokens: readonly number[],
     methodHooks,
     namedParameters: () => model.trainableParameters(),
     save,
-    train: (mode) => { model.train(mode); },
+    train: (mode) => {
+      model.train(mode);
+    },
   };
 }
 
@@ -74,12 +83,17 @@ export function sequenceClassificationTarget(model: SequenceClassifier, save: (d
     collate(examples: readonly LMExample[], padId: number): Batch {
       const T = Math.max(...examples.map((e) => e.inputIds.length));
       const B = examples.length;
-      const ids = new Int32Array(B * T).fill(padId), mask = new Float32Array(B * T), labels = new Int32Array(B);
+      const ids = new Int32Array(B * T).fill(padId),
+        mask = new Float32Array(B * T),
+        labels = new Int32Array(B);
       let tokens = 0;
       examples.forEach((e, b) => {
         const k = e.labels[0];
         if (e.labels.length !== 1 || !Number.isInteger(k) || k < 0 || k >= model.config.numLabels) {
-          throw new ArgumentError(`[train] a classification example needs one label in 0..${model.config.numLabels - 1}, got ${JSON.stringify(e.labels)}.`, 'Check the label field and the number of labels.');
+          throw new ArgumentError(
+            `[train] a classification example needs one label in 0..${model.config.numLabels - 1}, got ${JSON.stringify(e.labels)}.`,
+            'Check the label field and the number of labels.',
+          );
         }
         ids.set(e.inputIds, b * T);
         mask.fill(1, b * T, b * T + e.inputIds.length);
@@ -91,6 +105,8 @@ export function sequenceClassificationTarget(model: SequenceClassifier, save: (d
     lossSum: (batch: Batch) => crossEntropy(model.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask }), batch.targets, { reduction: 'sum' }),
     namedParameters: () => model.trainableParameters(),
     save,
-    train: (mode) => { model.train(mode); },
+    train: (mode) => {
+      model.train(mode);
+    },
   };
 }

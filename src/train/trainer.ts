@@ -10,7 +10,9 @@ import { AdamW, clipGradNorm, gradNorm as globalGradNorm, lrMultiplier, SGD, val
 
 /** Training stopped on a non-finite loss or gradient. */
 export class TrainingError extends PeftTsError {
-  constructor(message: string, hint: string) { super('E_TRAINING', message, { hint }); }
+  constructor(message: string, hint: string) {
+    super('E_TRAINING', message, { hint });
+  }
 }
 
 /** What the trainer trains: a loss over a batch, the trainable parameters, and how to write the result. */
@@ -59,12 +61,38 @@ export interface TrainConfig {
 }
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'padId'> = {
-  epochs: 1, batchSize: 8, gradAccumulation: 1, lr: 2e-4, schedule: 'linear', warmupSteps: 0, weightDecay: 0.0, maxGradNorm: 1.0,
-  optimizer: 'adamw', momentum: 0.9, seed: 0, groupByLength: true, evalEvery: 0, earlyStoppingPatience: 0, checkpointEvery: 0,
+  epochs: 1,
+  batchSize: 8,
+  gradAccumulation: 1,
+  lr: 2e-4,
+  schedule: 'linear',
+  warmupSteps: 0,
+  weightDecay: 0.0,
+  maxGradNorm: 1.0,
+  optimizer: 'adamw',
+  momentum: 0.9,
+  seed: 0,
+  groupByLength: true,
+  evalEvery: 0,
+  earlyStoppingPatience: 0,
+  checkpointEvery: 0,
 };
 
-export interface StepEvent { step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; elapsedSeconds: number }
-export interface EvalEvent { step: number; evalLoss: number; best: boolean }
+export interface StepEvent {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSecond: number;
+  elapsedSeconds: number;
+}
+export interface EvalEvent {
+  step: number;
+  evalLoss: number;
+  best: boolean;
+}
 
 export interface TrainHooks {
   onStep?(e: StepEvent): void;
@@ -99,12 +127,15 @@ function allFinite(t: Tensor): boolean {
 }
 
 function validate(c: TrainConfig): void {
-  const positive = (name: string, v: number) => { if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`[train] ${name} must be a positive integer, got ${v}.`, `Set ${name} to 1 or more.`); };
+  const positive = (name: string, v: number) => {
+    if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`[train] ${name} must be a positive integer, got ${v}.`, `Set ${name} to 1 or more.`);
+  };
   positive('batchSize', c.batchSize);
   positive('gradAccumulation', c.gradAccumulation);
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new ArgumentError(`[train] learning rate ${c.lr} must be a finite number > 0.`, 'Try 2e-4 for LoRA.');
   if (c.optimizer !== 'adamw' && c.optimizer !== 'sgd') throw new ArgumentError(`[train] optimizer '${c.optimizer as string}' is not available.`, "Use 'adamw' or 'sgd'.");
-  if (c.maxGradNorm !== null && !(c.maxGradNorm > 0 && Number.isFinite(c.maxGradNorm))) throw new ArgumentError(`[train] maxGradNorm ${c.maxGradNorm} must be a finite number > 0 (or null for no clipping).`, 'Try 1.');
+  if (c.maxGradNorm !== null && !(c.maxGradNorm > 0 && Number.isFinite(c.maxGradNorm)))
+    throw new ArgumentError(`[train] maxGradNorm ${c.maxGradNorm} must be a finite number > 0 (or null for no clipping).`, 'Try 1.');
   if (!(c.epochs > 0) && !c.maxSteps) throw new ArgumentError('[train] set epochs > 0 or maxSteps.', 'E.g. epochs: 1.');
   validateSchedule({ name: c.schedule, warmupSteps: c.warmupSteps, totalSteps: 1 });
   if (c.warmupRatio !== undefined && !(c.warmupRatio >= 0 && c.warmupRatio < 1)) throw new ArgumentError(`[train] warmupRatio ${c.warmupRatio} must be in [0, 1).`, 'E.g. 0.03.');
@@ -112,12 +143,15 @@ function validate(c: TrainConfig): void {
   if (!['adamw', 'sgd'].includes(c.optimizer)) throw new ArgumentError(`[train] optimizer '${c.optimizer}' is not available.`, 'Use adamw or sgd.');
 }
 
-function mean(xs: number[]): number { return xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1); }
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+}
 
 /** Mean loss per target position over examples, without gradients. */
 export function evaluateLoss(target: TrainTarget, examples: LMExample[], batchSize: number, padId: number): number {
   target.train(false);
-  let sum = 0, count = 0;
+  let sum = 0,
+    count = 0;
   noGrad(() => {
     for (let i = 0; i < examples.length; i += batchSize) {
       const batch = (target.collate ?? collate)(examples.slice(i, i + batchSize), padId);
@@ -144,9 +178,10 @@ export async function trainLoop(target: TrainTarget, data: { train: LMExample[];
   const unknown = Object.keys(config.learningRates ?? {}).find((n) => !named.some(([m]) => m === n));
   if (unknown !== undefined) throw new ArgumentError(`[train] learningRates names '${unknown}', which is not a trainable parameter.`, 'Name trainable parameters only (see trainableParameters()).');
   const lrScales = named.map(([n]) => (config.learningRates?.[n] ?? config.lr) / config.lr);
-  const optimizer: Optimizer = config.optimizer === 'sgd'
-    ? new SGD(params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, lrScales })
-    : new AdamW(params, { lr: config.lr, weightDecay: config.weightDecay, lrScales });
+  const optimizer: Optimizer =
+    config.optimizer === 'sgd'
+      ? new SGD(params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, lrScales })
+      : new AdamW(params, { lr: config.lr, weightDecay: config.weightDecay, lrScales });
   const lengths = data.train.map((e) => e.inputIds.length);
   const microPerEpoch = Math.ceil(data.train.length / config.batchSize);
   const stepsPerEpoch = Math.ceil(microPerEpoch / config.gradAccumulation);
@@ -158,14 +193,21 @@ export async function trainLoop(target: TrainTarget, data: { train: LMExample[];
   if (config.outputDir) mkdirSync(config.outputDir, { recursive: true });
 
   let state: TrainerState = {
-    global_step: 0, epoch: 0, step_in_epoch: 0, best_metric: null, best_step: null, evals_without_improvement: 0,
-    rng: defaultGenerator.getState(), log_history: [],
+    global_step: 0,
+    epoch: 0,
+    step_in_epoch: 0,
+    best_metric: null,
+    best_step: null,
+    evals_without_improvement: 0,
+    rng: defaultGenerator.getState(),
+    log_history: [],
   };
   if (config.resumeFrom) {
     const ckpt = loadCheckpoint(config.resumeFrom);
     for (const [name, t] of named) {
       const saved = ckpt.params.get(name);
-      if (!saved || saved.size !== t.size) throw new ArgumentError(`[train] checkpoint ${config.resumeFrom} does not hold '${name}' in this shape.`, 'Resume with the same model and adapter settings.');
+      if (!saved || saved.size !== t.size)
+        throw new ArgumentError(`[train] checkpoint ${config.resumeFrom} does not hold '${name}' in this shape.`, 'Resume with the same model and adapter settings.');
       (t.data as Float32Array).set(saved.contiguousData(), t.offset);
     }
     optimizer.loadState(ckpt.optimizer);
@@ -183,7 +225,10 @@ export async function trainLoop(target: TrainTarget, data: { train: LMExample[];
     const dir = join(config.outputDir, `checkpoint-${state.global_step}`);
     state.rng = defaultGenerator.getState();
     const methodState = target.methodHooks?.saveState?.();
-    saveCheckpoint(dir, named, optimizer.state(), state, (d) => { target.save(d); if (methodState) saveMethodState(d, methodState); });
+    saveCheckpoint(dir, named, optimizer.state(), state, (d) => {
+      target.save(d);
+      if (methodState) saveMethodState(d, methodState);
+    });
     hooks.onCheckpoint?.(dir);
     return dir;
   };
@@ -194,12 +239,20 @@ export async function trainLoop(target: TrainTarget, data: { train: LMExample[];
 
   const losses: number[] = [];
   const started = performance.now();
-  let tokens = 0, stoppedEarly = false, interrupted = false, lastCheckpoint: string | null = null;
+  let tokens = 0,
+    stoppedEarly = false,
+    interrupted = false,
+    lastCheckpoint: string | null = null;
   target.train(true);
   outer: while (state.global_step < totalSteps) {
     const batches = epochBatches(lengths, config.batchSize, config.seed, state.epoch, config.groupByLength);
     for (let s = state.step_in_epoch; s < stepsPerEpoch && state.global_step < totalSteps; s++) {
-      const micro = batches.slice(s * config.gradAccumulation, (s + 1) * config.gradAccumulation).map((idx) => (target.collate ?? collate)(idx.map((i) => data.train[i]), config.padId));
+      const micro = batches.slice(s * config.gradAccumulation, (s + 1) * config.gradAccumulation).map((idx) =>
+        (target.collate ?? collate)(
+          idx.map((i) => data.train[i]),
+          config.padId,
+        ),
+      );
       const totalTargets = micro.reduce((n, b) => n + b.targetCount, 0);
       let lossValue = 0;
       const counted = micro.filter((b) => b.targetCount > 0).length;
@@ -225,7 +278,16 @@ export async function trainLoop(target: TrainTarget, data: { train: LMExample[];
       state.step_in_epoch = s + 1;
       losses.push(lossValue);
       const elapsed = (performance.now() - started) / 1000;
-      const event: StepEvent = { step: state.global_step, totalSteps, epoch: state.epoch + (s + 1) / stepsPerEpoch, loss: lossValue, lr: optimizer.lr, gradNorm, tokensPerSecond: tokens / elapsed, elapsedSeconds: elapsed };
+      const event: StepEvent = {
+        step: state.global_step,
+        totalSteps,
+        epoch: state.epoch + (s + 1) / stepsPerEpoch,
+        loss: lossValue,
+        lr: optimizer.lr,
+        gradNorm,
+        tokensPerSecond: tokens / elapsed,
+        elapsedSeconds: elapsed,
+      };
       if (state.global_step % loggingSteps === 0 || state.global_step === totalSteps) {
         const window = losses.slice(-(state.global_step % loggingSteps || loggingSteps));
         log({ step: event.step, epoch: event.epoch, loss: mean(window), learning_rate: optimizer.lr, grad_norm: gradNorm });
@@ -233,29 +295,47 @@ export async function trainLoop(target: TrainTarget, data: { train: LMExample[];
       hooks.onStep?.(event);
 
       if (data.validation?.length && config.evalEvery && state.global_step % config.evalEvery === 0) {
-        if (evaluateAndCheckStop()) { stoppedEarly = true; break outer; }
+        if (evaluateAndCheckStop()) {
+          stoppedEarly = true;
+          break outer;
+        }
       }
       if (config.checkpointEvery && state.global_step % config.checkpointEvery === 0) lastCheckpoint = checkpoint();
-      if (hooks.shouldStop?.()) { interrupted = true; lastCheckpoint = checkpoint(); break outer; }
+      if (hooks.shouldStop?.()) {
+        interrupted = true;
+        lastCheckpoint = checkpoint();
+        break outer;
+      }
       await new Promise((resolve) => setImmediate(resolve)); // lets Ctrl-C and other events through
     }
-    if (state.step_in_epoch >= stepsPerEpoch) { state.epoch++; state.step_in_epoch = 0; }
+    if (state.step_in_epoch >= stepsPerEpoch) {
+      state.epoch++;
+      state.step_in_epoch = 0;
+    }
   }
 
   /** Stops a diverged run, saying truthfully which checkpoint (if any) holds good weights. */
   function diverged(what: string): never {
     const saved = lastCheckpoint && existsSync(lastCheckpoint) ? lastCheckpoint : null;
-    const where = saved ? `the last checkpoint (${saved}) is intact`
-      : config.resumeFrom ? `no checkpoint was written since the one resumed from (${config.resumeFrom}), which is intact`
-      : 'no checkpoint was written, so nothing was saved';
-    throw new TrainingError(`[train] ${what} at step ${state.global_step + 1}; training stopped.`, `Lower the learning rate (now ${config.lr})${config.maxGradNorm ? '' : ' or clip gradients (--max-grad-norm)'}; ${where}.`);
+    const where = saved
+      ? `the last checkpoint (${saved}) is intact`
+      : config.resumeFrom
+        ? `no checkpoint was written since the one resumed from (${config.resumeFrom}), which is intact`
+        : 'no checkpoint was written, so nothing was saved';
+    throw new TrainingError(
+      `[train] ${what} at step ${state.global_step + 1}; training stopped.`,
+      `Lower the learning rate (now ${config.lr})${config.maxGradNorm ? '' : ' or clip gradients (--max-grad-norm)'}; ${where}.`,
+    );
   }
 
   function evaluateAndCheckStop(): boolean {
     const evalLoss = evaluateLoss(target, data.validation!, config.batchSize, config.padId);
     const best = state.best_metric === null || evalLoss < state.best_metric;
-    if (best) { state.best_metric = evalLoss; state.best_step = state.global_step; state.evals_without_improvement = 0; }
-    else state.evals_without_improvement++;
+    if (best) {
+      state.best_metric = evalLoss;
+      state.best_step = state.global_step;
+      state.evals_without_improvement = 0;
+    } else state.evals_without_improvement++;
     log({ step: state.global_step, eval_loss: evalLoss });
     hooks.onEval?.({ step: state.global_step, evalLoss, best });
     return config.earlyStoppingPatience > 0 && state.evals_without_improvement >= config.earlyStoppingPatience;
@@ -269,7 +349,14 @@ export async function trainLoop(target: TrainTarget, data: { train: LMExample[];
   target.train(false);
   const seconds = (performance.now() - started) / 1000;
   return {
-    steps: state.global_step, losses, finalLoss: losses.length ? mean(losses.slice(-10)) : NaN, bestEvalLoss: state.best_metric,
-    stoppedEarly, interrupted, seconds, tokensPerSecond: tokens / seconds, checkpoint: lastCheckpoint,
+    steps: state.global_step,
+    losses,
+    finalLoss: losses.length ? mean(losses.slice(-10)) : NaN,
+    bestEvalLoss: state.best_metric,
+    stoppedEarly,
+    interrupted,
+    seconds,
+    tokensPerSecond: tokens / seconds,
+    checkpoint: lastCheckpoint,
   };
 }

@@ -9,7 +9,6 @@ import { assertClose, fixturesDir } from '../helpers.js';
 import { gpt2WithWordTokenizer, runCli, tempDir } from '../cli.js';
 import { layerZooFixtures } from '../zoo.js';
 
-
 function tensorsToJson(ids: Tensor): number[][] {
   const [b, t] = ids.shape;
   const flat = ids.toArray();
@@ -17,13 +16,21 @@ function tensorsToJson(ids: Tensor): number[][] {
 }
 
 const FORWARD_CASES: [string, string | null][] = [
-  ['gpt2-tiny', null], ['llama-tiny', null], ['qwen2-tiny', null], ['bert-tiny', null],
-  ['gpt2-tiny', 'gpt2-tiny-lora'], ['llama-tiny', 'llama-tiny-lora'], ['qwen2-tiny', 'qwen2-tiny-lora'], ['bert-tiny', 'bert-tiny-lora'],
+  ['gpt2-tiny', null],
+  ['llama-tiny', null],
+  ['qwen2-tiny', null],
+  ['bert-tiny', null],
+  ['gpt2-tiny', 'gpt2-tiny-lora'],
+  ['llama-tiny', 'llama-tiny-lora'],
+  ['qwen2-tiny', 'qwen2-tiny-lora'],
+  ['bert-tiny', 'bert-tiny-lora'],
   // Every HF PEFT zoo adapter of a method peft-ts registers, through the CLI too.
   ...layerZooFixtures().map((f): [string, string] => [f.base, `peft-zoo/${f.fixture}`]),
   // Prompt-based adapters: logits of the real positions only (the virtual tokens are left out).
-  ['llama-tiny', 'peft-zoo/llama-tiny-prompt-tuning'], ['llama-tiny', 'peft-zoo/llama-tiny-p-tuning'],
-  ['llama-tiny', 'peft-zoo/llama-tiny-prefix-tuning'], ['bert-tiny', 'peft-zoo/bert-tiny-prompt-tuning'],
+  ['llama-tiny', 'peft-zoo/llama-tiny-prompt-tuning'],
+  ['llama-tiny', 'peft-zoo/llama-tiny-p-tuning'],
+  ['llama-tiny', 'peft-zoo/llama-tiny-prefix-tuning'],
+  ['bert-tiny', 'peft-zoo/bert-tiny-prompt-tuning'],
 ];
 for (const [model, adapter] of FORWARD_CASES) {
   const name = adapter ?? model;
@@ -34,7 +41,16 @@ for (const [model, adapter] of FORWARD_CASES) {
     if (expected.has('attention_mask')) inputs.attention_mask = tensorsToJson(expected.get('attention_mask')!);
     if (expected.has('token_type_ids')) inputs.token_type_ids = tensorsToJson(expected.get('token_type_ids')!);
     writeFileSync(join(dir, 'in.json'), JSON.stringify(inputs));
-    const r = runCli('forward', '--model', join(fixturesDir, model), ...(adapter ? ['--adapter', join(fixturesDir, adapter)] : []), '--inputs', join(dir, 'in.json'), '--out', join(dir, 'out.safetensors'));
+    const r = runCli(
+      'forward',
+      '--model',
+      join(fixturesDir, model),
+      ...(adapter ? ['--adapter', join(fixturesDir, adapter)] : []),
+      '--inputs',
+      join(dir, 'in.json'),
+      '--out',
+      join(dir, 'out.safetensors'),
+    );
     assert.equal(r.code, 0, r.stderr);
     const logits = loadSafetensors(join(dir, 'out.safetensors')).get('logits')!;
     if (model === 'bert-tiny') assertClose(logits.contiguousData(), expected.get('logits')!.contiguousData(), 1e-4, 1e-4, 'logits');
@@ -44,7 +60,6 @@ for (const [model, adapter] of FORWARD_CASES) {
     }
   });
 }
-
 
 test('peft-ts generate continues a prompt as the library does', () => {
   const dir = gpt2WithWordTokenizer();
@@ -75,7 +90,13 @@ test('peft-ts score reports per-token log-probs, mean NLL and perplexity', () =>
   const model = loadPretrained(dir).model as CausalLM;
   const logp = noGrad(() => logSoftmax(model.forward({ inputIds: Tensor.from([1, 2, 3, 4], [1, 4], 'int32') }))).contiguousData();
   const expected = [2, 3, 4].map((id, i) => logp[i * 1000 + id]);
-  assertClose(result.tokens.map((t: { logprob: number }) => t.logprob), expected, 1e-6, 0, 'logprobs');
+  assertClose(
+    result.tokens.map((t: { logprob: number }) => t.logprob),
+    expected,
+    1e-6,
+    0,
+    'logprobs',
+  );
   assert.ok(Math.abs(result.mean_nll + expected.reduce((a, b) => a + b) / 3) < 1e-6);
   assert.ok(Math.abs(result.perplexity - Math.exp(result.mean_nll)) < 1e-9);
 });
@@ -86,7 +107,10 @@ test('peft-ts info reports architecture and parameter count as JSON', () => {
   const result = JSON.parse(r.stdout);
   assert.equal(result.model_type, 'llama');
   const { model } = loadPretrained(join(fixturesDir, 'llama-tiny'));
-  assert.equal(result.parameters, model.parameters().reduce((n, t) => n + t.size, 0));
+  assert.equal(
+    result.parameters,
+    model.parameters().reduce((n, t) => n + t.size, 0),
+  );
   assert.deepEqual(result.stored_dtypes, { F32: model.stateDict().size });
 });
 

@@ -32,13 +32,19 @@ test('peft-ts compare trains and scores every job, writes the leaderboard, and a
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.listen(0, '127.0.0.1', () => { const port = (server.address() as { port: number }).port; server.close(() => resolve(port)); });
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
   });
 }
 
 const redisServer = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
 
-test('compare over a Redis queue: two workers, one killed mid-job; every result arrives once; a re-run skips them all', { skip: redisServer ? false : 'redis-server is not installed (apt-get install redis-server; .ci/run installs it)', timeout: 600_000 }, async () => {
+test('compare over a Redis queue: two workers, one killed mid-job; every result arrives once; a re-run skips them all', {
+  skip: redisServer ? false : 'redis-server is not installed (apt-get install redis-server; .ci/run installs it)',
+  timeout: 600_000,
+}, async () => {
   const port = await freePort();
   const redis = spawn(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
@@ -48,7 +54,9 @@ test('compare over a Redis queue: two workers, one killed mid-job; every result 
     const startWorker = () => {
       const w = spawn(process.execPath, [cliPath, 'worker', '--queue', url, '--lock-seconds', '2', '--threads', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
       let log = '';
-      w.stderr!.on('data', (d: Buffer) => { log += d; });
+      w.stderr!.on('data', (d: Buffer) => {
+        log += d;
+      });
       workers.push(w);
       return { w, log: () => log };
     };
@@ -56,7 +64,9 @@ test('compare over a Redis queue: two workers, one killed mid-job; every result 
     const out = tempDir('queue');
     const compare = spawn(process.execPath, [cliPath, 'compare', ...SMALL, '--seeds', '2', '--methods', 'lora', '--out', out, '--queue', url], { stdio: ['ignore', 'pipe', 'pipe'] });
     let compareLog = '';
-    compare.stderr!.on('data', (d: Buffer) => { compareLog += d; });
+    compare.stderr!.on('data', (d: Buffer) => {
+      compareLog += d;
+    });
     // Kill the first worker once it has taken a job (it runs the job in a child process, which notices and stops too).
     for (let waited = 0; !/job [0-9a-f]+:/.test(victim.log()); waited += 100) {
       assert.ok(victim.w.exitCode === null && waited < 300_000, `the first worker never took a job: ${victim.log()}`);

@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { fixturesDir, repoRoot } from '../helpers.js';
 import { cliPath, gpt2WithWordTokenizer, runCli, tempDir } from '../cli.js';
 
-
-
 test('peft-ts eval scores base and adapter on the same items and writes the report', () => {
   const dir = tempDir();
   writeFileSync(join(dir, 'items.jsonl'), Array.from({ length: 30 }, (_, i) => JSON.stringify({ q: `w${i} w${i + 3}`, label: i % 2 })).join('\n'));
-  writeFileSync(join(dir, 'task.json'), JSON.stringify({ task: 'parity', output_type: 'multiple_choice', dataset: 'items.jsonl', doc_to_text: '{q}', doc_to_choice: ['w10', 'w20'], doc_to_target: '{label}' }));
+  writeFileSync(
+    join(dir, 'task.json'),
+    JSON.stringify({ task: 'parity', output_type: 'multiple_choice', dataset: 'items.jsonl', doc_to_text: '{q}', doc_to_choice: ['w10', 'w20'], doc_to_target: '{label}' }),
+  );
   const r = runCli('eval', '--model', gpt2WithWordTokenizer(), '--adapter', join(fixturesDir, 'gpt2-tiny-lora'), '--tasks', join(dir, 'task.json'), '--report', join(dir, 'report'), '--json');
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
@@ -20,8 +21,11 @@ test('peft-ts eval scores base and adapter on the same items and writes the repo
   assert.equal(acc.values.base.n, 30);
   assert.ok(Math.abs(acc.deltas['gpt2-tiny-lora'].mean - (acc.values['gpt2-tiny-lora'].mean - acc.values.base.mean)) < 1e-12);
   assert.ok('mcnemarP' in acc.deltas['gpt2-tiny-lora'] && 'acc_norm' in result.tasks[0].metrics && 'ece' in result.tasks[0].metrics);
-  const items = readFileSync(join(dir, 'report', 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.equal(items.length, 30, 'one line per item, every model\'s answer in it');
+  const items = readFileSync(join(dir, 'report', 'items.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.equal(items.length, 30, "one line per item, every model's answer in it");
   assert.deepEqual([items[3].prompt, items[3].target, items[3].choices], ['w3 w6', ' w20', [' w10', ' w20']]);
   for (const v of ['base', 'gpt2-tiny-lora']) assert.ok([' w10', ' w20'].includes(items[3].models[v].prediction) && items[3].models[v].probs.length === 2, v);
   assert.ok(existsSync(join(dir, 'report', 'index.html')) && existsSync(join(dir, 'report', 'results.json')));
@@ -30,16 +34,38 @@ test('peft-ts eval scores base and adapter on the same items and writes the repo
   assert.match(r.stderr, /parity gpt2-tiny-lora 30\/30 \[=+\]/);
 });
 
-test('train then eval --report: the report\'s run header reads the adapter\'s method, steps, data, seed and loss curve', () => {
+test("train then eval --report: the report's run header reads the adapter's method, steps, data, seed and loss curve", () => {
   const dir = tempDir();
   const model = gpt2WithWordTokenizer();
   const data = join(dir, 'train.jsonl');
   writeFileSync(data, Array.from({ length: 24 }, (_, i) => JSON.stringify({ prompt: `w${i} w${i + 3}`, completion: ` w${10 + 10 * (i % 2)}` })).join('\n'));
-  const trained = runCli('train', '--model', model, '--data', data, '--out', join(dir, 'adapter'), '--epochs', '2', '--batch-size', '4', '--validation-fraction', '0', '--seed', '4', '--r', '4', '--json');
+  const trained = runCli(
+    'train',
+    '--model',
+    model,
+    '--data',
+    data,
+    '--out',
+    join(dir, 'adapter'),
+    '--epochs',
+    '2',
+    '--batch-size',
+    '4',
+    '--validation-fraction',
+    '0',
+    '--seed',
+    '4',
+    '--r',
+    '4',
+    '--json',
+  );
   assert.equal(trained.code, 0, trained.stderr);
   const steps = JSON.parse(trained.stdout).steps as number;
   writeFileSync(join(dir, 'items.jsonl'), Array.from({ length: 10 }, (_, i) => JSON.stringify({ q: `w${i} w${i + 3}`, label: i % 2 })).join('\n'));
-  writeFileSync(join(dir, 'task.json'), JSON.stringify({ task: 'parity', output_type: 'multiple_choice', dataset: 'items.jsonl', doc_to_text: '{q}', doc_to_choice: ['w10', 'w20'], doc_to_target: '{label}' }));
+  writeFileSync(
+    join(dir, 'task.json'),
+    JSON.stringify({ task: 'parity', output_type: 'multiple_choice', dataset: 'items.jsonl', doc_to_text: '{q}', doc_to_choice: ['w10', 'w20'], doc_to_target: '{label}' }),
+  );
   const r = runCli('eval', '--model', model, '--adapter', join(dir, 'adapter'), '--tasks', join(dir, 'task.json'), '--report', join(dir, 'report'), '--seed', '2');
   assert.equal(r.code, 0, r.stderr);
   const { run } = JSON.parse(readFileSync(join(dir, 'report', 'results.json'), 'utf8'));
@@ -71,7 +97,26 @@ test('Ctrl-C during peft-ts train writes a checkpoint that --resume continues', 
   assert.equal(code, 0, stderr);
   const checkpoints = readdirSync(out).filter((f) => f.startsWith('checkpoint-'));
   assert.equal(checkpoints.length, 1, `checkpoints: ${checkpoints.join(', ')}; ${stderr}`);
-  const resumed = runCli('train', '--model', m, '--data', data, '--out', out, '--epochs', '500', '--batch-size', '2', '--validation-fraction', '0', '--max-steps', String(Number(checkpoints[0].split('-')[1]) + 2), '--resume', join(out, checkpoints[0]), '--json');
+  const resumed = runCli(
+    'train',
+    '--model',
+    m,
+    '--data',
+    data,
+    '--out',
+    out,
+    '--epochs',
+    '500',
+    '--batch-size',
+    '2',
+    '--validation-fraction',
+    '0',
+    '--max-steps',
+    String(Number(checkpoints[0].split('-')[1]) + 2),
+    '--resume',
+    join(out, checkpoints[0]),
+    '--json',
+  );
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.equal(JSON.parse(resumed.stdout).steps, Number(checkpoints[0].split('-')[1]) + 2);
 });

@@ -31,7 +31,10 @@ test('export gguf writes the base model as llama.cpp names it (f16 by default), 
   assert.equal(meta(out, 'general.architecture'), 'llama');
   assert.equal(meta(out, 'general.type'), 'model');
   assert.equal(meta(out, 'general.file_type'), 1);
-  assert.deepEqual([meta(out, 'llama.block_count'), meta(out, 'llama.attention.head_count'), meta(out, 'llama.attention.head_count_kv'), meta(out, 'llama.rope.freq_base'), meta(out, 'llama.feed_forward_length')], [2, 4, 2, 50000, 176]);
+  assert.deepEqual(
+    [meta(out, 'llama.block_count'), meta(out, 'llama.attention.head_count'), meta(out, 'llama.attention.head_count_kv'), meta(out, 'llama.rope.freq_base'), meta(out, 'llama.feed_forward_length')],
+    [2, 4, 2, 50000, 176],
+  );
   assert.equal(meta(out, 'tokenizer.ggml.model'), 'gpt2');
   assert.equal(meta(out, 'tokenizer.ggml.pre'), 'gpt-2');
   assert.equal(meta(out, 'tokenizer.ggml.eos_token_id'), 511);
@@ -65,7 +68,8 @@ test('an exported GGUF is a --model for the other commands: generate gives the s
   const file = join(tempDir('gguf'), 'default.gguf');
   assert.equal(runCli('export', 'gguf', '--model', dir, '--out', file, '--type', 'f32').code, 0);
   const args = ['--prompt', 'The president said', '--max-new-tokens', '8'];
-  const fromFolder = runCli('generate', '--model', dir, ...args), fromGGUF = runCli('generate', '--model', file, ...args);
+  const fromFolder = runCli('generate', '--model', dir, ...args),
+    fromGGUF = runCli('generate', '--model', file, ...args);
   assert.equal(fromGGUF.code, 0, fromGGUF.stderr);
   assert.equal(fromGGUF.stdout, fromFolder.stdout);
 });

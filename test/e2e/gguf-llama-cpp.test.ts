@@ -23,8 +23,12 @@ const GREEDY_TOKENS = 12;
 
 // One llama.cpp thread: on a busy 2-core machine two spinning threads made each token take ~1 s instead of ~10 ms.
 let llama: Llama;
-before(async () => { llama = await getLlama({ gpu: false, build: 'never', skipDownload: true, usePrebuiltBinaries: true, logLevel: LlamaLogLevel.error, maxThreads: 1 }); });
-after(async () => { await llama?.dispose(); });
+before(async () => {
+  llama = await getLlama({ gpu: false, build: 'never', skipDownload: true, usePrebuiltBinaries: true, logLevel: LlamaLogLevel.error, maxThreads: 1 });
+});
+after(async () => {
+  await llama?.dispose();
+});
 
 function logSoftmax(logits: ArrayLike<number>): Float64Array {
   let max = -Infinity;
@@ -35,7 +39,11 @@ function logSoftmax(logits: ArrayLike<number>): Float64Array {
   return Float64Array.from(logits, (v) => v - lse);
 }
 
-const argmax = (v: ArrayLike<number>) => { let best = 0; for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i; return best; };
+const argmax = (v: ArrayLike<number>) => {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+  return best;
+};
 
 /** peft-ts's logits for the last position of `ids`. */
 function peftLastLogits(model: CausalLM, ids: number[]): Float32Array {
@@ -55,7 +63,8 @@ async function llamaCpp(model: LlamaModel, lora: string | null, prompts: number[
   const context = await model.createContext({ contextSize: 128, threads: 1, ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}) });
   try {
     const sequence = context.getSequence();
-    const logits: Float64Array[] = [], continuations: number[][] = [];
+    const logits: Float64Array[] = [],
+      continuations: number[][] = [];
     for (const ids of prompts) {
       await sequence.clearHistory();
       const input = ids.map((t) => t as never);
@@ -79,7 +88,8 @@ async function llamaCpp(model: LlamaModel, lora: string | null, prompts: number[
 }
 
 function maxLogProbDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const la = logSoftmax(a), lb = logSoftmax(b);
+  const la = logSoftmax(a),
+    lb = logSoftmax(b);
   let worst = 0;
   for (let i = 0; i < la.length; i++) worst = Math.max(worst, Math.abs(la[i] - lb[i]));
   return worst;
@@ -88,7 +98,10 @@ function maxLogProbDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** Token-id prompts drawn from the ordinary tokens (below the special token at the end of the vocabulary). */
 function prompts(vocab: number): number[][] {
   let state = 12345;
-  const next = () => { state = (state * 1103515245 + 12345) % 2147483648; return state % (vocab - 1); };
+  const next = () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state % (vocab - 1);
+  };
   return [4, 9, 17].map((n) => Array.from({ length: n }, next));
 }
 
@@ -99,7 +112,28 @@ function trainAdapter(modelDir: string, extra: string[]): string {
   const rows = Array.from({ length: 16 }, (_, i) => ({ text: `the ${['cat', 'dog', 'bird', 'fish'][i % 4]} sat on mat number ${i} and said hello.` }));
   writeFileSync(data, rows.map((r) => JSON.stringify(r)).join('\n'));
   const out = join(dir, 'adapter');
-  const r = runCli('train', '--model', modelDir, '--data', data, '--text-field', 'text', '--out', out, '--max-steps', '4', '--batch-size', '4', '--lr', '5e-2', '--validation-fraction', '0', '--seed', '3', ...extra);
+  const r = runCli(
+    'train',
+    '--model',
+    modelDir,
+    '--data',
+    data,
+    '--text-field',
+    'text',
+    '--out',
+    out,
+    '--max-steps',
+    '4',
+    '--batch-size',
+    '4',
+    '--lr',
+    '5e-2',
+    '--validation-fraction',
+    '0',
+    '--seed',
+    '3',
+    ...extra,
+  );
   assert.equal(r.code, 0, r.stderr);
   return out;
 }
@@ -112,7 +146,10 @@ function exportAll(modelDir: string, adapterDir: string, type: GGUFFloatType): {
   const dir = tempDir('gguf');
   const tokenizer = HFTokenizer.fromDir(modelDir);
   const files = { json: tokenizer.json, config: tokenizer.config };
-  const write = (name: string, content: { metadata: Map<string, GGUFValue>; tensors: GGUFTensorToWrite[] }) => { writeGGUF(join(dir, name), content.metadata, content.tensors); return join(dir, name); };
+  const write = (name: string, content: { metadata: Map<string, GGUFValue>; tensors: GGUFTensorToWrite[] }) => {
+    writeGGUF(join(dir, name), content.metadata, content.tensors);
+    return join(dir, name);
+  };
   return {
     base: write('base.gguf', modelToGGUF(loadPretrained(modelDir).model, { type, name: 'base', tokenizer: files })),
     adapter: write('adapter.gguf', adapterToGGUF(loadPeftModel(loadPretrained(modelDir).model, adapterDir), 'default', { type, name: 'adapter' })),
@@ -128,7 +165,13 @@ const QWEN2_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|
 function withSplitPreTokenizer(fixture: string, regex: string): string {
   const dir = fixtureWithGpt2Tokenizer(fixture);
   const json = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'));
-  json.pre_tokenizer = { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: regex }, behavior: 'Isolated', invert: false }, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false }] };
+  json.pre_tokenizer = {
+    type: 'Sequence',
+    pretokenizers: [
+      { type: 'Split', pattern: { Regex: regex }, behavior: 'Isolated', invert: false },
+      { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
+    ],
+  };
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(json));
   return dir;
 }
@@ -168,7 +211,7 @@ for (const c of CASES) {
 
     const f32 = exportAll(modelDir, adapterDir, 'F32');
 
-    test('llama.cpp tokenizes and detokenizes text as peft-ts\'s tokenizer does', async () => {
+    test("llama.cpp tokenizes and detokenizes text as peft-ts's tokenizer does", async () => {
       const model = await llama.loadModel({ modelPath: f32.base, gpuLayers: 0 });
       try {
         const tokenizer = HFTokenizer.fromDir(modelDir);
@@ -197,6 +240,8 @@ for (const c of CASES) {
         await check(`merged ${type}`, adapted, files.merged, null, LOGPROB_TOLERANCE[type], false);
       });
     }
-    after(() => { if (process.env.PEFT_TS_GGUF_REPORT) console.log(`${c.name}: max |delta log p|`, JSON.stringify(measured)); });
+    after(() => {
+      if (process.env.PEFT_TS_GGUF_REPORT) console.log(`${c.name}: max |delta log p|`, JSON.stringify(measured));
+    });
   });
 }

@@ -23,7 +23,8 @@ function trainData(): string {
 }
 
 test('train --out into a non-empty folder is refused unless --overwrite (it replaced the adapter and truncated metrics.jsonl)', () => {
-  const model = gpt2WithWordTokenizer(), data = trainData();
+  const model = gpt2WithWordTokenizer(),
+    data = trainData();
   const out = tempDir('out');
   writeFileSync(join(out, 'metrics.jsonl'), '{"step":1,"loss":1}\n');
   const args = ['train', '--model', model, '--data', data, '--out', out, '--max-steps', '1', '--batch-size', '4', '--validation-fraction', '0'];
@@ -37,7 +38,8 @@ test('train --out into a non-empty folder is refused unless --overwrite (it repl
 });
 
 test('merge --out refuses a file or a non-empty folder (an adapter folder was overwritten) unless --overwrite', () => {
-  const adapter = join(fixturesDir, 'gpt2-tiny-lora'), model = join(fixturesDir, 'gpt2-tiny');
+  const adapter = join(fixturesDir, 'gpt2-tiny-lora'),
+    model = join(fixturesDir, 'gpt2-tiny');
   const file = join(tempDir(), 'merged.safetensors');
   writeFileSync(file, 'x');
   assertOneLineFailure(runCli('merge', '--model', model, '--adapter', adapter, '--out', file), 1, /--out .* is a file, not a folder/, 'merge onto a file');
@@ -103,7 +105,9 @@ test('output piped into a reader that quits early (| head) ends quietly, not wit
   const child = spawn(process.execPath, [cliPath, 'info', join(fixturesDir, 'gpt2-tiny'), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.destroy(); // the reader is gone before the first write
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
   assert.equal(code, 0, stderr);
   assert.doesNotMatch(stderr, /EPIPE|\n\s+at /);

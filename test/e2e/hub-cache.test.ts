@@ -7,7 +7,8 @@ import { generate, loadPretrained, type CausalLM } from '../../src/models/index.
 import { gpt2WithWordTokenizer, runCli, runCliWithEnv, tempDir } from '../cli.js';
 import { fixturesDir } from '../helpers.js';
 
-const COMMIT = 'a'.repeat(40), OTHER = 'b'.repeat(40);
+const COMMIT = 'a'.repeat(40),
+  OTHER = 'b'.repeat(40);
 
 /** A hub cache as huggingface_hub lays it out: models--org--name/{refs/main, snapshots/<commit>/...}. */
 function hubCache(): string {
@@ -41,7 +42,7 @@ test('--model org/name resolves the hub cache offline (HF_HUB_CACHE, HF_HOME, re
   assert.match(absent.stderr, /tiny-org\/absent \(revision main\) is not in the hub cache .* HF_HUB_OFFLINE is set/);
 });
 
-test('generation_config.json supplies generate\'s defaults (max_new_tokens, eos)', () => {
+test("generation_config.json supplies generate's defaults (max_new_tokens, eos)", () => {
   const dir = gpt2WithWordTokenizer();
   const model = loadPretrained(dir).model as CausalLM;
   const free = generate(model, [[5, 17, 300]], { maxNewTokens: 6, eosTokenId: 1000 })[0];

@@ -28,7 +28,10 @@ function accuracy(model: SequenceClassifier, tokenizer: HFTokenizer, rows: Recor
   return right / rows.length;
 }
 
-for (const [fixture, head] of [['gpt2-tiny', 'score'], ['bert-tiny', 'classifier']] as const) {
+for (const [fixture, head] of [
+  ['gpt2-tiny', 'score'],
+  ['bert-tiny', 'classifier'],
+] as const) {
   test(`peft-ts train --task-type SEQ_CLS trains ${fixture}'s ${head} head through modules_to_save and an adapter that reloads`, () => {
     const dir = tempDir();
     const model = withWordTokenizer(fixture);
@@ -38,8 +41,32 @@ for (const [fixture, head] of [['gpt2-tiny', 'score'], ['bert-tiny', 'classifier
     const names = ['bad', 'good'];
     writeFileSync(data, ['review,sentiment', ...rows.map((r) => `${r.review},${r.sentiment}`)].join('\n'));
     const out = join(dir, 'cls');
-    const r = runCli('train', '--model', model, '--task-type', 'SEQ_CLS', '--data', data, '--text-field', 'review', '--label-field', 'sentiment',
-      '--out', out, '--epochs', '12', '--batch-size', '8', '--lr', '0.02', '--r', '4', '--validation-fraction', '0', '--json');
+    const r = runCli(
+      'train',
+      '--model',
+      model,
+      '--task-type',
+      'SEQ_CLS',
+      '--data',
+      data,
+      '--text-field',
+      'review',
+      '--label-field',
+      'sentiment',
+      '--out',
+      out,
+      '--epochs',
+      '12',
+      '--batch-size',
+      '8',
+      '--lr',
+      '0.02',
+      '--r',
+      '4',
+      '--validation-fraction',
+      '0',
+      '--json',
+    );
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(r.stdout);
     assert.deepEqual(summary.labels, names);

@@ -4,8 +4,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gpt2WithWordTokenizer, runCli, tempDir } from '../cli.js';
 
-
-
 function data(): string {
   const path = join(tempDir(), 'train.jsonl');
   const rows = Array.from({ length: 24 }, (_, i) => ({ question: `w${i} w${i + 1} w${i + 2}`, answer: ` w${(i * 7) % 50}` }));
@@ -24,8 +22,30 @@ function specHeader(path: string): Record<string, { dtype: string; shape: number
 
 test('peft-ts train writes an adapter in HF PEFT layout (checked against the spec) and a JSON summary', () => {
   const out = join(tempDir(), 'adapter');
-  const r = runCli('train', '--model', gpt2WithWordTokenizer(), '--data', data(), '--template', 'Q: {question} A:', '--completion-field', 'answer',
-    '--out', out, '--epochs', '2', '--batch-size', '4', '--lr', '1e-2', '--r', '4', '--lora-alpha', '8', '--json');
+  const r = runCli(
+    'train',
+    '--model',
+    gpt2WithWordTokenizer(),
+    '--data',
+    data(),
+    '--template',
+    'Q: {question} A:',
+    '--completion-field',
+    'answer',
+    '--out',
+    out,
+    '--epochs',
+    '2',
+    '--batch-size',
+    '4',
+    '--lr',
+    '1e-2',
+    '--r',
+    '4',
+    '--lora-alpha',
+    '8',
+    '--json',
+  );
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
   assert.equal(summary.steps, Math.ceil(22 / 4) * 2);
@@ -37,7 +57,10 @@ test('peft-ts train writes an adapter in HF PEFT layout (checked against the spe
     assert.deepEqual(info.shape, key.includes('lora_A') ? [4, 64] : [192, 4]);
   }
   const config = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
-  assert.deepEqual([config.peft_type, config.r, config.lora_alpha, config.target_modules, config.fan_in_fan_out, config.task_type, config.inference_mode], ['LORA', 4, 8, ['c_attn'], true, 'CAUSAL_LM', true]);
+  assert.deepEqual(
+    [config.peft_type, config.r, config.lora_alpha, config.target_modules, config.fan_in_fan_out, config.task_type, config.inference_mode],
+    ['LORA', 4, 8, ['c_attn'], true, 'CAUSAL_LM', true],
+  );
 });
 
 test('settings come from a YAML config file; flags override it', () => {

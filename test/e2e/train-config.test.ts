@@ -18,12 +18,35 @@ const adapterKeys = (dir: string) => [...readHeader(join(dir, 'adapter_model.saf
 test('YAML with Hugging Face TrainingArguments names and a peft: block trains what it says', () => {
   const dir = tempDir();
   const out = join(dir, 'adapter');
-  writeFileSync(join(dir, 'train.yaml'), [
-    `model: ${gpt2WithWordTokenizer()}`, `data: ${data(dir)}`, `output_dir: ${out}`, 'validation_fraction: 0.25',
-    'learning_rate: 0.01', 'num_train_epochs: 1', 'max_steps: 4', 'per_device_train_batch_size: 3', 'gradient_accumulation_steps: 2',
-    'warmup_ratio: 0.5', 'lr_scheduler_type: linear', 'weight_decay: 0.01', 'max_grad_norm: 0.5', 'seed: 3', 'logging_steps: 2', 'eval_steps: 2', 'save_steps: 2',
-    'peft:', '  peft_type: LORA', '  r: 2', '  lora_alpha: 4', '  target_modules: [c_attn, c_proj]', '  use_rslora: true', '  lora_dropout: 0.0',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'train.yaml'),
+    [
+      `model: ${gpt2WithWordTokenizer()}`,
+      `data: ${data(dir)}`,
+      `output_dir: ${out}`,
+      'validation_fraction: 0.25',
+      'learning_rate: 0.01',
+      'num_train_epochs: 1',
+      'max_steps: 4',
+      'per_device_train_batch_size: 3',
+      'gradient_accumulation_steps: 2',
+      'warmup_ratio: 0.5',
+      'lr_scheduler_type: linear',
+      'weight_decay: 0.01',
+      'max_grad_norm: 0.5',
+      'seed: 3',
+      'logging_steps: 2',
+      'eval_steps: 2',
+      'save_steps: 2',
+      'peft:',
+      '  peft_type: LORA',
+      '  r: 2',
+      '  lora_alpha: 4',
+      '  target_modules: [c_attn, c_proj]',
+      '  use_rslora: true',
+      '  lora_dropout: 0.0',
+    ].join('\n'),
+  );
   const r = runCli('train', '--config', join(dir, 'train.yaml'), '--json');
   assert.equal(r.code, 0, r.stderr);
   // max_steps overrides epochs: one epoch of 18 examples at 3 x 2 per step is 3 steps.
@@ -31,12 +54,23 @@ test('YAML with Hugging Face TrainingArguments names and a peft: block trains wh
   const config = adapterConfig(out);
   assert.deepEqual([config.r, config.lora_alpha, [...config.target_modules].sort(), config.use_rslora, config.lora_dropout, config.peft_version], [2, 4, ['c_attn', 'c_proj'], true, 0, '0.21.0']);
   assert.ok(adapterKeys(out).some((k) => k.includes('.attn.c_proj.lora_A')) && adapterKeys(out).some((k) => k.includes('.mlp.c_proj.lora_A')));
-  const log = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const log = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const losses = log.filter((e) => 'loss' in e);
-  assert.deepEqual(losses.map((e) => e.step), [2, 4], 'logging_steps: 2');
+  assert.deepEqual(
+    losses.map((e) => e.step),
+    [2, 4],
+    'logging_steps: 2',
+  );
   // warmup_ratio 0.5 of 4 steps: the rate rises over 2 steps, so step 2 runs at half the peak.
   assert.ok(Math.abs(losses[0].learning_rate - 0.005) < 1e-12, String(losses[0].learning_rate));
-  assert.deepEqual(log.filter((e) => 'eval_loss' in e).map((e) => e.step), [2, 4], 'eval_steps: 2');
+  assert.deepEqual(
+    log.filter((e) => 'eval_loss' in e).map((e) => e.step),
+    [2, 4],
+    'eval_steps: 2',
+  );
   assert.ok(existsSync(join(out, 'checkpoint-2')), 'save_steps: 2');
 });
 
@@ -52,7 +86,10 @@ test('a YAML list of target_modules adapts every module named, not only the firs
 test('settings are never silently ignored: yes for a boolean, a list for a number, a typo in peft: are errors naming the key', () => {
   const dir = tempDir();
   const base = `model: ${gpt2WithWordTokenizer()}\ndata: ${data(dir)}\nout: ${join(dir, 'a')}\n`;
-  const run = (yaml: string) => { writeFileSync(join(dir, 'c.yaml'), base + yaml); return runCli('train', '--config', join(dir, 'c.yaml')); };
+  const run = (yaml: string) => {
+    writeFileSync(join(dir, 'c.yaml'), base + yaml);
+    return runCli('train', '--config', join(dir, 'c.yaml'));
+  };
   const dora = run('use_dora: yes\n');
   assert.equal(dora.code, 2);
   assert.match(dora.stderr, /use_dora must be true or false, got "yes"/);
@@ -76,7 +113,24 @@ test('settings are never silently ignored: yes for a boolean, a list for a numbe
 
 test('--max-steps runs that many steps even when the epochs would stop earlier (as in transformers)', () => {
   const dir = tempDir();
-  const r = runCli('train', '--model', gpt2WithWordTokenizer(), '--data', data(dir), '--out', join(dir, 'a'), '--epochs', '1', '--batch-size', '8', '--max-steps', '12', '--validation-fraction', '0', '--json');
+  const r = runCli(
+    'train',
+    '--model',
+    gpt2WithWordTokenizer(),
+    '--data',
+    data(dir),
+    '--out',
+    join(dir, 'a'),
+    '--epochs',
+    '1',
+    '--batch-size',
+    '8',
+    '--max-steps',
+    '12',
+    '--validation-fraction',
+    '0',
+    '--json',
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).steps, 12);
 });
@@ -90,8 +144,30 @@ test('a data file starting with a byte-order mark reads its first field by name'
 test('adapter name, rank/alpha patterns, bias and modules_to_save are set from the command line', () => {
   const dir = tempDir();
   const out = join(dir, 'out');
-  const r = runCli('train', '--model', gpt2WithWordTokenizer(), '--data', data(dir), '--out', out, '--max-steps', '1', '--adapter-name', 'spam',
-    '--target-modules', 'c_attn,c_fc', '--rank-pattern', 'c_fc=2', '--alpha-pattern', 'c_fc=3', '--bias', 'lora_only', '--modules-to-save', 'ln_f', '--json');
+  const r = runCli(
+    'train',
+    '--model',
+    gpt2WithWordTokenizer(),
+    '--data',
+    data(dir),
+    '--out',
+    out,
+    '--max-steps',
+    '1',
+    '--adapter-name',
+    'spam',
+    '--target-modules',
+    'c_attn,c_fc',
+    '--rank-pattern',
+    'c_fc=2',
+    '--alpha-pattern',
+    'c_fc=3',
+    '--bias',
+    'lora_only',
+    '--modules-to-save',
+    'ln_f',
+    '--json',
+  );
   assert.equal(r.code, 0, r.stderr);
   const saved = join(out, 'spam');
   assert.equal(JSON.parse(r.stdout).adapter, saved);

@@ -31,13 +31,15 @@ const RUN_FIELDS = new Set(['base_model_name_or_path', 'rank_pattern']);
 /** PEFT's saved shapes once AdaLoRA has pruned: each module keeps the triplets its rank_pattern marks (resize_state_dict_by_rank_pattern). */
 function prunedShapes(keys: Record<string, number[]>, rankPattern: Record<string, boolean[]> | null | undefined): Record<string, number[]> {
   if (!rankPattern) return keys;
-  return Object.fromEntries(Object.entries(keys).map(([k, shape]) => {
-    const m = /^base_model\.model\.(.+)\.lora_([AEB])$/.exec(k);
-    const keep = m && rankPattern[`${m[1]}.lora_E`];
-    if (!m || !keep) return [k, shape];
-    const kept = keep.filter(Boolean).length;
-    return [k, m[2] === 'B' ? [shape[0], kept] : [kept, shape[1]]];
-  }));
+  return Object.fromEntries(
+    Object.entries(keys).map(([k, shape]) => {
+      const m = /^base_model\.model\.(.+)\.lora_([AEB])$/.exec(k);
+      const keep = m && rankPattern[`${m[1]}.lora_E`];
+      if (!m || !keep) return [k, shape];
+      const kept = keep.filter(Boolean).length;
+      return [k, m[2] === 'B' ? [shape[0], kept] : [kept, shape[1]]];
+    }),
+  );
 }
 
 for (const f of [...layerZooFixtures(), ...promptZooFixtures()].filter((z) => z.base !== 'bert-tiny' && !z.fixture.includes('lora-'))) {
@@ -46,7 +48,24 @@ for (const f of [...layerZooFixtures(), ...promptZooFixtures()].filter((z) => z.
     const peftConfig = JSON.parse(readFileSync(join(fixturesDir, 'peft-zoo', f.fixture, 'adapter_config.json'), 'utf8'));
     writeFileSync(join(dir, 'peft.json'), JSON.stringify({ ...peftConfig, inference_mode: false }));
     const out = join(dir, 'adapter');
-    const r = runCli('train', '--model', withWordTokenizer(f.base), '--data', data(), '--peft-config', join(dir, 'peft.json'), '--out', out, '--max-steps', '2', '--batch-size', '4', '--validation-fraction', '0', '--json');
+    const r = runCli(
+      'train',
+      '--model',
+      withWordTokenizer(f.base),
+      '--data',
+      data(),
+      '--peft-config',
+      join(dir, 'peft.json'),
+      '--out',
+      out,
+      '--max-steps',
+      '2',
+      '--batch-size',
+      '4',
+      '--validation-fraction',
+      '0',
+      '--json',
+    );
     assert.equal(r.code, 0, r.stderr);
     const saved = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
     assert.deepEqual(Object.keys(saved).sort(), Object.keys(peftConfig).sort(), 'the same fields as PEFT writes');
@@ -81,7 +100,32 @@ test('peft-ts train --method prompt-tuning and dept: fields as flags, virtual to
   assert.equal(tooLong.code, 1);
   assert.match(tooLong.stderr, /--max-length 126 exceeds the 124 positions the model's 128 leave after the virtual tokens/);
   const out = join(tempDir(), 'dept');
-  const r = runCli('train', '--model', model, '--data', data(), '--out', out, '--method', 'dept', '--num-virtual-tokens', '3', '--r', '2', '--low-rank-positions', '8', '--low-rank-learning-rate', '0.001', '--max-steps', '2', '--batch-size', '4', '--validation-fraction', '0', '--json');
+  const r = runCli(
+    'train',
+    '--model',
+    model,
+    '--data',
+    data(),
+    '--out',
+    out,
+    '--method',
+    'dept',
+    '--num-virtual-tokens',
+    '3',
+    '--r',
+    '2',
+    '--low-rank-positions',
+    '8',
+    '--low-rank-learning-rate',
+    '0.001',
+    '--max-steps',
+    '2',
+    '--batch-size',
+    '4',
+    '--validation-fraction',
+    '0',
+    '--json',
+  );
   assert.equal(r.code, 0, r.stderr);
   const header = specHeader(join(out, 'adapter_model.safetensors'));
   assert.deepEqual(Object.fromEntries(Object.entries(header).map(([k, t]) => [k, t.shape])), { lora_embedding_A: [8, 2], lora_embedding_B: [2, 64], prompt_embeddings: [3, 64] });

@@ -25,8 +25,36 @@ const int = (n: number) => Math.floor(gen.uniform() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
 
 /** Values a careless or hostile file puts where a field was. */
-const HOSTILE: unknown[] = [0, -1, 1, 2, 3, 7, 1.5, -0.5, 1e9, 1e308, -1e308, 2 ** 31 - 1, 2 ** 32 + 5, 2 ** 53 + 1, '', 'relu', 'bogus', '../../etc/passwd', '(a+)+$',
-  null, true, false, [], [1, 2], {}, { type: 'Bogus' }, 'x'.repeat(10000), '{% for i in range(1000000000) %}x{% endfor %}'];
+const HOSTILE: unknown[] = [
+  0,
+  -1,
+  1,
+  2,
+  3,
+  7,
+  1.5,
+  -0.5,
+  1e9,
+  1e308,
+  -1e308,
+  2 ** 31 - 1,
+  2 ** 32 + 5,
+  2 ** 53 + 1,
+  '',
+  'relu',
+  'bogus',
+  '../../etc/passwd',
+  '(a+)+$',
+  null,
+  true,
+  false,
+  [],
+  [1, 2],
+  {},
+  { type: 'Bogus' },
+  'x'.repeat(10000),
+  '{% for i in range(1000000000) %}x{% endfor %}',
+];
 
 /** Every path to a value in a JSON tree, skipping inside the named (large) keys. */
 function paths(value: unknown, skipInside: string[], prefix: (string | number)[] = []): (string | number)[][] {
@@ -49,7 +77,10 @@ function mutateJson(json: unknown, skipInside: string[] = []): { value: unknown;
   for (const k of path.slice(0, -1)) parent = parent[k];
   const last = path[path.length - 1];
   const action = int(10);
-  if (action === 0 && !Array.isArray(parent)) { delete parent[last]; return { value: copy, what: `deleted ${path.join('.')}` }; }
+  if (action === 0 && !Array.isArray(parent)) {
+    delete parent[last];
+    return { value: copy, what: `deleted ${path.join('.')}` };
+  }
   const v = pick(HOSTILE);
   parent[last] = v;
   return { value: copy, what: `${path.join('.')} = ${JSON.stringify(v)?.slice(0, 60)}` };
@@ -62,7 +93,14 @@ function run(i: number, what: string, fn: () => void): void {
     say(`outcome ${i}: ok`);
   } catch (error) {
     if (error instanceof PeftTsError && !error.message.includes('\n')) say(`outcome ${i}: error ${error.code}`);
-    else say(`outcome ${i}: bad ${String((error as Error)?.stack ?? error).split('\n').slice(0, 3).join(' | ').slice(0, 400)}`);
+    else
+      say(
+        `outcome ${i}: bad ${String((error as Error)?.stack ?? error)
+          .split('\n')
+          .slice(0, 3)
+          .join(' | ')
+          .slice(0, 400)}`,
+      );
   }
 }
 
@@ -89,15 +127,37 @@ const targets: Record<string, () => void> = {
       const at = int(4) === 0 ? int(bytes.length) : int(headerEnd);
       const kind = int(6);
       let what: string;
-      if (kind === 0) { bytes[at] ^= 1 << int(8); what = `flip bit at ${at}`; }
-      else if (kind === 1) { bytes[at] = pick([0x22, 0x2c, 0x5b, 0x5d, 0x7b, 0x7d, 0x30, 0x39, 0x2d, 0x00, 0xff, 0x20]); what = `byte ${at} = ${bytes[at]}`; }
-      else if (kind === 2) { bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([int(256)]), bytes.subarray(at)]); what = `insert at ${at}`; }
-      else if (kind === 3) { bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1 + int(8))]); what = `delete at ${at}`; }
-      else if (kind === 4) { bytes = bytes.subarray(0, at); what = `truncate to ${at}`; }
-      else { const digit = 0x30 + int(10); bytes[at] = digit; what = `digit ${String.fromCharCode(digit)} at ${at}`; }
+      if (kind === 0) {
+        bytes[at] ^= 1 << int(8);
+        what = `flip bit at ${at}`;
+      } else if (kind === 1) {
+        bytes[at] = pick([0x22, 0x2c, 0x5b, 0x5d, 0x7b, 0x7d, 0x30, 0x39, 0x2d, 0x00, 0xff, 0x20]);
+        what = `byte ${at} = ${bytes[at]}`;
+      } else if (kind === 2) {
+        bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([int(256)]), bytes.subarray(at)]);
+        what = `insert at ${at}`;
+      } else if (kind === 3) {
+        bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1 + int(8))]);
+        what = `delete at ${at}`;
+      } else if (kind === 4) {
+        bytes = bytes.subarray(0, at);
+        what = `truncate to ${at}`;
+      } else {
+        const digit = 0x30 + int(10);
+        bytes[at] = digit;
+        what = `digit ${String.fromCharCode(digit)} at ${at}`;
+      }
       writeFileSync(path, bytes);
       // Every tenth case goes all the way through the model and the native kernels.
-      run(i, what, i % 10 === 0 ? () => forward(loadPretrained(dir).model) : () => { loadSafetensors(path); });
+      run(
+        i,
+        what,
+        i % 10 === 0
+          ? () => forward(loadPretrained(dir).model)
+          : () => {
+              loadSafetensors(path);
+            },
+      );
     }
   },
   /** Field mutations of config.json for each architecture, then a forward pass. */
@@ -122,7 +182,11 @@ const targets: Record<string, () => void> = {
         const t = onConfig ? new HFTokenizer(base, m.value as never) : new HFTokenizer(m.value as never, config);
         const encoded = t.encode('w1 w2 w3 w999');
         t.decode(encoded);
-        if (onConfig) t.applyChatTemplate([{ role: 'user', content: 'w1' }, { role: 'assistant', content: 'w2' }]);
+        if (onConfig)
+          t.applyChatTemplate([
+            { role: 'user', content: 'w1' },
+            { role: 'assistant', content: 'w2' },
+          ]);
       });
     }
   },
@@ -151,13 +215,23 @@ const targets: Record<string, () => void> = {
       const format = pick(['jsonl', 'json', 'csv']);
       const mutated = rows.map((r) => ({ ...r }));
       const m = mutateJson(mutated);
-      let text = format === 'jsonl' ? (Array.isArray(m.value) ? m.value.map((r) => JSON.stringify(r)).join('\n') : JSON.stringify(m.value))
-        : format === 'json' ? JSON.stringify(m.value)
-          : ['prompt,completion', ...rows.map((r) => `"${r.prompt}","${r.completion}"`)].join('\n');
-      if (int(3) === 0 && text.length) { const at = int(text.length); text = text.slice(0, at) + pick(['"', ',', '\n', '{', '}', '\u0000', '']) + text.slice(at + 1); }
+      let text =
+        format === 'jsonl'
+          ? Array.isArray(m.value)
+            ? m.value.map((r) => JSON.stringify(r)).join('\n')
+            : JSON.stringify(m.value)
+          : format === 'json'
+            ? JSON.stringify(m.value)
+            : ['prompt,completion', ...rows.map((r) => `"${r.prompt}","${r.completion}"`)].join('\n');
+      if (int(3) === 0 && text.length) {
+        const at = int(text.length);
+        text = text.slice(0, at) + pick(['"', ',', '\n', '{', '}', '\u0000', '']) + text.slice(at + 1);
+      }
       const path = join(work, `d${i}.${format}`);
       writeFileSync(path, text);
-      run(i, `${format}: ${m.what}`, () => { encodeRecords(readRecords(path), tokenizer, {}, 16); });
+      run(i, `${format}: ${m.what}`, () => {
+        encodeRecords(readRecords(path), tokenizer, {}, 16);
+      });
     }
   },
 };

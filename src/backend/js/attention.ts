@@ -8,7 +8,10 @@ function scores(a: AttentionArgs, b: number, h: number, s: Float64Array): void {
   for (let t = 0; t < tq; t++) {
     const qo = q.offset + b * q.strides[0] + h * q.strides[1] + t * q.strides[2];
     for (let j = 0; j < tk; j++) {
-      if (a.causal && j > t + shift) { s[t * tk + j] = -Infinity; continue; }
+      if (a.causal && j > t + shift) {
+        s[t * tk + j] = -Infinity;
+        continue;
+      }
       const ko = k.offset + b * k.strides[0] + kh * k.strides[1] + j * k.strides[2];
       let dot = 0;
       for (let e = 0; e < d; e++) dot += q.data[qo + e] * k.data[ko + e];
@@ -24,7 +27,11 @@ function softmaxRows(s: Float64Array, rows: number, cols: number, lse: F32, lseB
   for (let t = 0; t < rows; t++) {
     let max = -Infinity;
     for (let j = 0; j < cols; j++) max = Math.max(max, s[t * cols + j]);
-    if (max === -Infinity) { s.fill(0, t * cols, (t + 1) * cols); lse[lseBase + t] = -Infinity; continue; } // attends to nothing
+    if (max === -Infinity) {
+      s.fill(0, t * cols, (t + 1) * cols);
+      lse[lseBase + t] = -Infinity;
+      continue;
+    } // attends to nothing
     let sum = 0;
     for (let j = 0; j < cols; j++) sum += Math.exp(s[t * cols + j] - max);
     const l = max + Math.log(sum);
@@ -55,7 +62,8 @@ export function attention(out: F32, lse: F32, a: AttentionArgs): void {
 
 export function attentionBackward(gq: F32, gk: F32, gv: F32, gout: F32, out: F32, lse: F32, a: AttentionArgs): void {
   const { q, k, v, batch, heads, kvHeads, tq, tk, headDim: d, scale } = a;
-  gk.fill(0); gv.fill(0);
+  gk.fill(0);
+  gv.fill(0);
   const p = new Float64Array(tq * tk);
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {
@@ -80,7 +88,10 @@ export function attentionBackward(gq: F32, gk: F32, gv: F32, gout: F32, out: F32
           const pj = p[t * tk + j];
           if (pj === 0) continue;
           let dp = 0;
-          for (let e = 0; e < d; e++) { dp += gout[go(t) + e] * v.data[vo(j) + e]; gv[kvGrad(j) + e] += pj * gout[go(t) + e]; }
+          for (let e = 0; e < d; e++) {
+            dp += gout[go(t) + e] * v.data[vo(j) + e];
+            gv[kvGrad(j) + e] += pj * gout[go(t) + e];
+          }
           const ds = pj * (dp - rowDot) * scale;
           for (let e = 0; e < d; e++) {
             gq[gqo + e] += ds * k.data[ko(j) + e];

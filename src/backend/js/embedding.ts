@@ -6,7 +6,8 @@ export function embedding(out: F32, weight: F32, ids: I32, dim: number): void {
 
 export function embeddingBackward(gw: F32, gy: F32, ids: I32, dim: number): void {
   for (let i = 0; i < ids.length; i++) {
-    const row = ids[i] * dim, src = i * dim;
+    const row = ids[i] * dim,
+      src = i * dim;
     for (let j = 0; j < dim; j++) gw[row + j] += gy[src + j];
   }
 }

@@ -2,7 +2,8 @@
 export function erf(x: number): number {
   const z = Math.abs(x);
   if (z < 2.5) {
-    let term = z, sum = z;
+    let term = z,
+      sum = z;
     const z2 = z * z;
     for (let n = 1; n < 100; n++) {
       term *= -z2 / n;
@@ -14,7 +15,7 @@ export function erf(x: number): number {
     return x < 0 ? -value : value;
   }
   let f = z;
-  for (let n = 80; n >= 1; n--) f = z + (n / 2) / f;
+  for (let n = 80; n >= 1; n--) f = z + n / 2 / f;
   const erfc = Math.exp(-z * z) / (Math.sqrt(Math.PI) * f);
   return x < 0 ? erfc - 1 : 1 - erfc;
 }

@@ -7,9 +7,13 @@ export function layerNorm(out: F32, mean: F32, rstd: F32, x: F32, weight: F32 | 
     for (let j = 0; j < cols; j++) m += x[base + j];
     m /= cols;
     let v = 0;
-    for (let j = 0; j < cols; j++) { const d = x[base + j] - m; v += d * d; }
+    for (let j = 0; j < cols; j++) {
+      const d = x[base + j] - m;
+      v += d * d;
+    }
     const s = 1 / Math.sqrt(v / cols + eps);
-    mean[r] = m; rstd[r] = s;
+    mean[r] = m;
+    rstd[r] = s;
     for (let j = 0; j < cols; j++) {
       const xhat = (x[base + j] - m) * s;
       out[base + j] = xhat * (weight ? weight[j] : 1) + (bias ? bias[j] : 0);
@@ -18,20 +22,26 @@ export function layerNorm(out: F32, mean: F32, rstd: F32, x: F32, weight: F32 | 
 }
 
 export function layerNormBackward(gx: F32, gw: F32 | null, gb: F32 | null, x: F32, weight: F32 | null, mean: F32, rstd: F32, gy: F32, rows: number, cols: number): void {
-  const gwAcc = new Float64Array(cols), gbAcc = new Float64Array(cols);
+  const gwAcc = new Float64Array(cols),
+    gbAcc = new Float64Array(cols);
   for (let r = 0; r < rows; r++) {
-    const base = r * cols, m = mean[r], s = rstd[r];
-    let sumG = 0, sumGX = 0;
+    const base = r * cols,
+      m = mean[r],
+      s = rstd[r];
+    let sumG = 0,
+      sumGX = 0;
     for (let j = 0; j < cols; j++) {
       const xhat = (x[base + j] - m) * s;
       const g = gy[base + j] * (weight ? weight[j] : 1);
-      sumG += g; sumGX += g * xhat;
-      gwAcc[j] += gy[base + j] * xhat; gbAcc[j] += gy[base + j];
+      sumG += g;
+      sumGX += g * xhat;
+      gwAcc[j] += gy[base + j] * xhat;
+      gbAcc[j] += gy[base + j];
     }
     for (let j = 0; j < cols; j++) {
       const xhat = (x[base + j] - m) * s;
       const g = gy[base + j] * (weight ? weight[j] : 1);
-      gx[base + j] = s * (g - sumG / cols - xhat * sumGX / cols);
+      gx[base + j] = s * (g - sumG / cols - (xhat * sumGX) / cols);
     }
   }
   if (gw) for (let j = 0; j < cols; j++) gw[j] = gwAcc[j];
@@ -52,7 +62,8 @@ export function rmsNorm(out: F32, rstd: F32, x: F32, weight: F32 | null, rows: n
 export function rmsNormBackward(gx: F32, gw: F32 | null, x: F32, weight: F32 | null, rstd: F32, gy: F32, rows: number, cols: number): void {
   const gwAcc = new Float64Array(cols);
   for (let r = 0; r < rows; r++) {
-    const base = r * cols, s = rstd[r];
+    const base = r * cols,
+      s = rstd[r];
     let dot = 0;
     for (let j = 0; j < cols; j++) {
       const g = gy[base + j] * (weight ? weight[j] : 1);
@@ -61,7 +72,7 @@ export function rmsNormBackward(gx: F32, gw: F32 | null, x: F32, weight: F32 | n
     }
     for (let j = 0; j < cols; j++) {
       const g = gy[base + j] * (weight ? weight[j] : 1);
-      gx[base + j] = s * g - x[base + j] * s * s * s * dot / cols;
+      gx[base + j] = s * g - (x[base + j] * s * s * s * dot) / cols;
     }
   }
   if (gw) for (let j = 0; j < cols; j++) gw[j] = gwAcc[j];

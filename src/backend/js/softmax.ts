@@ -40,7 +40,10 @@ export function crossEntropyBackward(gx: F32, logits: F32, lse: F32, targets: I3
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
     const t = targets[r];
-    if (t === ignoreIndex) { gx.fill(0, base, base + cols); continue; }
+    if (t === ignoreIndex) {
+      gx.fill(0, base, base + cols);
+      continue;
+    }
     const s = rowScale[r];
     for (let j = 0; j < cols; j++) gx[base + j] = s * Math.exp(logits[base + j] - lse[r]);
     gx[base + t] -= s;

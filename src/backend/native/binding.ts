@@ -23,16 +23,17 @@ function stridedMeta(shape: readonly number[], operands: readonly { offset: numb
   meta[0] = shape.length;
   meta.set(shape, 1);
   let at = 1 + shape.length;
-  for (const o of operands) { meta[at++] = o.offset; meta.set(o.strides, at); at += shape.length; }
+  for (const o of operands) {
+    meta[at++] = o.offset;
+    meta.set(o.strides, at);
+    at += shape.length;
+  }
   return meta;
 }
 
 function attentionMeta(a: AttentionArgs): Float64Array {
   const strided = (s: Strided | null) => (s ? [s.offset, ...s.strides] : [0, 0, 0, 0, 0]);
-  return Float64Array.from([
-    ...strided(a.q), ...strided(a.k), ...strided(a.v), ...strided(a.mask),
-    a.batch, a.heads, a.kvHeads, a.tq, a.tk, a.headDim, a.scale, a.causal ? 1 : 0,
-  ]);
+  return Float64Array.from([...strided(a.q), ...strided(a.k), ...strided(a.v), ...strided(a.mask), a.batch, a.heads, a.kvHeads, a.tq, a.tk, a.headDim, a.scale, a.causal ? 1 : 0]);
 }
 
 /** The addon with its argument checks (RangeError/TypeError thrown before any kernel runs) turned into ArgumentErrors. */
@@ -61,9 +62,10 @@ export function loadNativeBackend(threads?: number): Backend {
   const f64 = (xs: readonly number[]) => Float64Array.from(xs);
   return {
     name: 'native',
-    get threads() { return addon.getThreads(); },
-    gemm: (g: GemmArgs) => addon.gemm(g.a, g.b, g.c, f64(g.aOffsets), f64(g.bOffsets), f64(g.cOffsets), g.m, g.n, g.k,
-      g.transA, g.transB, g.lda, g.ldb, g.ldc, g.alpha, g.beta),
+    get threads() {
+      return addon.getThreads();
+    },
+    gemm: (g: GemmArgs) => addon.gemm(g.a, g.b, g.c, f64(g.aOffsets), f64(g.bOffsets), f64(g.cOffsets), g.m, g.n, g.k, g.transA, g.transB, g.lda, g.ldb, g.ldc, g.alpha, g.beta),
     gemmBf16: (g) => addon.gemmBf16(g.a, g.b, g.c, g.aOffset, g.bOffset, g.cOffset, g.m, g.n, g.k, g.transB, g.lda, g.ldb, g.ldc, g.alpha, g.beta),
     bf16Kernel: (choice) => (addon.bf16Kernel(choice === undefined ? 2 : { auto: -1, widen: 0, avx512bf16: 1 }[choice]) === 1 ? 'avx512bf16' : 'widen'),
     unary: (op, out, x, p0, p1) => addon.unary(op, out, x, p0, p1),
@@ -79,13 +81,11 @@ export function loadNativeBackend(threads?: number): Backend {
     rmsNorm: (out, rstd, x, w, rows, cols, eps) => addon.rmsNorm(out, rstd, x, w, rows, cols, eps),
     rmsNormBackward: (gx, gw, x, w, rstd, gy, rows, cols) => addon.rmsNormBackward(gx, gw, x, w, rstd, gy, rows, cols),
     crossEntropy: (loss, lse, logits, targets, rows, cols, ignore) => addon.crossEntropy(loss, lse, logits, targets, rows, cols, ignore),
-    crossEntropyBackward: (gx, logits, lse, targets, scale, rows, cols, ignore) =>
-      addon.crossEntropyBackward(gx, logits, lse, targets, scale, rows, cols, ignore),
+    crossEntropyBackward: (gx, logits, lse, targets, scale, rows, cols, ignore) => addon.crossEntropyBackward(gx, logits, lse, targets, scale, rows, cols, ignore),
     embedding: (out, weight, ids, dim) => addon.embedding(out, weight, ids, dim),
     embeddingBackward: (gw, gy, ids, dim) => addon.embeddingBackward(gw, gy, ids, dim),
     attention: (out, lse, a) => addon.attention(out, lse, a.q.data, a.k.data, a.v.data, a.mask?.data ?? null, attentionMeta(a)),
-    attentionBackward: (gq, gk, gv, gout, out, lse, a) =>
-      addon.attentionBackward(gq, gk, gv, gout, out, lse, a.q.data, a.k.data, a.v.data, a.mask?.data ?? null, attentionMeta(a)),
+    attentionBackward: (gq, gk, gv, gout, out, lse, a) => addon.attentionBackward(gq, gk, gv, gout, out, lse, a.q.data, a.k.data, a.v.data, a.mask?.data ?? null, attentionMeta(a)),
     rope: (out, x, cos, sin, batch, heads, t, d, csStride, inverse) => addon.rope(out, x, cos, sin, batch, heads, t, d, csStride, inverse),
     dropout: (out, x, p, seed) => addon.dropout(out, x, p, seed),
   };

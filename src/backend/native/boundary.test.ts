@@ -32,7 +32,10 @@ for (const backend of availableBackends()) {
   test(`${backend.name}: matmul with an inner dimension of 0 gives zeros, as PyTorch (was uninitialised memory)`, () => {
     setBackend(backend);
     // Large enough (>= 16384 outputs) that the output buffer is not zero-filled by the allocator.
-    for (const [a, b] of [[Tensor.zeros([200, 0]), Tensor.zeros([0, 300])], [Tensor.zeros([2, 100, 0]), Tensor.zeros([2, 0, 300])]]) {
+    for (const [a, b] of [
+      [Tensor.zeros([200, 0]), Tensor.zeros([0, 300])],
+      [Tensor.zeros([2, 100, 0]), Tensor.zeros([2, 0, 300])],
+    ]) {
       const y = a.matmul(b);
       assert.deepEqual(y.shape, [...a.shape.slice(0, -1), 300]);
       assert.ok(y.contiguousData().every((v) => v === 0));
@@ -48,7 +51,11 @@ for (const backend of availableBackends()) {
     const w = new Tensor(new Float32Array(0), [5, 0]);
     assert.deepEqual(w.matmul(Tensor.zeros([0, 4])).toArray(), new Array(20).fill(0));
     // Attention with no queries, no keys or a head width of 0 runs forward and backward.
-    for (const [tq, tk, d] of [[0, 3, 4], [2, 0, 4], [2, 2, 0]]) {
+    for (const [tq, tk, d] of [
+      [0, 3, 4],
+      [2, 0, 4],
+      [2, 2, 0],
+    ]) {
       const q = Tensor.zeros([1, 2, tq, d]);
       q.requiresGrad = true;
       const y = scaledDotProductAttention(q, Tensor.zeros([1, 2, tk, d]), Tensor.zeros([1, 2, tk, d]), { causal: tk >= tq });
@@ -62,9 +69,18 @@ test('the native addon checks every buffer against the sizes, strides and ids it
   const native = createBackend('native');
   const f = (n: number) => new Float32Array(n);
   const cases: [string, () => void][] = [
-    ['gemm A too short', () => native.gemm({ a: f(5), b: f(6), c: f(4), aOffsets: [0], bOffsets: [0], cOffsets: [0], m: 2, n: 2, k: 3, transA: false, transB: false, lda: 3, ldb: 2, ldc: 2, alpha: 1, beta: 0 })],
-    ['gemm offset past C', () => native.gemm({ a: f(6), b: f(6), c: f(4), aOffsets: [0], bOffsets: [0], cOffsets: [1], m: 2, n: 2, k: 3, transA: false, transB: false, lda: 3, ldb: 2, ldc: 2, alpha: 1, beta: 0 })],
-    ['gemm lda too small', () => native.gemm({ a: f(6), b: f(6), c: f(4), aOffsets: [0], bOffsets: [0], cOffsets: [0], m: 2, n: 2, k: 3, transA: false, transB: false, lda: 1, ldb: 2, ldc: 2, alpha: 1, beta: 0 })],
+    [
+      'gemm A too short',
+      () => native.gemm({ a: f(5), b: f(6), c: f(4), aOffsets: [0], bOffsets: [0], cOffsets: [0], m: 2, n: 2, k: 3, transA: false, transB: false, lda: 3, ldb: 2, ldc: 2, alpha: 1, beta: 0 }),
+    ],
+    [
+      'gemm offset past C',
+      () => native.gemm({ a: f(6), b: f(6), c: f(4), aOffsets: [0], bOffsets: [0], cOffsets: [1], m: 2, n: 2, k: 3, transA: false, transB: false, lda: 3, ldb: 2, ldc: 2, alpha: 1, beta: 0 }),
+    ],
+    [
+      'gemm lda too small',
+      () => native.gemm({ a: f(6), b: f(6), c: f(4), aOffsets: [0], bOffsets: [0], cOffsets: [0], m: 2, n: 2, k: 3, transA: false, transB: false, lda: 1, ldb: 2, ldc: 2, alpha: 1, beta: 0 }),
+    ],
     ['binary stride past b', () => native.binary(0, f(4), { data: f(4), offset: 0, strides: [2, 1] }, { data: f(4), offset: 0, strides: [4, 1] }, [2, 2])],
     ['binary negative size', () => native.binary(0, f(4), { data: f(4), offset: 0, strides: [2, 1] }, { data: f(4), offset: 0, strides: [2, 1] }, [-2, 2])],
     ['copy into a short dst', () => native.copy({ data: f(3), offset: 0, strides: [2, 1] }, { data: f(4), offset: 0, strides: [2, 1] }, [2, 2])],
@@ -80,10 +96,57 @@ test('the native addon checks every buffer against the sizes, strides and ids it
     ['rope cos table', () => native.rope(f(8), f(8), f(3), f(4), 1, 1, 2, 4, 0, false)],
     ['dropout p', () => native.dropout(f(4), f(4), 1.5, 0)],
     ['unary op code', () => native.unary(99 as never, f(4), f(4), 0, 0)],
-    ['attention kv heads', () => native.attention(f(16), f(4), { q: { data: f(16), offset: 0, strides: [16, 8, 4, 1] }, k: { data: f(16), offset: 0, strides: [16, 8, 4, 1] }, v: { data: f(16), offset: 0, strides: [16, 8, 4, 1] }, mask: null, batch: 1, heads: 2, kvHeads: 0, tq: 2, tk: 2, headDim: 4, scale: 0.5, causal: true })],
-    ['attention q strides', () => native.attention(f(16), f(4), { q: { data: f(16), offset: 4, strides: [16, 8, 4, 1] }, k: { data: f(16), offset: 0, strides: [16, 8, 4, 1] }, v: { data: f(16), offset: 0, strides: [16, 8, 4, 1] }, mask: null, batch: 1, heads: 2, kvHeads: 2, tq: 2, tk: 2, headDim: 4, scale: 0.5, causal: true })],
+    [
+      'attention kv heads',
+      () =>
+        native.attention(f(16), f(4), {
+          q: { data: f(16), offset: 0, strides: [16, 8, 4, 1] },
+          k: { data: f(16), offset: 0, strides: [16, 8, 4, 1] },
+          v: { data: f(16), offset: 0, strides: [16, 8, 4, 1] },
+          mask: null,
+          batch: 1,
+          heads: 2,
+          kvHeads: 0,
+          tq: 2,
+          tk: 2,
+          headDim: 4,
+          scale: 0.5,
+          causal: true,
+        }),
+    ],
+    [
+      'attention q strides',
+      () =>
+        native.attention(f(16), f(4), {
+          q: { data: f(16), offset: 4, strides: [16, 8, 4, 1] },
+          k: { data: f(16), offset: 0, strides: [16, 8, 4, 1] },
+          v: { data: f(16), offset: 0, strides: [16, 8, 4, 1] },
+          mask: null,
+          batch: 1,
+          heads: 2,
+          kvHeads: 2,
+          tq: 2,
+          tk: 2,
+          headDim: 4,
+          scale: 0.5,
+          causal: true,
+        }),
+    ],
   ];
   for (const [what, call] of cases) assert.throws(call, (e: unknown) => e instanceof ArgumentError && /^\[native\]/.test((e as Error).message), what);
   // The same attention with valid strides runs.
-  native.attention(f(16), f(4), { q: { data: f(16), offset: 0, strides: [16, 8, 4, 1] }, k: { data: f(16), offset: 0, strides: [16, 8, 4, 1] }, v: { data: f(16), offset: 0, strides: [16, 8, 4, 1] }, mask: null, batch: 1, heads: 2, kvHeads: 2, tq: 2, tk: 2, headDim: 4, scale: 0.5, causal: true });
+  native.attention(f(16), f(4), {
+    q: { data: f(16), offset: 0, strides: [16, 8, 4, 1] },
+    k: { data: f(16), offset: 0, strides: [16, 8, 4, 1] },
+    v: { data: f(16), offset: 0, strides: [16, 8, 4, 1] },
+    mask: null,
+    batch: 1,
+    heads: 2,
+    kvHeads: 2,
+    tq: 2,
+    tk: 2,
+    headDim: 4,
+    scale: 0.5,
+    causal: true,
+  });
 });

@@ -6,9 +6,14 @@ import { JSON_FLAG } from '../flags.js';
 /** A config file's methods: block maps a method label to { method, peft, lr, epochs }. */
 function methodSettings(block: unknown): CompareSettings['methods'] {
   if (block === undefined) return {};
-  if (!block || typeof block !== 'object' || Array.isArray(block)) throw new ConfigError('[compare] methods: must map a method name to { peft, lr, epochs }.', { hint: 'For example methods: { ia3: { lr: 0.01 } }.' });
+  if (!block || typeof block !== 'object' || Array.isArray(block))
+    throw new ConfigError('[compare] methods: must map a method name to { peft, lr, epochs }.', { hint: 'For example methods: { ia3: { lr: 0.01 } }.' });
   for (const [name, entry] of Object.entries(block)) {
-    for (const key of Object.keys(entry ?? {})) if (!['method', 'peft', 'lr', 'epochs'].includes(key)) throw new ConfigError(`[compare] methods.${name}.${key} is not a setting.`, { hint: 'Per method: method (a registered method this label is a variant of), peft (adapter_config.json fields), lr, epochs.' });
+    for (const key of Object.keys(entry ?? {}))
+      if (!['method', 'peft', 'lr', 'epochs'].includes(key))
+        throw new ConfigError(`[compare] methods.${name}.${key} is not a setting.`, {
+          hint: 'Per method: method (a registered method this label is a variant of), peft (adapter_config.json fields), lr, epochs.',
+        });
   }
   return block as CompareSettings['methods'];
 }
@@ -42,11 +47,23 @@ export const compareCommand = defineCommand({
       return n;
     });
     const settings: CompareSettings = {
-      model: v.model, epochs: v.epochs, lr: v.lr, batchSize: v['batch-size'], evalLimit: v['eval-limit'], heldoutDocs: v['heldout-docs'],
+      model: v.model,
+      epochs: v.epochs,
+      lr: v.lr,
+      batchSize: v['batch-size'],
+      evalLimit: v['eval-limit'],
+      heldoutDocs: v['heldout-docs'],
       methods: methodSettings(blocks.methods),
     };
     const report = await compare({
-      tasks: v.tasks, methods: v.methods, seeds: v.seeds, sizes, settings, outDir: v.out, queue: v.queue, workers: v.workers,
+      tasks: v.tasks,
+      methods: v.methods,
+      seeds: v.seeds,
+      sizes,
+      settings,
+      outDir: v.out,
+      queue: v.queue,
+      workers: v.workers,
       onLine: (l) => out.note(l),
     });
     if (v.json) out.json(report);

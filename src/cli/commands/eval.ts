@@ -11,7 +11,15 @@ import { causalLMWithAdapters, loadTokenizer } from './model-io.js';
 export function variantsFor(peft: PeftModel, adapters: string[]): Variant[] {
   return [
     { name: 'base', run: (fn) => peft.withAdaptersDisabled(fn) },
-    ...adapters.map((name): Variant => ({ name, run: (fn) => { peft.setAdapter(name); return fn(); } })),
+    ...adapters.map(
+      (name): Variant => ({
+        name,
+        run: (fn) => {
+          peft.setAdapter(name);
+          return fn();
+        },
+      }),
+    ),
   ];
 }
 
@@ -19,7 +27,9 @@ export const evalCommand = defineCommand({
   name: 'eval',
   summary: 'score base and adapted models on the same items: paired deltas, intervals, calibration',
   flags: {
-    ...MODEL_FLAGS, ...ADAPTER_FLAG, ...DTYPE_FLAG,
+    ...MODEL_FLAGS,
+    ...ADAPTER_FLAG,
+    ...DTYPE_FLAG,
     tasks: { type: 'list', required: true, metavar: 'A,B', help: 'bundled task names or task files (JSON/YAML)' },
     limit: { type: 'int', min: 0, default: 0, help: 'items per task; 0 for all' },
     'batch-size': { type: 'int', min: 1, default: 16, help: 'prompts scored per forward pass' },
@@ -40,7 +50,8 @@ export const evalCommand = defineCommand({
     const run = describeRun({ model: v.model, adapters: names.map((name, i) => ({ name, path: v.adapter[i] })), tasks: tasks.map((t) => t.name), limit, seed: v.seed });
     const bars = new Map<string, { bar: ProgressBar; start: number }>();
     const report = evaluate(lmScorer(model, tokenizer, { batchSize: v['batch-size'] }), variantsFor(peft, names), tasks, {
-      limit, seed: v.seed,
+      limit,
+      seed: v.seed,
       onProgress: ({ task, variant, done, total }) => {
         const key = `${task} ${variant}`;
         if (!bars.has(key)) bars.set(key, { bar: new ProgressBar(key, (t) => out.progress(t)), start: performance.now() });

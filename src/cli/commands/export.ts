@@ -26,7 +26,8 @@ export const exportCommand = defineCommand({
   run(v, { out }) {
     const type = v.type.toUpperCase() as GGUFFloatType;
     if (v.merge && v.adapter.length === 0) throw new UsageError('[export] --merge needs at least one --adapter.', "Run 'peft-ts export --help' for every flag.");
-    if (!v.merge && v.adapter.length > 1) throw new UsageError(`[export] ${v.adapter.length} adapters given; a GGUF adapter file holds one.`, 'Export each adapter to its own file (llama.cpp and Ollama stack them), or pass --merge.');
+    if (!v.merge && v.adapter.length > 1)
+      throw new UsageError(`[export] ${v.adapter.length} adapters given; a GGUF adapter file holds one.`, 'Export each adapter to its own file (llama.cpp and Ollama stack them), or pass --merge.');
     if (existsSync(v.out)) throw new ArgumentError(`[export] ${v.out} already exists.`, 'Choose a new --out file or delete the old one; nothing was overwritten.');
     const { model, peft } = loadModel(v.model, v.adapter);
     const name = basename(resolve(v.adapter.length && !v.merge ? v.adapter[0] : v.model)).replace(/\.gguf$/i, '');

@@ -8,7 +8,9 @@ export const forwardCommand = defineCommand({
   name: 'forward',
   summary: 'run input ids through a model and write the logits as safetensors',
   flags: {
-    ...MODEL_FLAGS, ...ADAPTER_FLAG, ...DTYPE_FLAG,
+    ...MODEL_FLAGS,
+    ...ADAPTER_FLAG,
+    ...DTYPE_FLAG,
     inputs: { type: 'string', required: true, metavar: 'FILE.json', help: 'JSON with input_ids [[...]] and optionally attention_mask, token_type_ids' },
     out: { type: 'string', required: true, metavar: 'FILE.safetensors', help: 'where to write the logits' },
   },

@@ -8,7 +8,9 @@ export const generateCommand = defineCommand({
   name: 'generate',
   summary: 'continue a prompt (greedy, temperature, top-k, top-p); defaults come from generation_config.json',
   flags: {
-    ...MODEL_FLAGS, ...ADAPTER_FLAG, ...DTYPE_FLAG,
+    ...MODEL_FLAGS,
+    ...ADAPTER_FLAG,
+    ...DTYPE_FLAG,
     prompt: { type: 'string', required: true, help: 'the text to continue' },
     'max-new-tokens': { type: 'int', min: 0, help: "tokens to generate (default: generation_config.json's max_new_tokens, else 32)" },
     temperature: { type: 'number', min: 0, help: 'sampling temperature; 0 is greedy (default: generation_config.json, greedy unless do_sample)' },
@@ -24,8 +26,12 @@ export const generateCommand = defineCommand({
     const ids = tokenizer.encode(v.prompt);
     const started = performance.now();
     const tokens = generate(model, [ids], {
-      maxNewTokens: v['max-new-tokens'], temperature: v.temperature, topK: v['top-k'], topP: v['top-p'], seed: v.seed,
-      eosTokenId: model.config.generation?.eos_token_id === undefined ? tokenizer.eosTokenId ?? model.config.eosTokenId : undefined,
+      maxNewTokens: v['max-new-tokens'],
+      temperature: v.temperature,
+      topK: v['top-k'],
+      topP: v['top-p'],
+      seed: v.seed,
+      eosTokenId: model.config.generation?.eos_token_id === undefined ? (tokenizer.eosTokenId ?? model.config.eosTokenId) : undefined,
     })[0];
     const seconds = (performance.now() - started) / 1000;
     const completion = tokenizer.decode(tokens);

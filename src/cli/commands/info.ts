@@ -33,11 +33,18 @@ export const infoCommand = defineCommand({
       stored_dtypes: dtypes,
       tokenizer: existsSync(join(dir, 'tokenizer.json')),
     };
-    if (values.json) { out.json(summary); return; }
+    if (values.json) {
+      out.json(summary);
+      return;
+    }
     out.line(`${dir}: ${summary.model_type} (${(summary.architectures as string[]).join(', ') || summary.task})`);
     out.line(`  parameters      ${params.toLocaleString('en-US')} (${(params / 1e6).toFixed(2)}M)`);
     out.line(`  layers          ${summary.layers}, hidden ${summary.hidden_size}, vocab ${summary.vocab_size}, positions ${summary.max_positions}`);
-    out.line(`  stored dtypes   ${Object.entries(dtypes).map(([k, v]) => `${k} x${v}`).join(', ')}`);
+    out.line(
+      `  stored dtypes   ${Object.entries(dtypes)
+        .map(([k, v]) => `${k} x${v}`)
+        .join(', ')}`,
+    );
     out.line(`  tokenizer.json  ${summary.tokenizer ? 'yes' : 'no'}`);
   },
 });

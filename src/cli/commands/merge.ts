@@ -19,7 +19,11 @@ export const mergeCommand = defineCommand({
     overwrite: { type: 'boolean', default: false, help: 'write into --out even when it is not empty' },
   },
   async run(v, { out }) {
-    if (v.model.toLowerCase().endsWith('.gguf')) throw new ArgumentError(`[merge] ${v.model} is a GGUF file; merge writes a Hugging Face folder from a model folder.`, 'To merge into a GGUF, run `peft-ts export gguf --model FILE.gguf --adapter DIR --merge --out merged.gguf`.');
+    if (v.model.toLowerCase().endsWith('.gguf'))
+      throw new ArgumentError(
+        `[merge] ${v.model} is a GGUF file; merge writes a Hugging Face folder from a model folder.`,
+        'To merge into a GGUF, run `peft-ts export gguf --model FILE.gguf --adapter DIR --merge --out merged.gguf`.',
+      );
     checkOutputFolder(v.out, '--out', v.overwrite);
     const dir = await resolveModelDir(v.model, { revision: v.revision });
     const { peft } = loadModel(dir, v.adapter, { out });

@@ -8,12 +8,19 @@ import { Tensor } from '../../tensor/index.js';
 import type { Output } from '../output.js';
 
 /** A model to run: the base, or the base with adapters (all active, their outputs summed). */
-export interface Runnable { model: PretrainedModel; forward: PretrainedModel['forward']; peft: PeftModel | null }
+export interface Runnable {
+  model: PretrainedModel;
+  forward: PretrainedModel['forward'];
+  peft: PeftModel | null;
+}
 
 const isGGUF = (path: string) => path.toLowerCase().endsWith('.gguf');
 
 /** Where load notices go, and how the frozen base weights are stored. */
-export interface LoadModelOptions { out?: Output; dtype?: LoadDType }
+export interface LoadModelOptions {
+  out?: Output;
+  dtype?: LoadDType;
+}
 
 /**
  * Loads the base model (a Hugging Face folder, saying which keys were ignored or initialised, or
@@ -67,9 +74,14 @@ export function readInputs(path: string): { inputIds: Tensor; attentionMask?: Te
   };
   const inputIds = matrix('input_ids');
   if (!inputIds) throw new ArgumentError(`[forward] ${path} has no 'input_ids'.`, 'Write {"input_ids": [[1, 2, 3]]}.');
-  const attentionMask = matrix('attention_mask'), tokenTypeIds = matrix('token_type_ids');
-  if (attentionMask && !attentionMask.int32Data().every((v) => v === 0 || v === 1)) throw new ArgumentError(`[forward] ${path}: 'attention_mask' must hold only 0 (padding) and 1 (token).`, 'Other values would scale the mask silently.');
-  for (const [name, t] of [['attention_mask', attentionMask], ['token_type_ids', tokenTypeIds]] as const) {
+  const attentionMask = matrix('attention_mask'),
+    tokenTypeIds = matrix('token_type_ids');
+  if (attentionMask && !attentionMask.int32Data().every((v) => v === 0 || v === 1))
+    throw new ArgumentError(`[forward] ${path}: 'attention_mask' must hold only 0 (padding) and 1 (token).`, 'Other values would scale the mask silently.');
+  for (const [name, t] of [
+    ['attention_mask', attentionMask],
+    ['token_type_ids', tokenTypeIds],
+  ] as const) {
     if (t && (t.shape[0] !== inputIds.shape[0] || t.shape[1] !== inputIds.shape[1])) throw new ArgumentError(`[forward] ${path}: '${name}' must have the shape of input_ids.`, 'One entry per token.');
   }
   return { inputIds, attentionMask, tokenTypeIds };

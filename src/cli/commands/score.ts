@@ -10,7 +10,9 @@ export const scoreCommand = defineCommand({
   name: 'score',
   summary: 'per-token log-probabilities, mean NLL and perplexity of a text',
   flags: {
-    ...MODEL_FLAGS, ...ADAPTER_FLAG, ...DTYPE_FLAG,
+    ...MODEL_FLAGS,
+    ...ADAPTER_FLAG,
+    ...DTYPE_FLAG,
     text: { type: 'string', required: true, help: 'the text to score' },
     ...JSON_FLAG,
   },
@@ -25,7 +27,10 @@ export const scoreCommand = defineCommand({
     const tokens = ids.slice(1).map((id, i) => ({ token: tokenizer.decode([id], { skipSpecialTokens: false }), id, logprob: logp[i * V + id] }));
     const nll = -tokens.reduce((s, t) => s + t.logprob, 0) / tokens.length;
     const result = { tokens, mean_nll: nll, perplexity: Math.exp(nll) };
-    if (v.json) { out.json(result); return; }
+    if (v.json) {
+      out.json(result);
+      return;
+    }
     for (const t of tokens) out.line(`${t.logprob.toFixed(4).padStart(9)}  ${JSON.stringify(t.token)}`);
     out.line(`mean NLL ${nll.toFixed(4)} nats/token, perplexity ${Math.exp(nll).toFixed(3)} over ${tokens.length} predicted tokens`);
   },

@@ -18,7 +18,11 @@ const CLI_LORA_DEFAULTS = { lora_alpha: 16, lora_dropout: 0.05 };
 
 const flags = {
   ...MODEL_FLAGS,
-  config: { type: 'string', metavar: 'FILE', help: 'JSON or YAML settings: any flag below (also in snake_case), Hugging Face TrainingArguments names, and a peft: block of adapter_config.json fields; flags on the command line win' },
+  config: {
+    type: 'string',
+    metavar: 'FILE',
+    help: 'JSON or YAML settings: any flag below (also in snake_case), Hugging Face TrainingArguments names, and a peft: block of adapter_config.json fields; flags on the command line win',
+  },
   data: { type: 'string', metavar: 'FILE', help: 'training data: .jsonl, .json or .csv records' },
   task: { type: 'string', metavar: 'NAME', help: `a bundled task instead of --data (${bundledTaskNames().join(', ')})` },
   out: { type: 'string', required: true, metavar: 'DIR', aliases: ['output_dir'], help: 'where the adapter, checkpoints and metrics.jsonl go' },
@@ -28,7 +32,11 @@ const flags = {
   method: { type: 'string', default: 'lora', help: "PEFT method (peft-ts methods lists them); its fields are the flags marked [method] below, or a config file's peft: block" },
   'peft-config': { type: 'string', metavar: 'FILE', help: 'adapter_config.json-style JSON with the method and its fields (instead of a peft: block)' },
   'adapter-name': { type: 'string', default: 'default', help: "adapter name; not 'default' saves it in a subfolder of --out, as PEFT does" },
-  'task-type': { type: 'string', choices: ['CAUSAL_LM', 'SEQ_CLS'], help: 'CAUSAL_LM trains completions; SEQ_CLS trains a classification head (+ adapter) on labels (default: SEQ_CLS for classifier checkpoints, else CAUSAL_LM)' },
+  'task-type': {
+    type: 'string',
+    choices: ['CAUSAL_LM', 'SEQ_CLS'],
+    help: 'CAUSAL_LM trains completions; SEQ_CLS trains a classification head (+ adapter) on labels (default: SEQ_CLS for classifier checkpoints, else CAUSAL_LM)',
+  },
   'num-labels': { type: 'int', min: 2, help: "SEQ_CLS: the head's label count (default: the model config's, else the data's)" },
   ...methodFlagSpecs(CLI_LORA_DEFAULTS),
   // The data
@@ -53,7 +61,7 @@ const flags = {
   'warmup-ratio': { type: 'number', min: 0, below: 1, default: 0, aliases: ['warmup_ratio'], help: 'warmup as a fraction of all steps' },
   'weight-decay': { type: 'number', min: 0, default: 0, aliases: ['weight_decay'], help: 'decoupled weight decay' },
   'max-grad-norm': { type: 'number', min: 0, default: 1, aliases: ['max_grad_norm'], help: 'gradient clipping norm; 0 disables' },
-  optimizer: { type: 'string', choices: ['adamw', 'adamw_torch', 'sgd'], default: 'adamw', aliases: ['optim'], help: 'optimiser (adamw_torch is transformers\' name for adamw)' },
+  optimizer: { type: 'string', choices: ['adamw', 'adamw_torch', 'sgd'], default: 'adamw', aliases: ['optim'], help: "optimiser (adamw_torch is transformers' name for adamw)" },
   seed: { type: 'int', default: 0, help: 'seed for initialisation, shuffling, dropout and the split' },
   'group-by-length': { type: 'boolean', default: true, aliases: ['group_by_length'], help: 'batch examples of similar length (less padding)' },
   'logging-steps': { type: 'int', min: 1, default: 1, aliases: ['logging_steps'], help: 'write a metrics.jsonl entry (mean loss) every N steps' },
@@ -81,7 +89,8 @@ function peftConfig(v: Values, given: ReadonlySet<string>, block: unknown): Reco
 function progressHooks(out: Output, shouldStop: () => boolean) {
   const bar = new ProgressBar('train', (t) => out.progress(t));
   return {
-    onStep: (e: { step: number; totalSteps: number; loss: number; lr: number; tokensPerSecond: number; elapsedSeconds: number }) => bar.update(e.step, e.totalSteps, { loss: e.loss.toFixed(4), lr: e.lr.toExponential(1), 'tok/s': e.tokensPerSecond.toFixed(0) }, e.elapsedSeconds),
+    onStep: (e: { step: number; totalSteps: number; loss: number; lr: number; tokensPerSecond: number; elapsedSeconds: number }) =>
+      bar.update(e.step, e.totalSteps, { loss: e.loss.toFixed(4), lr: e.lr.toExponential(1), 'tok/s': e.tokensPerSecond.toFixed(0) }, e.elapsedSeconds),
     onEval: (e: { step: number; evalLoss: number; best: boolean }) => out.note(`\nstep ${e.step}: validation loss ${e.evalLoss.toFixed(4)}${e.best ? ' (best)' : ''}`),
     onCheckpoint: (dir: string) => out.note(`\ncheckpoint written: ${dir}`),
     shouldStop,
@@ -103,7 +112,8 @@ export const trainCommand = defineCommand({
     checkOutputFolder(v.out, '--out', v.overwrite || v.resume !== undefined);
     const peft = usage(() => peftConfig(v, given, blocks.peft));
     const modelDir = await resolveModelDir(v.model, { revision: v.revision });
-    if (peft.task_type === 'SEQ_CLS' && v.task) throw new ArgumentError('[train] bundled tasks train causal LMs (label words); SEQ_CLS needs --data with text and label fields.', 'Drop --task-type SEQ_CLS or pass --data.');
+    if (peft.task_type === 'SEQ_CLS' && v.task)
+      throw new ArgumentError('[train] bundled tasks train causal LMs (label words); SEQ_CLS needs --data with text and label fields.', 'Drop --task-type SEQ_CLS or pass --data.');
     // SEQ_CLS on a causal-LM checkpoint builds its ...ForSequenceClassification with a new score head sized to the data, as AutoModelForSequenceClassification does.
     const raw = readConfig(modelDir);
     const numLabels = v['num-labels'] ?? (peft.task_type === 'SEQ_CLS' && raw.num_labels === undefined && raw.id2label === undefined ? countLabels(v) : undefined);
@@ -120,7 +130,11 @@ export const trainCommand = defineCommand({
     peftModel.addAdapter(v['adapter-name'], { ...peft, task_type: peft.task_type ?? (classify ? 'SEQ_CLS' : 'CAUSAL_LM'), base_model_name_or_path: v.model } as PeftConfigInput);
     const context = model.config.maxPositions - virtualTokensOf(model);
     const maxLength = v['max-length'] ?? Math.min(512, context);
-    if (maxLength > context) throw new ArgumentError(`[train] --max-length ${maxLength} exceeds the ${context} positions the model's ${model.config.maxPositions} leave${context < model.config.maxPositions ? ' after the virtual tokens' : ''}.`, `Use at most ${context}.`);
+    if (maxLength > context)
+      throw new ArgumentError(
+        `[train] --max-length ${maxLength} exceeds the ${context} positions the model's ${model.config.maxPositions} leave${context < model.config.maxPositions ? ' after the virtual tokens' : ''}.`,
+        `Use at most ${context}.`,
+      );
 
     let data: TrainData, validation: TrainData | number | undefined, labelTokens: number[] | undefined;
     if (v.task) {
@@ -144,12 +158,34 @@ export const trainCommand = defineCommand({
     const trainable = peftModel.trainableParameters();
     out.note(`training ${trainable.trainable.toLocaleString('en-US')} of ${trainable.total.toLocaleString('en-US')} parameters (${trainable.percent.toFixed(3)}%)`);
     const result = await train({
-      model: peftModel, tokenizer, data, validation, adapterName: v['adapter-name'], fields, labelTokens, maxLength, limit: v.task ? 0 : v.limit,
-      epochs: v.epochs, maxSteps: v['max-steps'], batchSize: v['batch-size'], gradAccumulation: v['grad-accum'], lr: v.lr,
-      schedule: v.schedule === 'constant_with_warmup' ? 'constant' : v.schedule as 'linear' | 'cosine' | 'constant', warmupSteps: v['warmup-steps'], warmupRatio: v['warmup-ratio'],
-      weightDecay: v['weight-decay'], maxGradNorm: v['max-grad-norm'] || null, optimizer: v.optimizer === 'sgd' ? 'sgd' : 'adamw', seed: v.seed, groupByLength: v['group-by-length'],
-      loggingSteps: v['logging-steps'], evalEvery: v['eval-every'], earlyStoppingPatience: v.patience, checkpointEvery: v['checkpoint-every'],
-      outputDir: v.out, resumeFrom: v.resume,
+      model: peftModel,
+      tokenizer,
+      data,
+      validation,
+      adapterName: v['adapter-name'],
+      fields,
+      labelTokens,
+      maxLength,
+      limit: v.task ? 0 : v.limit,
+      epochs: v.epochs,
+      maxSteps: v['max-steps'],
+      batchSize: v['batch-size'],
+      gradAccumulation: v['grad-accum'],
+      lr: v.lr,
+      schedule: v.schedule === 'constant_with_warmup' ? 'constant' : (v.schedule as 'linear' | 'cosine' | 'constant'),
+      warmupSteps: v['warmup-steps'],
+      warmupRatio: v['warmup-ratio'],
+      weightDecay: v['weight-decay'],
+      maxGradNorm: v['max-grad-norm'] || null,
+      optimizer: v.optimizer === 'sgd' ? 'sgd' : 'adamw',
+      seed: v.seed,
+      groupByLength: v['group-by-length'],
+      loggingSteps: v['logging-steps'],
+      evalEvery: v['eval-every'],
+      earlyStoppingPatience: v.patience,
+      checkpointEvery: v['checkpoint-every'],
+      outputDir: v.out,
+      resumeFrom: v.resume,
       warn: (m) => out.note(`note: ${m}`),
       callbacks: progressHooks(out, shouldStop),
     });
@@ -158,10 +194,19 @@ export const trainCommand = defineCommand({
     if (!metrics.interrupted) writeTextAtomic(join(v.out, 'training_args.json'), `${JSON.stringify({ ...v, peft, peft_ts_version: packageVersion() }, null, 2)}\n`);
     const report = peftModel.trainableParameters();
     const summary = {
-      adapter: metrics.interrupted ? null : v['adapter-name'] === 'default' ? v.out : `${v.out}/${v['adapter-name']}`, checkpoint: metrics.checkpoint, steps: metrics.steps, final_loss: metrics.finalLoss,
-      best_validation_loss: metrics.bestEvalLoss, stopped_early: metrics.stoppedEarly, interrupted: metrics.interrupted,
-      seconds: metrics.seconds, tokens_per_second: metrics.tokensPerSecond, trainable_parameters: report.trainable,
-      examples: result.examples, truncated_examples: result.truncatedExamples, ...(result.labels ? { labels: result.labels } : {}),
+      adapter: metrics.interrupted ? null : v['adapter-name'] === 'default' ? v.out : `${v.out}/${v['adapter-name']}`,
+      checkpoint: metrics.checkpoint,
+      steps: metrics.steps,
+      final_loss: metrics.finalLoss,
+      best_validation_loss: metrics.bestEvalLoss,
+      stopped_early: metrics.stoppedEarly,
+      interrupted: metrics.interrupted,
+      seconds: metrics.seconds,
+      tokens_per_second: metrics.tokensPerSecond,
+      trainable_parameters: report.trainable,
+      examples: result.examples,
+      truncated_examples: result.truncatedExamples,
+      ...(result.labels ? { labels: result.labels } : {}),
     };
     if (v.json) out.json(summary);
     else if (metrics.interrupted) out.line(`interrupted at step ${metrics.steps}; resume with --resume ${metrics.checkpoint}`);

@@ -12,7 +12,10 @@ export const workerCommand = defineCommand({
     'lock-seconds': { type: 'number', min: 1, default: 30, help: 'job lock renewal period' },
   },
   async run(v, { out }) {
-    const stop = new Promise<void>((resolve) => { process.once('SIGTERM', () => resolve()); process.once('SIGINT', () => resolve()); });
+    const stop = new Promise<void>((resolve) => {
+      process.once('SIGTERM', () => resolve());
+      process.once('SIGINT', () => resolve());
+    });
     out.note(`worker: serving ${v.queue}`);
     await runQueueWorker(v.queue, { concurrency: v.concurrency, threads: v.threads || undefined, lockMs: 1000 * v['lock-seconds'], onLine: (l) => out.note(l), stop });
   },

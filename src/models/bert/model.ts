@@ -6,7 +6,11 @@ import { tunedInput, type InputTuner } from '../input-tuner.js';
 import { defaultPositions } from '../positions.js';
 import type { BertConfig } from './config.js';
 
-interface LayerContext { mask: Tensor | null; prefix?: KVPrefix; layer: number }
+interface LayerContext {
+  mask: Tensor | null;
+  prefix?: KVPrefix;
+  layer: number;
+}
 
 class BertEmbeddings extends Module {
   word_embeddings: Embedding;
@@ -26,9 +30,7 @@ class BertEmbeddings extends Module {
   forward(input: EncoderInput, tokenTypeIds: Tensor, past: number): Tensor {
     const positions = defaultPositions(1, tokenShape(input)[1], past);
     checkPositions(positions, this.position_embeddings.numEmbeddings);
-    const x = inputEmbeddings(input, this.word_embeddings)
-      .add(this.position_embeddings.forward(positions))
-      .add(this.token_type_embeddings.forward(tokenTypeIds));
+    const x = inputEmbeddings(input, this.word_embeddings).add(this.position_embeddings.forward(positions)).add(this.token_type_embeddings.forward(tokenTypeIds));
     return this.dropout.forward(this.LayerNorm.forward(x));
   }
 }
@@ -77,13 +79,20 @@ class BertAttention extends Module {
     this.self = new BertSelfAttention(cfg);
     this.output = new BertResidualOutput(cfg.hiddenSize, cfg);
   }
-  forward(x: Tensor, ctx: LayerContext): Tensor { return this.output.forward(this.self.forward(x, ctx), x); }
+  forward(x: Tensor, ctx: LayerContext): Tensor {
+    return this.output.forward(this.self.forward(x, ctx), x);
+  }
 }
 
 class BertIntermediate extends Module {
   dense: Linear;
-  constructor(cfg: BertConfig) { super(); this.dense = new Linear(cfg.hiddenSize, cfg.intermediateSize); }
-  forward(x: Tensor): Tensor { return this.dense.forward(x).gelu(); }
+  constructor(cfg: BertConfig) {
+    super();
+    this.dense = new Linear(cfg.hiddenSize, cfg.intermediateSize);
+  }
+  forward(x: Tensor): Tensor {
+    return this.dense.forward(x).gelu();
+  }
 }
 
 class BertLayer extends Module {
@@ -104,13 +113,21 @@ class BertLayer extends Module {
 
 class BertEncoder extends Module {
   layer: BertLayer[];
-  constructor(cfg: BertConfig) { super(); this.layer = Array.from({ length: cfg.numLayers }, () => new BertLayer(cfg)); }
-  forward(x: Tensor, mask: Tensor | null, prefix?: KVPrefix): Tensor { return this.layer.reduce((h, l, layer) => l.forward(h, { mask, prefix, layer }), x); }
+  constructor(cfg: BertConfig) {
+    super();
+    this.layer = Array.from({ length: cfg.numLayers }, () => new BertLayer(cfg));
+  }
+  forward(x: Tensor, mask: Tensor | null, prefix?: KVPrefix): Tensor {
+    return this.layer.reduce((h, l, layer) => l.forward(h, { mask, prefix, layer }), x);
+  }
 }
 
 class BertPooler extends Module {
   dense: Linear;
-  constructor(cfg: BertConfig) { super(); this.dense = new Linear(cfg.hiddenSize, cfg.hiddenSize); }
+  constructor(cfg: BertConfig) {
+    super();
+    this.dense = new Linear(cfg.hiddenSize, cfg.hiddenSize);
+  }
   /** tanh(dense(h[:, 0])): the [CLS] position. */
   forward(h: Tensor): Tensor {
     const [B, , C] = h.shape;
@@ -155,8 +172,12 @@ export class BertForSequenceClassification extends Module implements SequenceCla
     this.dropout = new Dropout(config.hiddenDropout);
     this.classifier = new Linear(config.hiddenSize, config.numLabels);
   }
-  inputEmbeddings(): Embedding { return this.bert.embeddings.word_embeddings; }
-  keyValueLayout(): Omit<KVLayout, 'batch'> { return this.bert.keyValueLayout(); }
+  inputEmbeddings(): Embedding {
+    return this.bert.embeddings.word_embeddings;
+  }
+  keyValueLayout(): Omit<KVLayout, 'batch'> {
+    return this.bert.keyValueLayout();
+  }
   forward(input: EncoderInput): Tensor {
     const [, pooled] = this.bert.forward(tunedInput(this, input));
     return this.classifier.forward(this.dropout.forward(pooled));

@@ -7,7 +7,10 @@ import { vocabMetadata } from './vocab.js';
 /** llama.cpp's general.file_type (llama_ftype) for each output type. */
 const FILE_TYPE: Record<GGUFFloatType, number> = { F32: 0, F16: 1, Q8_0: 7, BF16: 32 };
 
-export interface TokenizerFiles { json: Record<string, any>; config: Record<string, any> }
+export interface TokenizerFiles {
+  json: Record<string, any>;
+  config: Record<string, any>;
+}
 
 /**
  * The type a tensor is stored as, by convert_hf_to_gguf.py's rules: vectors (norms, biases) and

@@ -69,7 +69,8 @@ test('the tokenizer travels: tokenizer.ggml.* rebuilt into tokenizer.json encode
   assert.equal(meta('tokenizer.ggml.eos_token_id'), 8191);
   assert.equal((meta('tokenizer.ggml.tokens') as string[]).length, 8192);
   const files = tokenizerFromGGUF(header)!;
-  const original = HFTokenizer.fromDir(dir), rebuilt = new HFTokenizer(files.json, files.config);
+  const original = HFTokenizer.fromDir(dir),
+    rebuilt = new HFTokenizer(files.json, files.config);
   const text = "The State of the Union, 1862: we can't escape history.\n  Numbers 12345 and émigrés<|endoftext|>";
   assert.deepEqual(rebuilt.encode(text), original.encode(text));
 });
@@ -84,10 +85,19 @@ test('a GGUF adapter or an unknown architecture passed as a model is refused wit
     writeGGUF(out, metadata, []);
     return out;
   };
-  assert.throws(() => loadGGUFModel(retag('general.type', 'adapter')), (e: unknown) => e instanceof CheckpointError && /is a GGUF adapter/.test(e.message));
-  assert.throws(() => loadGGUFModel(retag('general.architecture', 'mamba')), (e: unknown) => e instanceof CheckpointError && /'mamba' model, which peft-ts does not import/.test(e.message));
+  assert.throws(
+    () => loadGGUFModel(retag('general.type', 'adapter')),
+    (e: unknown) => e instanceof CheckpointError && /is a GGUF adapter/.test(e.message),
+  );
+  assert.throws(
+    () => loadGGUFModel(retag('general.architecture', 'mamba')),
+    (e: unknown) => e instanceof CheckpointError && /'mamba' model, which peft-ts does not import/.test(e.message),
+  );
   const bert = loadPretrained(join(fixturesDir, 'bert-tiny')).model;
-  assert.throws(() => modelToGGUF(bert, { type: 'F32', name: 'b' }), (e: unknown) => e instanceof ConfigError && /gpt2, llama, mistral and qwen2/.test(e.message));
+  assert.throws(
+    () => modelToGGUF(bert, { type: 'F32', name: 'b' }),
+    (e: unknown) => e instanceof ConfigError && /gpt2, llama, mistral and qwen2/.test(e.message),
+  );
 });
 
 test('Mistral is written as llama (as the converter maps MistralForCausalLM), Q/K rows reordered, and imports as llama', () => {

@@ -26,29 +26,58 @@ function hfConfig(header: GGUFHeader, path: string): Record<string, unknown> {
   const { get, num } = metaReader(header, path);
   const arch = get('general.architecture');
   const type = get('general.type');
-  if (type !== undefined && type !== 'model') throw new CheckpointError(`[gguf] ${path} is a GGUF ${String(type)}, not a model.`, { hint: type === 'adapter' ? 'Pass the base model as --model; a GGUF LoRA adapter is for llama.cpp.' : 'Pass a GGUF model file.' });
-  if (arch !== 'gpt2' && arch !== 'llama' && arch !== 'qwen2') throw new CheckpointError(`[gguf] ${path} holds a '${String(arch)}' model, which peft-ts does not import.`, { hint: 'peft-ts imports gpt2, llama (and Mistral, written as llama) and qwen2 GGUF models.' });
+  if (type !== undefined && type !== 'model')
+    throw new CheckpointError(`[gguf] ${path} is a GGUF ${String(type)}, not a model.`, {
+      hint: type === 'adapter' ? 'Pass the base model as --model; a GGUF LoRA adapter is for llama.cpp.' : 'Pass a GGUF model file.',
+    });
+  if (arch !== 'gpt2' && arch !== 'llama' && arch !== 'qwen2')
+    throw new CheckpointError(`[gguf] ${path} holds a '${String(arch)}' model, which peft-ts does not import.`, {
+      hint: 'peft-ts imports gpt2, llama (and Mistral, written as llama) and qwen2 GGUF models.',
+    });
   const rows = (name: string) => header.tensors.get(name)?.shape[0];
   const vocab = rows('token_embd.weight');
   if (vocab === undefined) throw new CheckpointError(`[gguf] ${path} has no token_embd.weight.`, { hint: 'The file is not a complete llama.cpp model.' });
   const special = { bos_token_id: get('tokenizer.ggml.bos_token_id'), eos_token_id: get('tokenizer.ggml.eos_token_id'), pad_token_id: get('tokenizer.ggml.padding_token_id') };
   if (arch === 'gpt2') {
     return {
-      model_type: 'gpt2', vocab_size: vocab, n_embd: num('gpt2.embedding_length'), n_layer: num('gpt2.block_count'), n_head: num('gpt2.attention.head_count'),
-      n_positions: rows('position_embd.weight'), n_ctx: num('gpt2.context_length'), n_inner: num('gpt2.feed_forward_length'),
-      layer_norm_epsilon: num('gpt2.attention.layer_norm_epsilon'), activation_function: 'gelu_new', resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0,
-      tie_word_embeddings: !header.tensors.has('output.weight'), ...special,
+      model_type: 'gpt2',
+      vocab_size: vocab,
+      n_embd: num('gpt2.embedding_length'),
+      n_layer: num('gpt2.block_count'),
+      n_head: num('gpt2.attention.head_count'),
+      n_positions: rows('position_embd.weight'),
+      n_ctx: num('gpt2.context_length'),
+      n_inner: num('gpt2.feed_forward_length'),
+      layer_norm_epsilon: num('gpt2.attention.layer_norm_epsilon'),
+      activation_function: 'gelu_new',
+      resid_pdrop: 0,
+      embd_pdrop: 0,
+      attn_pdrop: 0,
+      tie_word_embeddings: !header.tensors.has('output.weight'),
+      ...special,
     };
   }
-  const heads = num(`${arch}.attention.head_count`), hidden = num(`${arch}.embedding_length`);
+  const heads = num(`${arch}.attention.head_count`),
+    hidden = num(`${arch}.embedding_length`);
   const scaling = get(`${arch}.rope.scaling.type`);
-  if (scaling !== undefined && scaling !== 'none' && scaling !== 'linear') throw new CheckpointError(`[gguf] ${path} uses rope scaling '${String(scaling)}', which peft-ts does not import.`, { hint: 'peft-ts imports linear rope scaling only.' });
+  if (scaling !== undefined && scaling !== 'none' && scaling !== 'linear')
+    throw new CheckpointError(`[gguf] ${path} uses rope scaling '${String(scaling)}', which peft-ts does not import.`, { hint: 'peft-ts imports linear rope scaling only.' });
   return {
-    model_type: arch, vocab_size: vocab, hidden_size: hidden, num_hidden_layers: num(`${arch}.block_count`), intermediate_size: num(`${arch}.feed_forward_length`),
-    num_attention_heads: heads, num_key_value_heads: num(`${arch}.attention.head_count_kv`, heads), head_dim: num(`${arch}.attention.key_length`, hidden / heads),
-    rms_norm_eps: num(`${arch}.attention.layer_norm_rms_epsilon`), rope_theta: num(`${arch}.rope.freq_base`, arch === 'qwen2' ? 1e6 : 10000),
-    max_position_embeddings: num(`${arch}.context_length`), hidden_act: 'silu', tie_word_embeddings: !header.tensors.has('output.weight'),
-    rope_scaling: scaling === 'linear' ? { type: 'linear', factor: num(`${arch}.rope.scaling.factor`) } : null, ...special,
+    model_type: arch,
+    vocab_size: vocab,
+    hidden_size: hidden,
+    num_hidden_layers: num(`${arch}.block_count`),
+    intermediate_size: num(`${arch}.feed_forward_length`),
+    num_attention_heads: heads,
+    num_key_value_heads: num(`${arch}.attention.head_count_kv`, heads),
+    head_dim: num(`${arch}.attention.key_length`, hidden / heads),
+    rms_norm_eps: num(`${arch}.attention.layer_norm_rms_epsilon`),
+    rope_theta: num(`${arch}.rope.freq_base`, arch === 'qwen2' ? 1e6 : 10000),
+    max_position_embeddings: num(`${arch}.context_length`),
+    hidden_act: 'silu',
+    tie_word_embeddings: !header.tensors.has('output.weight'),
+    rope_scaling: scaling === 'linear' ? { type: 'linear', factor: num(`${arch}.rope.scaling.factor`) } : null,
+    ...special,
   };
 }
 
@@ -64,7 +93,10 @@ export function loadGGUFModel(path: string): { model: PretrainedModel; report: L
   const mapped = new Map<string, Tensor>();
   for (const [name, { shape, data }] of tensors) {
     const key = hfKey(config, name);
-    if (key === null) throw new CheckpointError(`[gguf] ${path} holds tensor '${name}', which this ${config.modelType} model has no place for.`, { hint: 'The file was made for a variant peft-ts does not implement.' });
+    if (key === null)
+      throw new CheckpointError(`[gguf] ${path} holds tensor '${name}', which this ${config.modelType} model has no place for.`, {
+        hint: 'The file was made for a variant peft-ts does not implement.',
+      });
     const place = tensorPlace(config, key);
     let t = new Tensor(place?.permuteHeads ? permuteRows(data, shape[0], place.permuteHeads, true) : data, shape);
     if (place?.transpose) t = t.T.contiguous();

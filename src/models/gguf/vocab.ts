@@ -41,14 +41,23 @@ export function vocabMetadata(tokenizer: Record<string, any>, tokenizerConfig: R
   const regex = splitRegex(tokenizer.pre_tokenizer);
   const pre = regex === null ? undefined : PRE_TOKENIZERS[regex];
   if (model.type !== 'BPE' || model.byte_fallback || !pre) {
-    const what = model.type !== 'BPE' ? `a ${model.type} model` : model.byte_fallback ? 'a SentencePiece-style BPE (byte_fallback)' : `a pre-tokenizer llama.cpp does not know by that regex (${JSON.stringify(regex)})`;
-    throw new ConfigError(`[gguf] tokenizer.json holds ${what}; peft-ts writes byte-level BPE tokenizers (GPT-2, Llama 3, Qwen2) to GGUF.`, { hint: 'Export the adapter alone (--adapter without a tokenizer is fine), or convert the base with llama.cpp\'s converter.' });
+    const what =
+      model.type !== 'BPE'
+        ? `a ${model.type} model`
+        : model.byte_fallback
+          ? 'a SentencePiece-style BPE (byte_fallback)'
+          : `a pre-tokenizer llama.cpp does not know by that regex (${JSON.stringify(regex)})`;
+    throw new ConfigError(`[gguf] tokenizer.json holds ${what}; peft-ts writes byte-level BPE tokenizers (GPT-2, Llama 3, Qwen2) to GGUF.`, {
+      hint: "Export the adapter alone (--adapter without a tokenizer is fine), or convert the base with llama.cpp's converter.",
+    });
   }
   const tokens: string[] = Array.from({ length: vocabSize }, (_, i) => `[PAD${i}]`);
   const types: number[] = new Array(vocabSize).fill(TOKEN_TYPE.unused);
   const place = (content: string, id: number, type: number) => {
-    if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new ConfigError(`[gguf] token ${JSON.stringify(content)} has id ${id}, outside the model's vocab_size ${vocabSize}.`, { hint: 'The tokenizer does not belong to this model.' });
-    tokens[id] = content; types[id] = type;
+    if (!Number.isInteger(id) || id < 0 || id >= vocabSize)
+      throw new ConfigError(`[gguf] token ${JSON.stringify(content)} has id ${id}, outside the model's vocab_size ${vocabSize}.`, { hint: 'The tokenizer does not belong to this model.' });
+    tokens[id] = content;
+    types[id] = type;
   };
   for (const [content, id] of Object.entries(model.vocab as Record<string, number>)) place(content, id, TOKEN_TYPE.normal);
   for (const added of tokenizer.added_tokens ?? []) place(added.content, added.id, added.special ? TOKEN_TYPE.control : TOKEN_TYPE.userDefined);
@@ -62,7 +71,12 @@ export function vocabMetadata(tokenizer: Record<string, any>, tokenizerConfig: R
     ['tokenizer.ggml.token_type', gguf.array('i32', types)],
     ['tokenizer.ggml.merges', gguf.array('string', merges)],
   ]);
-  for (const [role, key] of [['bos', 'bos_token_id'], ['eos', 'eos_token_id'], ['unk', 'unknown_token_id'], ['pad', 'padding_token_id']] as const) {
+  for (const [role, key] of [
+    ['bos', 'bos_token_id'],
+    ['eos', 'eos_token_id'],
+    ['unk', 'unknown_token_id'],
+    ['pad', 'padding_token_id'],
+  ] as const) {
     const content = tokenContent(tokenizerConfig[`${role}_token`]);
     const fromConfig = modelConfig[`${role}_token_id`];
     const id = content !== undefined ? idOf.get(content) : Array.isArray(fromConfig) ? fromConfig[0] : fromConfig;
@@ -81,7 +95,9 @@ export function tokenizerFromGGUF(header: GGUFHeader): TokenizerFiles | null {
   const get = (key: string) => header.metadata.get(key)?.value;
   const pre = get('tokenizer.ggml.pre');
   const regex = Object.entries(PRE_TOKENIZERS).find(([, name]) => name === pre)?.[0];
-  const tokens = get('tokenizer.ggml.tokens'), types = get('tokenizer.ggml.token_type'), merges = get('tokenizer.ggml.merges');
+  const tokens = get('tokenizer.ggml.tokens'),
+    types = get('tokenizer.ggml.token_type'),
+    merges = get('tokenizer.ggml.merges');
   if (get('tokenizer.ggml.model') !== 'gpt2' || !regex || !Array.isArray(tokens) || !Array.isArray(types) || !Array.isArray(merges)) return null;
   const vocab: Record<string, number> = {};
   const added: Record<string, unknown>[] = [];
@@ -89,18 +105,28 @@ export function tokenizerFromGGUF(header: GGUFHeader): TokenizerFiles | null {
     const type = types[id];
     if (type === TOKEN_TYPE.unused) return;
     vocab[content as string] = id;
-    if (type === TOKEN_TYPE.control || type === TOKEN_TYPE.userDefined) added.push({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: type !== TOKEN_TYPE.control, special: type === TOKEN_TYPE.control });
+    if (type === TOKEN_TYPE.control || type === TOKEN_TYPE.userDefined)
+      added.push({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: type !== TOKEN_TYPE.control, special: type === TOKEN_TYPE.control });
   });
   const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: regex === GPT2_REGEX };
   const json = {
-    version: '1.0', truncation: null, padding: null, added_tokens: added, normalizer: null,
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: null,
     pre_tokenizer: regex === GPT2_REGEX ? byteLevel : { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: regex }, behavior: 'Isolated', invert: false }, byteLevel] },
     post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
   };
   const config: Record<string, unknown> = {};
-  for (const [role, key] of [['bos', 'bos_token_id'], ['eos', 'eos_token_id'], ['unk', 'unknown_token_id'], ['pad', 'padding_token_id']] as const) {
+  for (const [role, key] of [
+    ['bos', 'bos_token_id'],
+    ['eos', 'eos_token_id'],
+    ['unk', 'unknown_token_id'],
+    ['pad', 'padding_token_id'],
+  ] as const) {
     const id = get(`tokenizer.ggml.${key}`);
     if (typeof id === 'number' && typeof tokens[id] === 'string') config[`${role}_token`] = tokens[id];
   }

@@ -11,8 +11,7 @@ export const gpt2: ArchSpec<GPT2Config> = {
   modelType: 'gpt2',
   parseConfig: parseGPT2Config,
   create: (config) => new GPT2LMHeadModel(config),
-  parameterCount: ({ vocabSize: v, hiddenSize: c, maxPositions: p, numLayers: l, tieWordEmbeddings }) =>
-    (v + p) * c + l * (12 * c * c + 13 * c) + 2 * c + (tieWordEmbeddings ? 0 : v * c),
+  parameterCount: ({ vocabSize: v, hiddenSize: c, maxPositions: p, numLayers: l, tieWordEmbeddings }) => (v + p) * c + l * (12 * c * c + 13 * c) + 2 * c + (tieWordEmbeddings ? 0 : v * c),
   createSequenceClassifier: (config, numLabels) => new GPT2ForSequenceClassification({ ...config, numLabels: numLabels ?? numLabelsOf(config.raw) }),
   // The original gpt2 weights have no 'transformer.' prefix, and older exports carry the
   // causal-mask buffers attn.bias / attn.masked_bias, which are not parameters.

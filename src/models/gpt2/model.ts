@@ -7,7 +7,12 @@ import { defaultPositions, lastPositions } from '../positions.js';
 import type { GPT2Config } from './config.js';
 import { DecoderForSequenceClassification } from '../sequence-classification.js';
 
-interface LayerContext { mask: Tensor | null; cache?: KVCache; prefix?: KVPrefix; layer: number }
+interface LayerContext {
+  mask: Tensor | null;
+  cache?: KVCache;
+  prefix?: KVPrefix;
+  layer: number;
+}
 
 class GPT2Attention extends Module {
   c_attn: Conv1D;
@@ -22,7 +27,8 @@ class GPT2Attention extends Module {
 
   forward(x: Tensor, ctx: LayerContext): Tensor {
     const [B, T, C] = x.shape;
-    const H = this.cfg.nHead, D = C / H;
+    const H = this.cfg.nHead,
+      D = C / H;
     const qkv = this.c_attn.forward(x).reshape([B, T, 3, H, D]);
     const [q, k0, v0] = [0, 1, 2].map((i) => qkv.narrow(2, i, 1).reshape([B, T, H, D]).transpose(1, 2)); // (B, H, T, D) views
     const [k, v] = attendedKeysValues(ctx.layer, k0, v0, ctx.cache, ctx.prefix);
@@ -89,7 +95,9 @@ export class GPT2Model extends Module {
     checkPositions(positions, this.cfg.maxPositions);
     let x = this.drop.forward(inputEmbeddings(input, this.wte).add(this.wpe.forward(positions)));
     const mask = attentionMask ? additiveMask(attentionMask) : null;
-    this.h.forEach((block, layer) => { x = block.forward(x, { mask, cache, prefix, layer }); });
+    this.h.forEach((block, layer) => {
+      x = block.forward(x, { mask, cache, prefix, layer });
+    });
     cache?.advance(T);
     return this.ln_f.forward(x);
   }
@@ -116,8 +124,12 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
     const tuned = tunedInput(this, input);
     return lastPositions(this.transformer.forward(tuned), tuned.logitsToKeep);
   }
-  inputEmbeddings(): Embedding { return this.transformer.wte; }
-  keyValueLayout(): Omit<KVLayout, 'batch'> { return this.transformer.keyValueLayout(); }
+  inputEmbeddings(): Embedding {
+    return this.transformer.wte;
+  }
+  keyValueLayout(): Omit<KVLayout, 'batch'> {
+    return this.transformer.keyValueLayout();
+  }
   newCache(batch: number, capacity: number): KVCache {
     const { layers, kvHeads, headDim } = this.keyValueLayout();
     return new KVCache(layers, batch, kvHeads, headDim, capacity);
@@ -131,6 +143,10 @@ export class GPT2ForSequenceClassification extends DecoderForSequenceClassificat
     super(config);
     this.transformer = new GPT2Model(config);
   }
-  protected body(): GPT2Model { return this.transformer; }
-  inputEmbeddings(): Embedding { return this.transformer.wte; }
+  protected body(): GPT2Model {
+    return this.transformer;
+  }
+  inputEmbeddings(): Embedding {
+    return this.transformer.wte;
+  }
 }

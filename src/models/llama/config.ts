@@ -17,9 +17,7 @@ export interface LlamaConfig extends ModelConfig {
   tieWordEmbeddings: boolean;
 }
 
-export type RopeScaling =
-  | { type: 'linear'; factor: number }
-  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+export type RopeScaling = { type: 'linear'; factor: number } | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
 
 function parseRopeScaling(raw: unknown): RopeScaling | null {
   if (raw === undefined || raw === null) return null;
@@ -35,12 +33,16 @@ function parseRopeScaling(raw: unknown): RopeScaling | null {
   if (type === 'linear' && typeof s.factor === 'number') return { type, factor: s.factor };
   if (type === 'llama3' && typeof s.factor === 'number') {
     return {
-      type, factor: s.factor,
-      lowFreqFactor: Number(s.low_freq_factor ?? 1), highFreqFactor: Number(s.high_freq_factor ?? 4),
+      type,
+      factor: s.factor,
+      lowFreqFactor: Number(s.low_freq_factor ?? 1),
+      highFreqFactor: Number(s.high_freq_factor ?? 4),
       originalMaxPositions: Number(s.original_max_position_embeddings ?? 8192),
     };
   }
-  throw new ConfigError(`[config] rope_scaling ${JSON.stringify(raw)} is not supported.`, { hint: "peft-ts supports rope_scaling types 'linear' and 'llama3'; results with others would be silently wrong." });
+  throw new ConfigError(`[config] rope_scaling ${JSON.stringify(raw)} is not supported.`, {
+    hint: "peft-ts supports rope_scaling types 'linear' and 'llama3'; results with others would be silently wrong.",
+  });
 }
 
 /** Llama, Qwen2 and Mistral share this code; they differ in biases and defaults. */

@@ -8,7 +8,14 @@ import type { LlamaConfig } from './config.js';
 import { DecoderForSequenceClassification } from '../sequence-classification.js';
 import { inverseFrequencies, rotaryTables } from './rotary.js';
 
-interface LayerContext { mask: Tensor | null; cos: Tensor; sin: Tensor; cache?: KVCache; prefix?: KVPrefix; layer: number }
+interface LayerContext {
+  mask: Tensor | null;
+  cos: Tensor;
+  sin: Tensor;
+  cache?: KVCache;
+  prefix?: KVPrefix;
+  layer: number;
+}
 
 class LlamaAttention extends Module {
   q_proj: Linear;
@@ -31,7 +38,9 @@ class LlamaAttention extends Module {
     const k0 = rope(this.k_proj.forward(x).reshape([B, T, KV, D]).transpose(1, 2), ctx.cos, ctx.sin); // (B, KV, T, D)
     const v0 = this.v_proj.forward(x).reshape([B, T, KV, D]).transpose(1, 2);
     const [k, v] = attendedKeysValues(ctx.layer, k0, v0, ctx.cache, ctx.prefix);
-    const y = scaledDotProductAttention(q, k, v, { causal: true, mask: ctx.mask }).transpose(1, 2).reshape([B, T, H * D]);
+    const y = scaledDotProductAttention(q, k, v, { causal: true, mask: ctx.mask })
+      .transpose(1, 2)
+      .reshape([B, T, H * D]);
     return this.o_proj.forward(y);
   }
 }
@@ -92,7 +101,9 @@ export class LlamaModel extends Module {
     const [cos, sin] = rotaryTables(this.#invFreq, positions);
     const mask = attentionMask ? additiveMask(attentionMask) : null;
     let x = inputEmbeddings(input, this.embed_tokens);
-    this.layers.forEach((layer, i) => { x = layer.forward(x, { mask, cos, sin, cache, prefix, layer: i }); });
+    this.layers.forEach((layer, i) => {
+      x = layer.forward(x, { mask, cos, sin, cache, prefix, layer: i });
+    });
     cache?.advance(T);
     return this.norm.forward(x);
   }
@@ -119,8 +130,12 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     const tuned = tunedInput(this, input);
     return lastPositions(this.model.forward(tuned), tuned.logitsToKeep);
   }
-  inputEmbeddings(): Embedding { return this.model.embed_tokens; }
-  keyValueLayout(): Omit<KVLayout, 'batch'> { return this.model.keyValueLayout(); }
+  inputEmbeddings(): Embedding {
+    return this.model.embed_tokens;
+  }
+  keyValueLayout(): Omit<KVLayout, 'batch'> {
+    return this.model.keyValueLayout();
+  }
   newCache(batch: number, capacity: number): KVCache {
     const { layers, kvHeads, headDim } = this.keyValueLayout();
     return new KVCache(layers, batch, kvHeads, headDim, capacity);
@@ -134,6 +149,10 @@ export class LlamaForSequenceClassification extends DecoderForSequenceClassifica
     super(config);
     this.model = new LlamaModel(config);
   }
-  protected body(): LlamaModel { return this.model; }
-  inputEmbeddings(): Embedding { return this.model.embed_tokens; }
+  protected body(): LlamaModel {
+    return this.model;
+  }
+  inputEmbeddings(): Embedding {
+    return this.model.embed_tokens;
+  }
 }

@@ -9,7 +9,8 @@ export function inverseFrequencies(cfg: LlamaConfig): Float64Array {
   if (s?.type === 'linear') return inv.map((f) => f / s.factor);
   if (s?.type === 'llama3') {
     // Long wavelengths are slowed by `factor`, short ones kept, the band between blended.
-    const lowWavelen = s.originalMaxPositions / s.lowFreqFactor, highWavelen = s.originalMaxPositions / s.highFreqFactor;
+    const lowWavelen = s.originalMaxPositions / s.lowFreqFactor,
+      highWavelen = s.originalMaxPositions / s.highFreqFactor;
     return inv.map((f) => {
       const wavelen = (2 * Math.PI) / f;
       if (wavelen < highWavelen) return f;
@@ -24,15 +25,20 @@ export function inverseFrequencies(cfg: LlamaConfig): Float64Array {
 /** cos and sin tables [B, T, D] for position ids [B, T], halves repeated as HF's cat(freqs, freqs). */
 export function rotaryTables(inv: Float64Array, positions: Tensor): [Tensor, Tensor] {
   const ids = positions.int32Data();
-  const half = inv.length, d = 2 * half;
-  const cos = new Float32Array(ids.length * d), sin = new Float32Array(ids.length * d);
+  const half = inv.length,
+    d = 2 * half;
+  const cos = new Float32Array(ids.length * d),
+    sin = new Float32Array(ids.length * d);
   for (let p = 0; p < ids.length; p++) {
     for (let j = 0; j < half; j++) {
       // float32 angle, as HF computes it (position * inv_freq in float32).
       const angle = Math.fround(ids[p] * Math.fround(inv[j]));
-      const c = Math.cos(angle), s = Math.sin(angle);
-      cos[p * d + j] = c; cos[p * d + j + half] = c;
-      sin[p * d + j] = s; sin[p * d + j + half] = s;
+      const c = Math.cos(angle),
+        s = Math.sin(angle);
+      cos[p * d + j] = c;
+      cos[p * d + j + half] = c;
+      sin[p * d + j] = s;
+      sin[p * d + j + half] = s;
     }
   }
   const [b, t] = positions.shape;

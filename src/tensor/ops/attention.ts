@@ -35,11 +35,15 @@ export interface AttentionOptions {
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
   requireFloat('attention', q, k, v);
-  if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4) throw new ShapeError(`[attention] q, k, v must be [B, H, T, D]; got ${formatShape(q.shape)}, ${formatShape(k.shape)}, ${formatShape(v.shape)}.`, 'Reshape to (batch, heads, time, head_dim).');
+  if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4)
+    throw new ShapeError(`[attention] q, k, v must be [B, H, T, D]; got ${formatShape(q.shape)}, ${formatShape(k.shape)}, ${formatShape(v.shape)}.`, 'Reshape to (batch, heads, time, head_dim).');
   const [batch, heads, tq, headDim] = q.shape;
   const [kb, kvHeads, tk, kd] = k.shape;
   if (kb !== batch || kd !== headDim || v.shape.some((d, i) => d !== k.shape[i]) || heads % kvHeads !== 0) {
-    throw new ShapeError(`[attention] shapes q ${formatShape(q.shape)}, k ${formatShape(k.shape)}, v ${formatShape(v.shape)} do not fit.`, 'k and v must match, share q\'s batch and head_dim, and q\'s heads must be a multiple of the kv heads.');
+    throw new ShapeError(
+      `[attention] shapes q ${formatShape(q.shape)}, k ${formatShape(k.shape)}, v ${formatShape(v.shape)} do not fit.`,
+      "k and v must match, share q's batch and head_dim, and q's heads must be a multiple of the kv heads.",
+    );
   }
   let mask: Strided | null = null;
   if (options.mask) {
@@ -47,19 +51,32 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
     requireFloat('attention', m);
     const full = [batch, heads, tq, tk];
     const lead = 4 - m.ndim;
-    if (m.ndim > 4 || m.shape.some((d, i) => d !== 1 && d !== full[i + lead])) throw new ShapeError(`[attention] mask ${formatShape(m.shape)} does not broadcast to ${formatShape(full)}.`, 'Pass a mask of shape [B or 1, H or 1, T, S].');
+    if (m.ndim > 4 || m.shape.some((d, i) => d !== 1 && d !== full[i + lead]))
+      throw new ShapeError(`[attention] mask ${formatShape(m.shape)} does not broadcast to ${formatShape(full)}.`, 'Pass a mask of shape [B or 1, H or 1, T, S].');
     mask = { data: m.data as Float32Array, offset: m.offset, strides: broadcastStrides(m.shape, m.strides, full) };
   }
   const args: AttentionArgs = {
-    q: strided(q), k: strided(k), v: strided(v), mask,
-    batch, heads, kvHeads, tq, tk, headDim, scale: options.scale ?? 1 / Math.sqrt(headDim), causal: options.causal ?? false,
+    q: strided(q),
+    k: strided(k),
+    v: strided(v),
+    mask,
+    batch,
+    heads,
+    kvHeads,
+    tq,
+    tk,
+    headDim,
+    scale: options.scale ?? 1 / Math.sqrt(headDim),
+    causal: options.causal ?? false,
   };
   const out = emptyF32(batch * tq * heads * headDim);
   const lse = emptyF32(batch * heads * tq);
   getBackend().attention(out, lse, args);
   const result = new Tensor(out, q.shape, { strides: [tq * heads * headDim, headDim, heads * headDim, 1] });
   return record(result, 'attention', [q, k, v], (g) => {
-    const gq = emptyF32(q.size), gk = emptyF32(k.size), gv = emptyF32(v.size);
+    const gq = emptyF32(q.size),
+      gk = emptyF32(k.size),
+      gv = emptyF32(v.size);
     const gout = contiguous(transpose(g, 1, 2)).contiguousData();
     getBackend().attentionBackward(gq, gk, gv, gout, out, lse, args);
     return [new Tensor(gq, q.shape), new Tensor(gk, k.shape), new Tensor(gv, v.shape)];
@@ -78,9 +95,14 @@ export function rope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   const batched = cos.ndim === 3;
   const expected = batched ? [batch, t, d] : [t, d];
   if (d % 2 !== 0 || cos.shape.length !== expected.length || cos.shape.some((s, i) => s !== expected[i]) || sin.shape.some((s, i) => s !== cos.shape[i])) {
-    throw new ShapeError(`[rope] tables ${formatShape(cos.shape)} / ${formatShape(sin.shape)} do not fit x ${formatShape(x.shape)}.`, `Pass cos and sin of shape [${t}, ${d}] or [${batch}, ${t}, ${d}] with an even head_dim.`);
+    throw new ShapeError(
+      `[rope] tables ${formatShape(cos.shape)} / ${formatShape(sin.shape)} do not fit x ${formatShape(x.shape)}.`,
+      `Pass cos and sin of shape [${t}, ${d}] or [${batch}, ${t}, ${d}] with an even head_dim.`,
+    );
   }
-  const xd = x.contiguousData(), cd = cos.contiguousData(), sd = sin.contiguousData();
+  const xd = x.contiguousData(),
+    cd = cos.contiguousData(),
+    sd = sin.contiguousData();
   const stride = batched ? t * d : 0;
   const out = emptyF32(xd.length);
   getBackend().rope(out, xd, cd, sd, batch, heads, t, d, stride, false);

@@ -41,8 +41,7 @@ export const relu = (x: Tensor) => unaryOp('relu', UnaryOp.relu, x);
 export const silu = (x: Tensor) => unaryOp('silu', UnaryOp.silu, x);
 export const pow = (x: Tensor, exponent: number) => unaryOp('pow', UnaryOp.pow, x, exponent);
 /** GELU with the exact erf form (GPT-2 uses 'tanh', BERT 'none'). */
-export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none') =>
-  unaryOp('gelu', approximate === 'tanh' ? UnaryOp.geluTanh : UnaryOp.gelu, x);
+export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none') => unaryOp('gelu', approximate === 'tanh' ? UnaryOp.geluTanh : UnaryOp.gelu, x);
 
 export function clamp(x: Tensor, min: number, max: number): Tensor {
   if (!(min <= max)) throw new ArgumentError(`[clamp] min ${min} is greater than max ${max}.`, 'Pass min <= max.');
@@ -55,38 +54,31 @@ function binaryRaw(op: string, code: BinaryOpCode, a: Tensor, b: Tensor): Tensor
   const shape = broadcastShapes(op, a.shape, b.shape);
   const out = emptyF32(shape.reduce((x, y) => x * y, 1));
   const c = collapseDims(shape, [broadcastStrides(a.shape, a.strides, shape), broadcastStrides(b.shape, b.strides, shape)]);
-  getBackend().binary(code, out,
-    { data: a.data as Float32Array, offset: a.offset, strides: c.strides[0] },
-    { data: b.data as Float32Array, offset: b.offset, strides: c.strides[1] }, c.shape);
+  getBackend().binary(code, out, { data: a.data as Float32Array, offset: a.offset, strides: c.strides[0] }, { data: b.data as Float32Array, offset: b.offset, strides: c.strides[1] }, c.shape);
   return new Tensor(out, shape);
 }
 
 export function add(a: Tensor | number, b: Tensor | number): Tensor {
-  const x = asTensor(a), y = asTensor(b);
-  return record(binaryRaw('add', BinaryOp.add, x, y), 'add', [x, y], (g) => [
-    x.requiresGrad ? sumTo(g, x.shape) : null,
-    y.requiresGrad ? sumTo(g, y.shape) : null,
-  ]);
+  const x = asTensor(a),
+    y = asTensor(b);
+  return record(binaryRaw('add', BinaryOp.add, x, y), 'add', [x, y], (g) => [x.requiresGrad ? sumTo(g, x.shape) : null, y.requiresGrad ? sumTo(g, y.shape) : null]);
 }
 
 export function sub(a: Tensor | number, b: Tensor | number): Tensor {
-  const x = asTensor(a), y = asTensor(b);
-  return record(binaryRaw('sub', BinaryOp.sub, x, y), 'sub', [x, y], (g) => [
-    x.requiresGrad ? sumTo(g, x.shape) : null,
-    y.requiresGrad ? sumTo(neg(g), y.shape) : null,
-  ]);
+  const x = asTensor(a),
+    y = asTensor(b);
+  return record(binaryRaw('sub', BinaryOp.sub, x, y), 'sub', [x, y], (g) => [x.requiresGrad ? sumTo(g, x.shape) : null, y.requiresGrad ? sumTo(neg(g), y.shape) : null]);
 }
 
 export function mul(a: Tensor | number, b: Tensor | number): Tensor {
-  const x = asTensor(a), y = asTensor(b);
-  return record(binaryRaw('mul', BinaryOp.mul, x, y), 'mul', [x, y], (g) => [
-    x.requiresGrad ? sumTo(mul(g, y), x.shape) : null,
-    y.requiresGrad ? sumTo(mul(g, x), y.shape) : null,
-  ]);
+  const x = asTensor(a),
+    y = asTensor(b);
+  return record(binaryRaw('mul', BinaryOp.mul, x, y), 'mul', [x, y], (g) => [x.requiresGrad ? sumTo(mul(g, y), x.shape) : null, y.requiresGrad ? sumTo(mul(g, x), y.shape) : null]);
 }
 
 export function div(a: Tensor | number, b: Tensor | number): Tensor {
-  const x = asTensor(a), y = asTensor(b);
+  const x = asTensor(a),
+    y = asTensor(b);
   return record(binaryRaw('div', BinaryOp.div, x, y), 'div', [x, y], (g) => [
     x.requiresGrad ? sumTo(div(g, y), x.shape) : null,
     y.requiresGrad ? sumTo(neg(div(mul(g, x), mul(y, y))), y.shape) : null,
@@ -101,24 +93,28 @@ export function eq(a: Tensor | number, b: Tensor | number): Tensor {
 function whereRaw(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   requireFloat('where', cond, a, b);
   const shape = broadcastShapes('where', cond.shape, a.shape, b.shape);
-  const c = collapseDims(shape, [cond, a, b].map((t) => broadcastStrides(t.shape, t.strides, shape)));
+  const c = collapseDims(
+    shape,
+    [cond, a, b].map((t) => broadcastStrides(t.shape, t.strides, shape)),
+  );
   const out = emptyF32(shape.reduce((x, y) => x * y, 1));
   const [cs, as, bs] = c.strides;
-  getBackend().where(out,
+  getBackend().where(
+    out,
     { data: cond.data as Float32Array, offset: cond.offset, strides: cs },
     { data: a.data as Float32Array, offset: a.offset, strides: as },
-    { data: b.data as Float32Array, offset: b.offset, strides: bs }, c.shape);
+    { data: b.data as Float32Array, offset: b.offset, strides: bs },
+    c.shape,
+  );
   return new Tensor(out, shape);
 }
 
 /** cond != 0 ? a : b, elementwise with broadcasting; cond gets no gradient. */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
-  const x = asTensor(a), y = asTensor(b);
+  const x = asTensor(a),
+    y = asTensor(b);
   const zero = Tensor.scalar(0);
-  return record(whereRaw(cond, x, y), 'where', [x, y], (g) => [
-    x.requiresGrad ? sumTo(whereRaw(cond, g, zero), x.shape) : null,
-    y.requiresGrad ? sumTo(whereRaw(cond, zero, g), y.shape) : null,
-  ]);
+  return record(whereRaw(cond, x, y), 'where', [x, y], (g) => [x.requiresGrad ? sumTo(whereRaw(cond, g, zero), x.shape) : null, y.requiresGrad ? sumTo(whereRaw(cond, zero, g), y.shape) : null]);
 }
 
 /** x with `value` wherever mask != 0 (mask broadcasts against x). */

@@ -8,13 +8,15 @@ import { requireFloat } from './elementwise.js';
 
 /** Rows of weight [V, D] picked by int32 ids [...] -> [..., D]; backward scatter-adds. */
 export function embedding(weight: Tensor, ids: Tensor): Tensor {
-  if (weight.dtype === 'bfloat16' && weight.requiresGrad) throw new DTypeError('[embedding] a bfloat16 table cannot require grad: peft-ts keeps trainable parameters in float32.', 'Train a float32 copy (tensor.float()), or freeze it.');
+  if (weight.dtype === 'bfloat16' && weight.requiresGrad)
+    throw new DTypeError('[embedding] a bfloat16 table cannot require grad: peft-ts keeps trainable parameters in float32.', 'Train a float32 copy (tensor.float()), or freeze it.');
   if (weight.dtype !== 'bfloat16') requireFloat('embedding', weight);
   if (weight.ndim !== 2) throw new ShapeError(`[embedding] weight must be [vocab, dim], got ${formatShape(weight.shape)}.`, 'Pass a 2-D table.');
   const [vocab, dim] = weight.shape;
   const idx = ids.int32Data();
   for (let i = 0; i < idx.length; i++) {
-    if (idx[i] < 0 || idx[i] >= vocab) throw new ArgumentError(`[embedding] id ${idx[i]} at position ${i} is outside the vocabulary [0, ${vocab}).`, 'Check the tokenizer matches the model, or the padding id.');
+    if (idx[i] < 0 || idx[i] >= vocab)
+      throw new ArgumentError(`[embedding] id ${idx[i]} at position ${i} is outside the vocabulary [0, ${vocab}).`, 'Check the tokenizer matches the model, or the padding id.');
   }
   const out = emptyF32(idx.length * dim);
   if (weight.dtype === 'bfloat16') {

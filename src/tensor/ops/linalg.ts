@@ -18,7 +18,12 @@ function invertInto(src: Float32Array, srcOffset: number, out: Float32Array, out
     for (let r = col + 1; r < n; r++) if (Math.abs(a[r * w + col]) > Math.abs(a[pivot * w + col])) pivot = r;
     const p = a[pivot * w + col];
     if (p === 0 || !Number.isFinite(p)) return false;
-    if (pivot !== col) for (let j = 0; j < w; j++) { const t = a[col * w + j]; a[col * w + j] = a[pivot * w + j]; a[pivot * w + j] = t; }
+    if (pivot !== col)
+      for (let j = 0; j < w; j++) {
+        const t = a[col * w + j];
+        a[col * w + j] = a[pivot * w + j];
+        a[pivot * w + j] = t;
+      }
     for (let j = 0; j < w; j++) a[col * w + j] /= p;
     for (let r = 0; r < n; r++) {
       const factor = a[r * w + col];
@@ -42,7 +47,8 @@ export function inverse(x: Tensor): Tensor {
   const data = x.contiguousData();
   const out = new Float32Array(data.length);
   for (let offset = 0; offset < data.length; offset += n * n) {
-    if (!invertInto(data, offset, out, offset, n)) throw new ShapeError(`[inverse] matrix ${offset / (n * n)} of ${formatShape(x.shape)} is singular.`, 'The matrix has no inverse; check its values for NaN or a zero pivot.');
+    if (!invertInto(data, offset, out, offset, n))
+      throw new ShapeError(`[inverse] matrix ${offset / (n * n)} of ${formatShape(x.shape)} is singular.`, 'The matrix has no inverse; check its values for NaN or a zero pivot.');
   }
   const y = new Tensor(out, x.shape);
   return record(y, 'inverse', [x], (g) => {

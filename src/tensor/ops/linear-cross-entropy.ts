@@ -28,32 +28,42 @@ export function linearCrossEntropy(hidden: Tensor, weight: Tensor, targets: Tens
   if (weight.dtype !== 'bfloat16') requireFloat('linearCrossEntropy', weight);
   else if (weight.requiresGrad) throw new DTypeError('[linearCrossEntropy] a bfloat16 weight cannot require grad.', 'Train a float32 copy (tensor.float()), or freeze it.');
   const reduction = options.reduction ?? 'mean';
-  if (reduction !== 'mean' && reduction !== 'sum') throw new ArgumentError(`[linearCrossEntropy] reduction '${reduction}' is not supported.`, "Use 'mean' or 'sum' (or crossEntropy(linear(...)) for per-row losses).");
+  if (reduction !== 'mean' && reduction !== 'sum')
+    throw new ArgumentError(`[linearCrossEntropy] reduction '${reduction}' is not supported.`, "Use 'mean' or 'sum' (or crossEntropy(linear(...)) for per-row losses).");
   const ignoreIndex = options.ignoreIndex ?? -100;
   const [V, C] = weight.shape;
   if (weight.ndim !== 2 || hidden.shape[hidden.ndim - 1] !== C) {
-    throw new ShapeError(`[linearCrossEntropy] hidden ${formatShape(hidden.shape)} does not fit weight ${formatShape(weight.shape)} ([vocab, hidden]).`, `The hidden states' last dimension must be ${C}.`);
+    throw new ShapeError(
+      `[linearCrossEntropy] hidden ${formatShape(hidden.shape)} does not fit weight ${formatShape(weight.shape)} ([vocab, hidden]).`,
+      `The hidden states' last dimension must be ${C}.`,
+    );
   }
   const rows = hidden.size / Math.max(C, 1);
   if (targets.size !== rows || targets.ndim !== hidden.ndim - 1 || targets.shape.some((d, i) => d !== hidden.shape[i])) {
-    throw new ShapeError(`[linearCrossEntropy] targets ${formatShape(targets.shape)} do not match hidden ${formatShape(hidden.shape)} without the hidden axis.`, 'Targets hold one class index per row.');
+    throw new ShapeError(
+      `[linearCrossEntropy] targets ${formatShape(targets.shape)} do not match hidden ${formatShape(hidden.shape)} without the hidden axis.`,
+      'Targets hold one class index per row.',
+    );
   }
   const t = targets.int32Data();
   const counted = countTargets('linearCrossEntropy', t, V, ignoreIndex);
   const chunk = Math.max(1, Math.min(rows, options.chunkRows ?? Math.floor(CHUNK_ELEMENTS / Math.max(V, 1))));
   const h = contiguous(hidden);
-  const wantHidden = isGradEnabled() && hidden.requiresGrad, wantWeight = isGradEnabled() && weight.requiresGrad;
+  const wantHidden = isGradEnabled() && hidden.requiresGrad,
+    wantWeight = isGradEnabled() && weight.requiresGrad;
   const gh = wantHidden ? emptyF32(rows * C) : null;
   const gw = wantWeight ? emptyF32(V * C) : null;
   const backend = getBackend();
   const logits = emptyF32(chunk * V);
-  const loss = new Float32Array(rows), lse = new Float32Array(rows);
+  const loss = new Float32Array(rows),
+    lse = new Float32Array(rows);
   const rowScale = new Float32Array(chunk).fill(reduction === 'mean' ? 1 / Math.max(counted, 1) : 1);
   const weightT = transpose(weight, 0, 1);
   for (let r0 = 0; r0 < rows; r0 += chunk) {
     const n = Math.min(chunk, rows - r0);
     const hc = new Tensor(h.data, [n, C], { offset: h.offset + r0 * C, strides: [C, 1] });
-    const lc = logits.subarray(0, n * V), tc = t.subarray(r0, r0 + n);
+    const lc = logits.subarray(0, n * V),
+      tc = t.subarray(r0, r0 + n);
     matmulInto('linearCrossEntropy', lc, hc, weightT, 0);
     backend.crossEntropy(loss.subarray(r0, r0 + n), lse.subarray(r0, r0 + n), lc, tc, n, V, ignoreIndex);
     if (!gh && !gw) continue;
@@ -62,8 +72,22 @@ export function linearCrossEntropy(hidden: Tensor, weight: Tensor, targets: Tens
     if (gh) matmulInto('linearCrossEntropy', gh.subarray(r0 * C, (r0 + n) * C), dLogits, weight, 0);
     if (gw) {
       backend.gemm({
-        a: lc, b: h.data as Float32Array, c: gw, aOffsets: [0], bOffsets: [hc.offset], cOffsets: [0],
-        m: V, n: C, k: n, transA: true, transB: false, lda: V, ldb: C, ldc: C, alpha: 1, beta: r0 === 0 ? 0 : 1,
+        a: lc,
+        b: h.data as Float32Array,
+        c: gw,
+        aOffsets: [0],
+        bOffsets: [hc.offset],
+        cOffsets: [0],
+        m: V,
+        n: C,
+        k: n,
+        transA: true,
+        transB: false,
+        lda: V,
+        ldb: C,
+        ldc: C,
+        alpha: 1,
+        beta: r0 === 0 ? 0 : 1,
       });
     }
   }

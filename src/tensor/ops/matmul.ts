@@ -9,11 +9,17 @@ import { contiguous, reshape, transpose } from './movement.js';
 import { sum, sumTo } from './reduce.js';
 
 /** How GEMM reads a matrix operand: row-major, or transposed (a transpose view costs no copy). */
-interface Operand { t: Tensor; trans: boolean; ld: number }
+interface Operand {
+  t: Tensor;
+  trans: boolean;
+  ld: number;
+}
 
 function asOperand(x: Tensor): Operand {
-  const r = x.ndim - 2, c = x.ndim - 1;
-  const rows = x.shape[r], cols = x.shape[c];
+  const r = x.ndim - 2,
+    c = x.ndim - 1;
+  const rows = x.shape[r],
+    cols = x.shape[c];
   if ((x.strides[c] === 1 || cols === 1) && x.strides[r] >= Math.max(cols, 1)) return { t: x, trans: false, ld: Math.max(x.strides[r], 1) };
   if ((x.strides[r] === 1 || rows === 1) && x.strides[c] >= Math.max(rows, 1)) return { t: x, trans: true, ld: Math.max(x.strides[c], 1) };
   const y = contiguous(x);
@@ -40,7 +46,9 @@ function batchOffsets(x: Tensor, batchShape: readonly number[]): number[] {
  * folded into one GEMM with M = batch*M, the Linear-layer case that dominates training.
  */
 function matmulRaw(a: Tensor, b: Tensor): Tensor {
-  const m = a.shape[a.ndim - 2], k = a.shape[a.ndim - 1], n = b.shape[b.ndim - 1];
+  const m = a.shape[a.ndim - 2],
+    k = a.shape[a.ndim - 1],
+    n = b.shape[b.ndim - 1];
   const batchShape = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   const outShape = [...batchShape, m, n];
   // An inner dimension of 0 is an empty sum: zeros, as in PyTorch (emptyF32 is uninitialised).
@@ -52,18 +60,43 @@ function matmulRaw(a: Tensor, b: Tensor): Tensor {
   if (b.ndim === 2 && a.ndim > 2) {
     if (A.trans || !a.isContiguous()) A = { t: contiguous(a), trans: false, ld: k };
     getBackend().gemm({
-      a: A.t.data as Float32Array, b: B.t.data as Float32Array, c,
-      aOffsets: [A.t.offset], bOffsets: [B.t.offset], cOffsets: [0],
-      m: sizeOf(a.shape.slice(0, -1)), n, k, transA: false, transB: B.trans, lda: k, ldb: B.ld, ldc: n, alpha: 1, beta: 0,
+      a: A.t.data as Float32Array,
+      b: B.t.data as Float32Array,
+      c,
+      aOffsets: [A.t.offset],
+      bOffsets: [B.t.offset],
+      cOffsets: [0],
+      m: sizeOf(a.shape.slice(0, -1)),
+      n,
+      k,
+      transA: false,
+      transB: B.trans,
+      lda: k,
+      ldb: B.ld,
+      ldc: n,
+      alpha: 1,
+      beta: 0,
     });
     return new Tensor(c, outShape);
   }
   const cStrides = contiguousStrides(outShape);
   getBackend().gemm({
-    a: A.t.data as Float32Array, b: B.t.data as Float32Array, c,
-    aOffsets: batchOffsets(A.t, batchShape), bOffsets: batchOffsets(B.t, batchShape),
+    a: A.t.data as Float32Array,
+    b: B.t.data as Float32Array,
+    c,
+    aOffsets: batchOffsets(A.t, batchShape),
+    bOffsets: batchOffsets(B.t, batchShape),
     cOffsets: Array.from({ length: sizeOf(batchShape) }, (_, i) => i * (batchShape.length ? cStrides[batchShape.length - 1] : 0)),
-    m, n, k, transA: A.trans, transB: B.trans, lda: A.ld, ldb: B.ld, ldc: n, alpha: 1, beta: 0,
+    m,
+    n,
+    k,
+    transA: A.trans,
+    transB: B.trans,
+    lda: A.ld,
+    ldb: B.ld,
+    ldc: n,
+    alpha: 1,
+    beta: 0,
   });
   return new Tensor(c, outShape);
 }
@@ -74,18 +107,23 @@ function matmulRaw(a: Tensor, b: Tensor): Tensor {
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   requireFloat('matmul', a, b);
-  if (a.ndim < 2 || b.ndim < 2) throw new ShapeError(`[matmul] needs operands with at least 2 dimensions, got ${formatShape(a.shape)} and ${formatShape(b.shape)}.`, 'Unsqueeze vectors to [1, n] or [n, 1].');
+  if (a.ndim < 2 || b.ndim < 2)
+    throw new ShapeError(`[matmul] needs operands with at least 2 dimensions, got ${formatShape(a.shape)} and ${formatShape(b.shape)}.`, 'Unsqueeze vectors to [1, n] or [n, 1].');
   if (a.shape[a.ndim - 1] !== b.shape[b.ndim - 2]) {
-    throw new ShapeError(`[matmul] shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not align (${a.shape[a.ndim - 1]} vs ${b.shape[b.ndim - 2]}).`,
-      "The first operand's last dimension must equal the second's second-to-last; transpose an operand or check in_features.");
+    throw new ShapeError(
+      `[matmul] shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not align (${a.shape[a.ndim - 1]} vs ${b.shape[b.ndim - 2]}).`,
+      "The first operand's last dimension must equal the second's second-to-last; transpose an operand or check in_features.",
+    );
   }
   return record(matmulRaw(a, b), 'matmul', [a, b], (g) => {
-    let ga: Tensor | null = null, gb: Tensor | null = null;
+    let ga: Tensor | null = null,
+      gb: Tensor | null = null;
     if (a.requiresGrad) ga = sumTo(matmulRaw(g, transpose(b, -1, -2)), a.shape);
     if (b.requiresGrad) {
       if (b.ndim === 2 && a.ndim > 2) {
         // dW = A^T dC with the batch folded into the contraction: one GEMM, no per-batch sum.
-        const k = a.shape[a.ndim - 1], n = b.shape[1];
+        const k = a.shape[a.ndim - 1],
+          n = b.shape[1];
         gb = matmulRaw(transpose(reshape(a, [-1, k]), 0, 1), reshape(g, [-1, n]));
       } else {
         gb = sumTo(matmulRaw(transpose(a, -1, -2), g), b.shape);
@@ -99,7 +137,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 function bf16Operand(op: string, b: Tensor): { transB: boolean; ld: number } {
   if (b.strides[1] === 1 || b.shape[1] === 1) return { transB: false, ld: Math.max(b.strides[0], b.shape[1], 1) };
   if (b.strides[0] === 1 || b.shape[0] === 1) return { transB: true, ld: Math.max(b.strides[1], b.shape[0], 1) };
-  throw new ShapeError(`[${op}] a bfloat16 weight must be a plain or transposed 2-D view, got strides [${b.strides.join(', ')}].`, 'Convert the weight to bfloat16 after slicing it, or keep it float32.');
+  throw new ShapeError(
+    `[${op}] a bfloat16 weight must be a plain or transposed 2-D view, got strides [${b.strides.join(', ')}].`,
+    'Convert the weight to bfloat16 after slicing it, or keep it float32.',
+  );
 }
 
 /**
@@ -112,15 +153,42 @@ export function matmulInto(op: string, c: Float32Array, x: Tensor, b: Tensor, be
   if (b.dtype === 'bfloat16') {
     const { transB, ld } = bf16Operand(op, b);
     getBackend().gemmBf16({
-      a: x.data as Float32Array, b: b.data as Uint16Array, c, aOffset: x.offset, bOffset: b.offset, cOffset: 0,
-      m: rows, n, k, transB, lda: k, ldb: ld, ldc: n, alpha: 1, beta,
+      a: x.data as Float32Array,
+      b: b.data as Uint16Array,
+      c,
+      aOffset: x.offset,
+      bOffset: b.offset,
+      cOffset: 0,
+      m: rows,
+      n,
+      k,
+      transB,
+      lda: k,
+      ldb: ld,
+      ldc: n,
+      alpha: 1,
+      beta,
     });
     return;
   }
   const B = asOperand(b);
   getBackend().gemm({
-    a: x.data as Float32Array, b: B.t.data as Float32Array, c, aOffsets: [x.offset], bOffsets: [B.t.offset], cOffsets: [0],
-    m: rows, n, k, transA: false, transB: B.trans, lda: k, ldb: B.ld, ldc: n, alpha: 1, beta,
+    a: x.data as Float32Array,
+    b: B.t.data as Float32Array,
+    c,
+    aOffsets: [x.offset],
+    bOffsets: [B.t.offset],
+    cOffsets: [0],
+    m: rows,
+    n,
+    k,
+    transA: false,
+    transB: B.trans,
+    lda: k,
+    ldb: B.ld,
+    ldc: n,
+    alpha: 1,
+    beta,
   });
 }
 
@@ -134,7 +202,8 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   requireFloat('linear', x);
   const bf16 = weight.dtype === 'bfloat16';
   if (!bf16) requireFloat('linear', weight);
-  if (bf16 && weight.requiresGrad) throw new DTypeError('[linear] a bfloat16 weight cannot require grad: peft-ts keeps trainable parameters in float32.', 'Train a float32 copy (tensor.float()), or freeze the weight.');
+  if (bf16 && weight.requiresGrad)
+    throw new DTypeError('[linear] a bfloat16 weight cannot require grad: peft-ts keeps trainable parameters in float32.', 'Train a float32 copy (tensor.float()), or freeze the weight.');
   const [outF, inF] = weight.shape;
   if (weight.ndim !== 2 || x.shape[x.ndim - 1] !== inF) {
     throw new ShapeError(`[linear] input ${formatShape(x.shape)} does not fit weight ${formatShape(weight.shape)} ([out, in]).`, `The input's last dimension must be in_features = ${inF}.`);

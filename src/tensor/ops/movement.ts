@@ -14,9 +14,7 @@ function view(x: Tensor, shape: Shape, strides: readonly number[], offset: numbe
 export function copyInto(dst: Tensor, src: Tensor): void {
   if (!sameShape(dst.shape, src.shape)) throw new ShapeError(`[copyInto] source ${formatShape(src.shape)} does not fit destination ${formatShape(dst.shape)}.`, 'Copy between equal shapes.');
   const c = collapseDims(src.shape, [dst.strides, src.strides]);
-  getBackend().copy(
-    { data: dst.data as Float32Array, offset: dst.offset, strides: c.strides[0] },
-    { data: src.data as Float32Array, offset: src.offset, strides: c.strides[1] }, c.shape);
+  getBackend().copy({ data: dst.data as Float32Array, offset: dst.offset, strides: c.strides[0] }, { data: src.data as Float32Array, offset: src.offset, strides: c.strides[1] }, c.shape);
 }
 
 /** int32 tensors (ids) are small: a plain loop copies them. */
@@ -43,10 +41,11 @@ export function contiguous(x: Tensor): Tensor {
 
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const inferred = shape.indexOf(-1);
-  let target = [...shape];
+  const target = [...shape];
   if (inferred >= 0) {
     const known = sizeOf(shape.filter((_, i) => i !== inferred));
-    if (known === 0 || x.size % known !== 0) throw new ShapeError(`[reshape] cannot infer -1 reshaping ${formatShape(x.shape)} to ${formatShape(shape)}.`, 'The other dimensions must divide the element count.');
+    if (known === 0 || x.size % known !== 0)
+      throw new ShapeError(`[reshape] cannot infer -1 reshaping ${formatShape(x.shape)} to ${formatShape(shape)}.`, 'The other dimensions must divide the element count.');
     target[inferred] = x.size / known;
   }
   if (sizeOf(target) !== x.size) {
@@ -54,7 +53,13 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   }
   // Adding or dropping size-1 dims never needs a copy, even on a strided view.
   const kept = x.shape.map((d, i) => [d, x.strides[i]]).filter(([d]) => d !== 1);
-  if (!x.isContiguous() && sameShape(kept.map(([d]) => d), target.filter((d) => d !== 1))) {
+  if (
+    !x.isContiguous() &&
+    sameShape(
+      kept.map(([d]) => d),
+      target.filter((d) => d !== 1),
+    )
+  ) {
     let k = 0;
     const strides = target.map((d) => (d === 1 ? 0 : kept[k++][1]));
     return record(view(x, target, strides, x.offset), 'reshape', [x], (g) => [reshape(g, x.shape)]);
@@ -69,14 +74,22 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
     throw new ArgumentError(`[permute] axes [${axes.join(', ')}] are not a permutation of ${x.ndim} dimensions.`, 'List every axis exactly once.');
   }
   const inverse = new Array<number>(ax.length);
-  ax.forEach((a, i) => { inverse[a] = i; });
-  const out = view(x, ax.map((a) => x.shape[a]), ax.map((a) => x.strides[a]), x.offset);
+  ax.forEach((a, i) => {
+    inverse[a] = i;
+  });
+  const out = view(
+    x,
+    ax.map((a) => x.shape[a]),
+    ax.map((a) => x.strides[a]),
+    x.offset,
+  );
   return record(out, 'permute', [x], (g) => [permute(g, inverse)]);
 }
 
 export function transpose(x: Tensor, a: number, b: number): Tensor {
   const axes = Array.from({ length: x.ndim }, (_, i) => i);
-  const i = normalizeAxis('transpose', a, x.ndim), j = normalizeAxis('transpose', b, x.ndim);
+  const i = normalizeAxis('transpose', a, x.ndim),
+    j = normalizeAxis('transpose', b, x.ndim);
   [axes[i], axes[j]] = [axes[j], axes[i]];
   return permute(x, axes);
 }
@@ -85,7 +98,10 @@ export function transpose(x: Tensor, a: number, b: number): Tensor {
 export function narrow(x: Tensor, axis: number, start: number, length: number): Tensor {
   const ax = normalizeAxis('narrow', axis, x.ndim);
   if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > x.shape[ax]) {
-    throw new ArgumentError(`[narrow] range [${start}, ${start + length}) is outside axis ${ax} of size ${x.shape[ax]} (shape ${formatShape(x.shape)}).`, 'Pass 0 <= start and start + length <= the axis size.');
+    throw new ArgumentError(
+      `[narrow] range [${start}, ${start + length}) is outside axis ${ax} of size ${x.shape[ax]} (shape ${formatShape(x.shape)}).`,
+      'Pass 0 <= start and start + length <= the axis size.',
+    );
   }
   const shape = x.shape.map((d, i) => (i === ax ? length : d));
   const out = view(x, shape, x.strides, x.offset + start * x.strides[ax]);
@@ -104,7 +120,11 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = -1): 
     throw new ShapeError(`[split] sizes [${parts.join(', ')}] do not add up to axis ${ax} of size ${total}.`, 'Pass sizes that sum to the axis size.');
   }
   let start = 0;
-  return parts.map((n) => { const t = narrow(x, ax, start, n); start += n; return t; });
+  return parts.map((n) => {
+    const t = narrow(x, ax, start, n);
+    start += n;
+    return t;
+  });
 }
 
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {

@@ -17,15 +17,20 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   requireFloat('layerNorm', x);
   checkParam('layerNorm', x, weight, 'weight');
   checkParam('layerNorm', x, bias, 'bias');
-  const cols = x.shape[x.ndim - 1], rows = x.size / cols;
+  const cols = x.shape[x.ndim - 1],
+    rows = x.size / cols;
   const xd = x.contiguousData();
-  const wd = weight?.contiguousData() ?? null, bd = bias?.contiguousData() ?? null;
-  const out = emptyF32(xd.length), mean = new Float32Array(rows), rstd = new Float32Array(rows);
+  const wd = weight?.contiguousData() ?? null,
+    bd = bias?.contiguousData() ?? null;
+  const out = emptyF32(xd.length),
+    mean = new Float32Array(rows),
+    rstd = new Float32Array(rows);
   getBackend().layerNorm(out, mean, rstd, xd, wd, bd, rows, cols, eps);
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   return record(new Tensor(out, x.shape), 'layerNorm', inputs, (g) => {
     const gx = emptyF32(xd.length);
-    const gw = weight ? new Float32Array(cols) : null, gb = bias ? new Float32Array(cols) : null;
+    const gw = weight ? new Float32Array(cols) : null,
+      gb = bias ? new Float32Array(cols) : null;
     getBackend().layerNormBackward(gx, gw, gb, xd, wd, mean, rstd, g.contiguousData(), rows, cols);
     return [new Tensor(gx, x.shape), ...(gw ? [new Tensor(gw, [cols])] : []), ...(gb ? [new Tensor(gb, [cols])] : [])];
   });
@@ -35,10 +40,12 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
 export function rmsNorm(x: Tensor, weight: Tensor | null, eps = 1e-6): Tensor {
   requireFloat('rmsNorm', x);
   checkParam('rmsNorm', x, weight, 'weight');
-  const cols = x.shape[x.ndim - 1], rows = x.size / cols;
+  const cols = x.shape[x.ndim - 1],
+    rows = x.size / cols;
   const xd = x.contiguousData();
   const wd = weight?.contiguousData() ?? null;
-  const out = emptyF32(xd.length), rstd = new Float32Array(rows);
+  const out = emptyF32(xd.length),
+    rstd = new Float32Array(rows);
   getBackend().rmsNorm(out, rstd, xd, wd, rows, cols, eps);
   return record(new Tensor(out, x.shape), 'rmsNorm', weight ? [x, weight] : [x], (g) => {
     const gx = emptyF32(xd.length);

@@ -45,7 +45,12 @@ function reduceRaw(op: 'sum' | 'max', x: Tensor, axes: number[]): Tensor {
 }
 
 function finish(kept: Tensor, shape: Shape, axes: number[], keepdim: boolean): Tensor {
-  return keepdim ? kept : reshape(kept, shape.filter((_, i) => !axes.includes(i)));
+  return keepdim
+    ? kept
+    : reshape(
+        kept,
+        shape.filter((_, i) => !axes.includes(i)),
+      );
 }
 
 export function sum(x: Tensor, axes?: number | number[], keepdim = false): Tensor {

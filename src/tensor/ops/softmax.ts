@@ -38,7 +38,8 @@ export function countTargets(op: string, t: Int32Array, cols: number, ignoreInde
   let counted = 0;
   for (let i = 0; i < t.length; i++) {
     if (t[i] === ignoreIndex) continue;
-    if (t[i] < 0 || t[i] >= cols) throw new ArgumentError(`[${op}] target ${t[i]} at position ${i} is outside [0, ${cols}).`, `Use class indices below ${cols}, or ${ignoreIndex} to ignore a position.`);
+    if (t[i] < 0 || t[i] >= cols)
+      throw new ArgumentError(`[${op}] target ${t[i]} at position ${i} is outside [0, ${cols}).`, `Use class indices below ${cols}, or ${ignoreIndex} to ignore a position.`);
     counted++;
   }
   return counted;
@@ -55,13 +56,17 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   const cols = logits.shape[logits.ndim - 1];
   const rowShape = logits.shape.slice(0, -1);
   if (targets.ndim !== rowShape.length || targets.shape.some((d, i) => d !== rowShape[i])) {
-    throw new ShapeError(`[crossEntropy] targets ${formatShape(targets.shape)} do not match logits ${formatShape(logits.shape)} without the class axis.`, 'Targets hold one class index per row of logits.');
+    throw new ShapeError(
+      `[crossEntropy] targets ${formatShape(targets.shape)} do not match logits ${formatShape(logits.shape)} without the class axis.`,
+      'Targets hold one class index per row of logits.',
+    );
   }
   const t = targets.int32Data();
   const counted = countTargets('crossEntropy', t, cols, ignoreIndex);
   const rows = t.length;
   const xd = logits.contiguousData();
-  const loss = new Float32Array(rows), lse = new Float32Array(rows);
+  const loss = new Float32Array(rows),
+    lse = new Float32Array(rows);
   getBackend().crossEntropy(loss, lse, xd, t, rows, cols, ignoreIndex);
   let out: Tensor;
   if (reduction === 'none') out = new Tensor(loss, rowShape);

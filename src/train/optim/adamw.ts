@@ -2,7 +2,13 @@ import { ArgumentError } from '../../errors.js';
 import type { Tensor } from '../../tensor/index.js';
 import { checkState, Optimizer, paramData, type OptimizerState } from './optimizer.js';
 
-export interface AdamWOptions { lr?: number; betas?: [number, number]; eps?: number; weightDecay?: number; lrScales?: number[] }
+export interface AdamWOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+  lrScales?: number[];
+}
 
 /**
  * AdamW with PyTorch's semantics (torch.optim.AdamW): decoupled weight decay p -= lr*wd*p,
@@ -29,17 +35,22 @@ export class AdamW extends Optimizer {
   update(): void {
     this.step++;
     const { beta1, beta2, eps, weightDecay } = this;
-    const c1 = 1 - beta1 ** this.step, c2 = 1 - beta2 ** this.step;
+    const c1 = 1 - beta1 ** this.step,
+      c2 = 1 - beta2 ** this.step;
     const c2Sqrt = Math.sqrt(c2);
     this.params.forEach((p, i) => {
       if (!p.grad) return;
-      const lr = this.lr * this.lrScales[i], stepSize = lr / c1;
-      const w = paramData(p), g = p.grad.contiguousData(), m = this.m[i], v = this.v[i];
+      const lr = this.lr * this.lrScales[i],
+        stepSize = lr / c1;
+      const w = paramData(p),
+        g = p.grad.contiguousData(),
+        m = this.m[i],
+        v = this.v[i];
       const decay = 1 - lr * weightDecay;
       for (let j = 0; j < w.length; j++) {
         m[j] = beta1 * m[j] + (1 - beta1) * g[j];
         v[j] = beta2 * v[j] + (1 - beta2) * g[j] * g[j];
-        w[j] = w[j] * decay - stepSize * m[j] / (Math.sqrt(v[j]) / c2Sqrt + eps);
+        w[j] = w[j] * decay - (stepSize * m[j]) / (Math.sqrt(v[j]) / c2Sqrt + eps);
       }
     });
   }

@@ -13,9 +13,14 @@ export abstract class Optimizer {
   step = 0;
   /** Per-parameter multipliers of lr (parameter groups with their own learning rate, as DePT's). */
   readonly lrScales: number[];
-  constructor(readonly params: Tensor[], public lr: number, lrScales?: number[]) {
+  constructor(
+    readonly params: Tensor[],
+    public lr: number,
+    lrScales?: number[],
+  ) {
     if (!(lr >= 0)) throw new ArgumentError(`[optimizer] learning rate ${lr} must be >= 0.`, 'Pass a non-negative learning rate.');
-    if (lrScales && (lrScales.length !== params.length || lrScales.some((s) => !(s >= 0)))) throw new ArgumentError('[optimizer] lrScales needs one non-negative multiplier per parameter.', 'Pass one scale per parameter, or none.');
+    if (lrScales && (lrScales.length !== params.length || lrScales.some((s) => !(s >= 0))))
+      throw new ArgumentError('[optimizer] lrScales needs one non-negative multiplier per parameter.', 'Pass one scale per parameter, or none.');
     this.lrScales = lrScales ?? params.map(() => 1);
   }
   abstract update(): void;

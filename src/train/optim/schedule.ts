@@ -2,7 +2,11 @@ import { ArgumentError } from '../../errors.js';
 
 export type ScheduleName = 'constant' | 'linear' | 'cosine';
 
-export interface Schedule { name: ScheduleName; warmupSteps: number; totalSteps: number }
+export interface Schedule {
+  name: ScheduleName;
+  warmupSteps: number;
+  totalSteps: number;
+}
 
 /**
  * Learning-rate multiplier at `step` (0-based), as transformers' get_*_schedule_with_warmup:

@@ -1,7 +1,13 @@
 import type { Tensor } from '../../tensor/index.js';
 import { checkState, Optimizer, paramData, type OptimizerState } from './optimizer.js';
 
-export interface SGDOptions { lr?: number; momentum?: number; weightDecay?: number; nesterov?: boolean; lrScales?: number[] }
+export interface SGDOptions {
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+  lrScales?: number[];
+}
 
 /** SGD with momentum as torch.optim.SGD: b = mu*b + g (b = g at the first step), p -= lr*b. */
 export class SGD extends Optimizer {
@@ -23,7 +29,8 @@ export class SGD extends Optimizer {
     if (this.momentum !== 0 && !this.buf) this.buf = this.params.map((p) => new Float32Array(p.size));
     this.params.forEach((p, i) => {
       if (!p.grad) return;
-      const w = paramData(p), g = p.grad.contiguousData();
+      const w = paramData(p),
+        g = p.grad.contiguousData();
       const b = this.buf?.[i];
       for (let j = 0; j < w.length; j++) {
         let d = g[j] + this.weightDecay * w[j];

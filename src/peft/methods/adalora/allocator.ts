@@ -23,7 +23,10 @@ export function budgetAt(step: number, initBudget: number, targetBudget: number,
 type Part = 'lora_A' | 'lora_E' | 'lora_B';
 const PARTS: readonly Part[] = ['lora_A', 'lora_E', 'lora_B'];
 
-interface Scores { ipt: Float32Array; unc: Float32Array }
+interface Scores {
+  ipt: Float32Array;
+  unc: Float32Array;
+}
 
 /**
  * AdaLoRA's rank allocation for one adapter (PEFT's RankAllocator and update_and_allocate): after
@@ -37,7 +40,11 @@ export class RankAllocator {
   readonly targetBudget: number;
   private readonly layers: readonly [string, AdaloraLayer][];
 
-  constructor(layers: readonly [string, AdaloraLayer][], private readonly adapter: string, private readonly config: AdaloraConfig) {
+  constructor(
+    layers: readonly [string, AdaloraLayer][],
+    private readonly adapter: string,
+    private readonly config: AdaloraConfig,
+  ) {
     // PEFT orders modules by name; the order matters to nothing but readability here.
     this.layers = [...layers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     this.initBudget = this.layers.reduce((n, [, l]) => n + l.lora_A.items.get(adapter)!.shape[0], 0);
@@ -96,8 +103,12 @@ export class RankAllocator {
         const p = this.tensor(layer, part);
         const key = `${path}.${part}`;
         let s = this.scores.get(key);
-        if (!s) { s = { ipt: new Float32Array(p.size), unc: new Float32Array(p.size) }; this.scores.set(key, s); }
-        const w = p.contiguousData(), g = p.grad ? p.grad.contiguousData() : new Float32Array(p.size);
+        if (!s) {
+          s = { ipt: new Float32Array(p.size), unc: new Float32Array(p.size) };
+          this.scores.set(key, s);
+        }
+        const w = p.contiguousData(),
+          g = p.grad ? p.grad.contiguousData() : new Float32Array(p.size);
         for (let i = 0; i < p.size; i++) {
           const ipt = Math.abs(w[i] * g[i]);
           s.ipt[i] = beta1 * s.ipt[i] + (1 - beta1) * ipt;
@@ -116,9 +127,12 @@ export class RankAllocator {
     };
     const [r, inF] = this.tensor(layer, 'lora_A').shape;
     const out = this.tensor(layer, 'lora_B').shape[0];
-    const a = score('lora_A'), e = score('lora_E'), b = score('lora_B');
+    const a = score('lora_A'),
+      e = score('lora_E'),
+      b = score('lora_B');
     return Float64Array.from({ length: r }, (_, k) => {
-      let rowA = 0, colB = 0;
+      let rowA = 0,
+        colB = 0;
       for (let j = 0; j < inF; j++) rowA += a[k * inF + j];
       for (let i = 0; i < out; i++) colB += b[i * r + k];
       return e[k] + rowA / inF + colB / out;
@@ -144,7 +158,9 @@ export class RankAllocator {
         if (!keep) continue;
         const E = this.tensor(layer, 'lora_E');
         const d = E.data as Float32Array;
-        keep.forEach((k, i) => { if (!k) d[E.offset + i] = 0; });
+        keep.forEach((k, i) => {
+          if (!k) d[E.offset + i] = 0;
+        });
         layer.rankMask.set(this.adapter, keep);
       }
     });
@@ -154,15 +170,22 @@ export class RankAllocator {
 /** PEFT's orthogonality regulariser: the mean over A and B of |A A^T - I|_F and |B^T B - I|_F, times orth_reg_weight. */
 export function orthogonalRegulariser(layers: readonly [string, AdaloraLayer][], adapter: string, weight: number): Tensor {
   const terms = layers.flatMap(([, l]) => {
-    const A = l.lora_A.items.get(adapter)!, B = l.lora_B.items.get(adapter)!;
+    const A = l.lora_A.items.get(adapter)!,
+      B = l.lora_B.items.get(adapter)!;
     return [A.matmul(A.T), B.T.matmul(B)].map((cov) => cov.sub(eye(cov.shape[0])).pow(2).sum().sqrt());
   });
-  return terms.reduce((a, b) => a.add(b)).div(terms.length).mul(weight);
+  return terms
+    .reduce((a, b) => a.add(b))
+    .div(terms.length)
+    .mul(weight);
 }
 
 /** AdaLoRA's training hooks: the regulariser in the loss, and the rank allocation after each step. */
 export function adaloraTrainingHooks(layers: readonly [string, AdaloraLayer][], adapter: string, config: AdaloraConfig): TrainingHooks {
-  if (!(config.orth_reg_weight > 0)) throw new ConfigError(`[adalora] orth_reg_weight must be > 0 to train, got ${config.orth_reg_weight}.`, { hint: 'PEFT refuses to train AdaLoRA without its orthogonality regulariser; its default is 0.5.' });
+  if (!(config.orth_reg_weight > 0))
+    throw new ConfigError(`[adalora] orth_reg_weight must be > 0 to train, got ${config.orth_reg_weight}.`, {
+      hint: 'PEFT refuses to train AdaLoRA without its orthogonality regulariser; its default is 0.5.',
+    });
   const allocator = new RankAllocator(layers, adapter, config);
   return {
     extraLoss: () => orthogonalRegulariser(layers, adapter, config.orth_reg_weight),

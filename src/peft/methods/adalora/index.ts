@@ -30,8 +30,12 @@ export const adalora: LayerMethod<AdaloraConfig> = {
     config.fan_in_fan_out = targets.some(([, m]) => m instanceof Conv1D);
     for (const [path, m] of targets) {
       const keep = savedAllocation(config, path, '');
-      if (keep && keep.length !== config.init_r) throw new ConfigError(`[adalora] rank_pattern for '${path}' has ${keep.length} entries but init_r is ${config.init_r}.`, { hint: 'rank_pattern lists one boolean per initial triplet; the config and its weights must come from the same run.' });
-      if (!isLinearLike(m) && !(m instanceof AdaloraLayer)) throw new ConfigError(`[adalora] '${path}' is a ${m.constructor.name}; AdaLoRA wraps Linear and Conv1D layers.`, { hint: 'Target linear layers only (exclude_modules can drop this one).' });
+      if (keep && keep.length !== config.init_r)
+        throw new ConfigError(`[adalora] rank_pattern for '${path}' has ${keep.length} entries but init_r is ${config.init_r}.`, {
+          hint: 'rank_pattern lists one boolean per initial triplet; the config and its weights must come from the same run.',
+        });
+      if (!isLinearLike(m) && !(m instanceof AdaloraLayer))
+        throw new ConfigError(`[adalora] '${path}' is a ${m.constructor.name}; AdaLoRA wraps Linear and Conv1D layers.`, { hint: 'Target linear layers only (exclude_modules can drop this one).' });
     }
   },
 
@@ -47,5 +51,10 @@ export const adalora: LayerMethod<AdaloraConfig> = {
 
   extraTrainable: (model, config, targets) => lora.extraTrainable!(model, config as never, targets),
 
-  trainingHooks: ({ adapter, config, layers }) => adaloraTrainingHooks(layers.filter((e): e is [string, AdaloraLayer] => e[1] instanceof AdaloraLayer), adapter, config),
+  trainingHooks: ({ adapter, config, layers }) =>
+    adaloraTrainingHooks(
+      layers.filter((e): e is [string, AdaloraLayer] => e[1] instanceof AdaloraLayer),
+      adapter,
+      config,
+    ),
 };

@@ -31,13 +31,21 @@ export class AdaloraLayer extends TunerLayer<Linear | Conv1D> {
   /** The current allocation while training (null: every triplet): saving keeps these rows only, as PEFT does. */
   readonly rankMask = new Map<string, boolean[]>();
 
-  get inFeatures(): number { return this.base_layer.inFeatures; }
-  get outFeatures(): number { return this.base_layer.outFeatures; }
+  get inFeatures(): number {
+    return this.base_layer.inFeatures;
+  }
+  get outFeatures(): number {
+    return this.base_layer.outFeatures;
+  }
 
-  adapterNames(): string[] { return [...this.lora_A.items.keys()]; }
+  adapterNames(): string[] {
+    return [...this.lora_A.items.keys()];
+  }
 
   addAdapter(name: string, o: { r: number; ranknum: number; alpha: number; dropout: number; init: boolean; generator: Generator }): void {
-    const A = Tensor.zeros([o.r, this.inFeatures]), E = Tensor.zeros([o.r, 1]), B = Tensor.zeros([this.outFeatures, o.r]);
+    const A = Tensor.zeros([o.r, this.inFeatures]),
+      E = Tensor.zeros([o.r, 1]),
+      B = Tensor.zeros([this.outFeatures, o.r]);
     // PEFT: E = 0 and A, B ~ N(0, 0.02); without init, torch.randn for all three.
     normal_(A, o.init ? 0.02 : 1, o.generator);
     normal_(B, o.init ? 0.02 : 1, o.generator);
@@ -57,7 +65,11 @@ export class AdaloraLayer extends TunerLayer<Linear | Conv1D> {
   }
 
   override adapterState(name: string): Map<string, Tensor> {
-    return new Map([['lora_A', this.lora_A.items.get(name)!], ['lora_B', this.lora_B.items.get(name)!], ['lora_E', this.lora_E.items.get(name)!]]);
+    return new Map([
+      ['lora_A', this.lora_A.items.get(name)!],
+      ['lora_B', this.lora_B.items.get(name)!],
+      ['lora_E', this.lora_E.items.get(name)!],
+    ]);
   }
 
   /** With an allocation in force, PEFT saves only the kept triplets (resize_state_dict_by_rank_pattern). */
@@ -73,12 +85,16 @@ export class AdaloraLayer extends TunerLayer<Linear | Conv1D> {
   }
 
   protected override delta(x: Tensor, name: string): Tensor {
-    const A = this.lora_A.items.get(name)!, E = this.lora_E.items.get(name)!, B = this.lora_B.items.get(name)!;
+    const A = this.lora_A.items.get(name)!,
+      E = this.lora_E.items.get(name)!,
+      B = this.lora_B.items.get(name)!;
     return this.lora_dropout.items.get(name)!.forward(x).matmul(A.mul(E).T).matmul(B.T).mul(this.factor(name));
   }
 
   override deltaWeight(name: string): Tensor {
-    const A = this.lora_A.items.get(name)!, E = this.lora_E.items.get(name)!, B = this.lora_B.items.get(name)!;
+    const A = this.lora_A.items.get(name)!,
+      E = this.lora_E.items.get(name)!,
+      B = this.lora_B.items.get(name)!;
     return noGrad(() => B.matmul(A.mul(E)).mul(this.factor(name)));
   }
 }

@@ -24,7 +24,9 @@ export const boftConfigSpec: ConfigSpec<BoftConfig> = {
   fields: boftFields,
   validate(c) {
     if ((c.boft_block_size === 0) === (c.boft_block_num === 0)) {
-      throw new ConfigError(`[boft] set exactly one of boft_block_size (${c.boft_block_size}) and boft_block_num (${c.boft_block_num}) to a non-zero value.`, { hint: 'boft_block_size * boft_block_num = in_features, so one of them fixes the other; e.g. { "boft_block_size": 8, "boft_block_num": 0 }.' });
+      throw new ConfigError(`[boft] set exactly one of boft_block_size (${c.boft_block_size}) and boft_block_num (${c.boft_block_num}) to a non-zero value.`, {
+        hint: 'boft_block_size * boft_block_num = in_features, so one of them fixes the other; e.g. { "boft_block_size": 8, "boft_block_num": 0 }.',
+      });
     }
   },
 };

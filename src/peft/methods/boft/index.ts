@@ -26,7 +26,10 @@ export const boft: LayerMethod<BoftConfig> = {
     // Checked for every target before any is wrapped. PEFT's BOFTLayer takes nn.Linear (and Conv2d) only.
     for (const [path, m] of targets) {
       if (m instanceof BoftLayer) continue;
-      if (!(m instanceof Linear)) throw new ConfigError(`[boft] '${path}' is a ${m.constructor.name}; BOFT wraps Linear layers only (as HF PEFT, which refuses GPT-2's Conv1D).`, { hint: 'Target nn.Linear layers (e.g. on Llama q_proj, v_proj), or use OFT, which supports Conv1D.' });
+      if (!(m instanceof Linear))
+        throw new ConfigError(`[boft] '${path}' is a ${m.constructor.name}; BOFT wraps Linear layers only (as HF PEFT, which refuses GPT-2's Conv1D).`, {
+          hint: 'Target nn.Linear layers (e.g. on Llama q_proj, v_proj), or use OFT, which supports Conv1D.',
+        });
       blockLayout(layoutFields(config), m.inFeatures, path, 'boft');
     }
   },

@@ -3,7 +3,11 @@ import { type Generator, inverse, linear, noGrad, Tensor } from '../../../tensor
 import { setWeightOutIn, TunerLayer, weightOutIn } from '../../tuner-layer.js';
 import { blockDiagonal, cayley, dropBlocks, rotateBlocks } from '../oft/rotation.js';
 
-export interface BoftSettings { blocks: number; blockSize: number; dropout: number }
+export interface BoftSettings {
+  blocks: number;
+  blockSize: number;
+  dropout: number;
+}
 
 /**
  * BOFT on a Linear as HF PEFT 0.21 runs it on CPU (one butterfly factor): the input's blocks are
@@ -17,16 +21,26 @@ export class BoftLayer extends TunerLayer<Linear> {
   readonly settings = new Map<string, BoftSettings>();
   #generator: Generator | null = null;
 
-  get inFeatures(): number { return this.base_layer.inFeatures; }
-  get outFeatures(): number { return this.base_layer.outFeatures; }
+  get inFeatures(): number {
+    return this.base_layer.inFeatures;
+  }
+  get outFeatures(): number {
+    return this.base_layer.outFeatures;
+  }
 
-  adapterNames(): string[] { return [...this.boft_R.items.keys()]; }
+  adapterNames(): string[] {
+    return [...this.boft_R.items.keys()];
+  }
 
   addAdapter(name: string, settings: BoftSettings, initWeights: boolean, generator: Generator): void {
     const { blocks, blockSize: b } = settings;
-    const R = Tensor.zeros([1, blocks, b, b]), s = Tensor.ones([this.outFeatures, 1]);
+    const R = Tensor.zeros([1, blocks, b, b]),
+      s = Tensor.ones([this.outFeatures, 1]);
     if (!initWeights) {
-      for (const [t, mean] of [[R, 0], [s, 1]] as const) {
+      for (const [t, mean] of [
+        [R, 0],
+        [s, 1],
+      ] as const) {
         const d = t.data as Float32Array;
         for (let i = 0; i < d.length; i++) d[i] = mean + 0.1 * generator.normal();
       }
@@ -44,7 +58,10 @@ export class BoftLayer extends TunerLayer<Linear> {
   }
 
   override adapterState(name: string): Map<string, Tensor> {
-    return new Map([['boft_R', this.boft_R.items.get(name)!], ['boft_s', this.boft_s.items.get(name)!]]);
+    return new Map([
+      ['boft_R', this.boft_R.items.get(name)!],
+      ['boft_s', this.boft_s.items.get(name)!],
+    ]);
   }
 
   /** The orthogonal blocks [blocks, b, b] (the one butterfly factor's). */

@@ -15,7 +15,12 @@ const deptFields = {
   ...promptLearningFields,
   r: f.int({ default: 4, min: 1, doc: 'rank of the update A@B added to the input embeddings' }),
   low_rank_positions: f.int({ default: 256, min: 1, doc: 'token positions the update covers (A has one row per position; later positions are left as they are)' }),
-  low_rank_learning_rate: { ...f.number({ default: 0, min: 0, doc: "learning rate of A and B (null: the trainer's); the prompt trains at the trainer's" }), accepts: 'a number >= 0 or null', default: null, check: (v: unknown): v is number | null => v === null || (typeof v === 'number' && v >= 0 && Number.isFinite(v)) },
+  low_rank_learning_rate: {
+    ...f.number({ default: 0, min: 0, doc: "learning rate of A and B (null: the trainer's); the prompt trains at the trainer's" }),
+    accepts: 'a number >= 0 or null',
+    default: null,
+    check: (v: unknown): v is number | null => v === null || (typeof v === 'number' && v >= 0 && Number.isFinite(v)),
+  },
 };
 
 export type DeptConfig = PromptLearningConfig & Infer<typeof deptFields>;
@@ -31,7 +36,11 @@ export class DeptEncoder extends PromptEncoder {
   embedding: Embedding;
   lora_embedding_A: Tensor;
   lora_embedding_B: Tensor;
-  constructor(private readonly config: Resolved<DeptConfig>, model: TokenModel, generator: Generator) {
+  constructor(
+    private readonly config: Resolved<DeptConfig>,
+    model: TokenModel,
+    generator: Generator,
+  ) {
     super(config.num_virtual_tokens, 'dept');
     const d = config.token_dim;
     this.embedding = new Embedding(config.num_virtual_tokens, d);
@@ -39,7 +48,9 @@ export class DeptEncoder extends PromptEncoder {
     this.lora_embedding_B = Tensor.zeros([config.r, d]);
     if (config.inference_mode) return; // the saved tensors replace any initialisation
     // The prompt starts from embeddings of random vocabulary tokens, as DePT's code does; A as LoRA's A.
-    const table = model.inputEmbeddings(), rows = table.weight.contiguousData(), data = this.embedding.weight.data as Float32Array;
+    const table = model.inputEmbeddings(),
+      rows = table.weight.contiguousData(),
+      data = this.embedding.weight.data as Float32Array;
     for (let i = 0; i < config.num_virtual_tokens; i++) {
       const id = Math.min(table.numEmbeddings - 1, Math.floor(generator.uniform() * table.numEmbeddings));
       data.set(rows.subarray(id * d, (id + 1) * d), i * d);
@@ -76,12 +87,21 @@ export class DeptEncoder extends PromptEncoder {
   }
 
   savedState(): Map<string, Tensor> {
-    return new Map([['prompt_embeddings', this.embedding.weight], ['lora_embedding_A', this.lora_embedding_A], ['lora_embedding_B', this.lora_embedding_B]]);
+    return new Map([
+      ['prompt_embeddings', this.embedding.weight],
+      ['lora_embedding_A', this.lora_embedding_A],
+      ['lora_embedding_B', this.lora_embedding_B],
+    ]);
   }
 
   override learningRates(): Map<string, number> {
     const lr = this.config.low_rank_learning_rate;
-    return lr === null ? new Map() : new Map([['lora_embedding_A', lr], ['lora_embedding_B', lr]]);
+    return lr === null
+      ? new Map()
+      : new Map([
+          ['lora_embedding_A', lr],
+          ['lora_embedding_B', lr],
+        ]);
   }
 }
 

@@ -34,9 +34,16 @@ export const fourierft: LayerMethod<FourierFTConfig> = {
     const { inFeatures, outFeatures } = layer.base_layer;
     const n = patternValue(path, config.n_frequency_pattern, config.n_frequency);
     if (n > inFeatures * outFeatures) {
-      throw new ConfigError(`[fourierft] n_frequency ${n} exceeds the ${outFeatures} x ${inFeatures} = ${inFeatures * outFeatures} frequencies of '${path}'.`, { hint: 'Use at most in_features * out_features coefficients (n_frequency_pattern can lower it per module).' });
+      throw new ConfigError(`[fourierft] n_frequency ${n} exceeds the ${outFeatures} x ${inFeatures} = ${inFeatures * outFeatures} frequencies of '${path}'.`, {
+        hint: 'Use at most in_features * out_features coefficients (n_frequency_pattern can lower it per module).',
+      });
     }
-    const spectrum = config.init_weights ? Tensor.zeros([n]) : new Tensor(Float32Array.from({ length: n }, () => generator.normal()), [n]);
+    const spectrum = config.init_weights
+      ? Tensor.zeros([n])
+      : new Tensor(
+          Float32Array.from({ length: n }, () => generator.normal()),
+          [n],
+        );
     layer.addAdapter(adapter, spectrum, frequencyIndices(outFeatures, inFeatures, n, config.random_loc_seed), config.scaling);
     return layer;
   },

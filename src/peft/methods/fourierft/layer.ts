@@ -3,7 +3,11 @@ import { linear, noGrad, type Tensor } from '../../../tensor/index.js';
 import { TunerLayer } from '../../tuner-layer.js';
 import { type FrequencyIndices, InverseDft2 } from './spectrum.js';
 
-interface SpectralAdapter { indices: FrequencyIndices; scaling: number; dft: InverseDft2 }
+interface SpectralAdapter {
+  indices: FrequencyIndices;
+  scaling: number;
+  dft: InverseDft2;
+}
 
 /**
  * A Linear or Conv1D with FourierFT adapters (HF PEFT's fourierft.Linear): the update is
@@ -15,7 +19,9 @@ export class FourierFTLayer extends TunerLayer<Linear | Conv1D> {
   fourierft_spectrum = new ParameterDict();
   readonly #adapters = new Map<string, SpectralAdapter>();
 
-  adapterNames(): string[] { return [...this.fourierft_spectrum.items.keys()]; }
+  adapterNames(): string[] {
+    return [...this.fourierft_spectrum.items.keys()];
+  }
 
   addAdapter(name: string, spectrum: Tensor, indices: FrequencyIndices, scaling: number): void {
     this.fourierft_spectrum.items.set(name, spectrum);
@@ -23,7 +29,9 @@ export class FourierFTLayer extends TunerLayer<Linear | Conv1D> {
   }
 
   /** The (row, col) of each coefficient, as PEFT's `indices` buffer. */
-  frequencyIndices(name: string): FrequencyIndices { return this.#adapters.get(name)!.indices; }
+  frequencyIndices(name: string): FrequencyIndices {
+    return this.#adapters.get(name)!.indices;
+  }
 
   protected removeAdapter(name: string): void {
     this.fourierft_spectrum.items.delete(name);

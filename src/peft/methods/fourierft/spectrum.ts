@@ -1,7 +1,10 @@
 import { Tensor, TorchGenerator, torchRandperm } from '../../../tensor/index.js';
 
 /** Where a layer's spectral coefficients sit in its [out, in] spectrum. */
-export interface FrequencyIndices { rows: Int32Array; cols: Int32Array }
+export interface FrequencyIndices {
+  rows: Int32Array;
+  cols: Int32Array;
+}
 
 /**
  * PEFT's FourierFTLayer.update_layer: `torch.randperm(out * in,
@@ -22,10 +25,12 @@ function trigBasis(size: number, freqs: Int32Array, layout: 'frequency-last' | '
   const cosTable = Float64Array.from({ length: size }, (_, t) => Math.cos((2 * Math.PI * t) / size));
   const sinTable = Float64Array.from({ length: size }, (_, t) => Math.sin((2 * Math.PI * t) / size));
   const n = freqs.length;
-  const cos = new Float32Array(size * n), sin = new Float32Array(size * n);
+  const cos = new Float32Array(size * n),
+    sin = new Float32Array(size * n);
   if (layout === 'frequency-first') {
     for (let j = 0; j < n; j++) {
-      const k = freqs[j], row = j * size;
+      const k = freqs[j],
+        row = j * size;
       for (let t = 0, phase = 0; t < size; t++) {
         cos[row + t] = cosTable[phase];
         sin[row + t] = sinTable[phase];
@@ -59,7 +64,11 @@ function trigBasis(size: number, freqs: Int32Array, layout: 'frequency-last' | '
  * Angles are reduced exactly as integers (r_j a mod M) and read from float64 tables.
  */
 export class InverseDft2 {
-  constructor(readonly M: number, readonly N: number, private readonly indices: FrequencyIndices) {}
+  constructor(
+    readonly M: number,
+    readonly N: number,
+    private readonly indices: FrequencyIndices,
+  ) {}
 
   /**
    * P, Q [M, n] and C, Sn [n, N], built per use rather than kept: together they are 4n(M + N)
@@ -74,7 +83,10 @@ export class InverseDft2 {
   /** Re ifft2 of the spectrum with coefficients `s` [n], times `scale`: [M, N]. */
   weight(s: Tensor, scale: number): Tensor {
     const { P, Q, C, Sn } = this.bases();
-    return P.mul(s).matmul(C).sub(Q.mul(s).matmul(Sn)).mul(scale / (this.M * this.N));
+    return P.mul(s)
+      .matmul(C)
+      .sub(Q.mul(s).matmul(Sn))
+      .mul(scale / (this.M * this.N));
   }
 
   /** x @ weight(s, scale)^T without forming the [M, N] weight: 4n(M + N) flops per row of x instead of 4nMN once. */

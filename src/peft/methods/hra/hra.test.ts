@@ -12,8 +12,6 @@ import { HraLayer } from './layer.js';
 
 const fixture = zooFixture('llama-tiny-hra');
 
-
-
 function layerWith(r: number, applyGS: boolean, init: boolean): HraLayer {
   const base = new Linear(6, 4, true);
   const gen = new Generator(2);
@@ -49,22 +47,36 @@ test('the weight becomes W @ H_0 ... H_{r-1}; unmerge uses the reverse product; 
   assertClose(noGrad(() => gs.matmul(gs)).contiguousData(), reflectionsByHand(new Float32Array(24), 6, 0), 1e-5, 0, 'GS H^2 = I');
 });
 
-test('PEFT\'s paired init makes a fresh adapter the identity for even r (without GS, where a pair orthogonalises to noise, as in PEFT); odd r and init_weights false are random', () => {
+test("PEFT's paired init makes a fresh adapter the identity for even r (without GS, where a pair orthogonalises to noise, as in PEFT); odd r and init_weights false are random", () => {
   const x = Tensor.randn([2, 6], new Generator(4));
   const baseOut = (l: HraLayer) => noGrad(() => l.baseLayer().forward(x)).contiguousData();
   const paired = layerWith(4, false, true);
   assertClose(noGrad(() => paired.forward(x)).contiguousData(), baseOut(paired), 1e-5, 0, 'paired');
   const u = layerWith(4, false, true).hra_u.items.get('a')!.contiguousData();
   for (let i = 0; i < 6; i++) assert.equal(u[i * 4], u[i * 4 + 1]);
-  for (const [r, init] of [[3, true], [4, false]] as const) {
+  for (const [r, init] of [
+    [3, true],
+    [4, false],
+  ] as const) {
     const l = layerWith(r, false, init);
-    assert.ok(noGrad(() => l.forward(x)).contiguousData().some((v, i) => Math.abs(v - baseOut(l)[i]) > 1e-3), `r=${r} init=${init} is not the identity`);
+    assert.ok(
+      noGrad(() => l.forward(x))
+        .contiguousData()
+        .some((v, i) => Math.abs(v - baseOut(l)[i]) > 1e-3),
+      `r=${r} init=${init} is not the identity`,
+    );
   }
 });
 
-test('HRA refuses GPT-2\'s Conv1D as PEFT does, before wrapping anything; r must be positive', () => {
+test("HRA refuses GPT-2's Conv1D as PEFT does, before wrapping anything; r must be positive", () => {
   const gpt2 = loadPretrained(join(fixturesDir, 'gpt2-tiny')).model;
-  assert.throws(() => getPeftModel(gpt2, { peft_type: 'HRA', target_modules: ['c_attn'] }), (e: Error) => e instanceof ConfigError && /Conv1D/.test(e.message));
+  assert.throws(
+    () => getPeftModel(gpt2, { peft_type: 'HRA', target_modules: ['c_attn'] }),
+    (e: Error) => e instanceof ConfigError && /Conv1D/.test(e.message),
+  );
   assert.ok(gpt2.namedModules().every(([, m]) => !(m instanceof HraLayer)));
-  assert.throws(() => getPeftModel(loadBase(fixture.base), { peft_type: 'HRA', r: 0 }), (e: Error) => e instanceof ConfigError && /\br must be/.test(e.message));
+  assert.throws(
+    () => getPeftModel(loadBase(fixture.base), { peft_type: 'HRA', r: 0 }),
+    (e: Error) => e instanceof ConfigError && /\br must be/.test(e.message),
+  );
 });

@@ -22,7 +22,10 @@ export const hra: LayerMethod<HraConfig> = {
   resolveConfig(_config, targets) {
     // PEFT's HRALayer accepts nn.Linear (and Conv2d) only: GPT-2's Conv1D is refused before anything is wrapped.
     for (const [path, m] of targets) {
-      if (!(m instanceof Linear) && !(m instanceof HraLayer)) throw new ConfigError(`[hra] '${path}' is a ${m.constructor.name}; HRA wraps Linear layers only (as HF PEFT, which refuses GPT-2's Conv1D).`, { hint: 'Target nn.Linear layers (e.g. on Llama q_proj, v_proj), or pick a method that supports Conv1D such as LoRA or OFT.' });
+      if (!(m instanceof Linear) && !(m instanceof HraLayer))
+        throw new ConfigError(`[hra] '${path}' is a ${m.constructor.name}; HRA wraps Linear layers only (as HF PEFT, which refuses GPT-2's Conv1D).`, {
+          hint: 'Target nn.Linear layers (e.g. on Llama q_proj, v_proj), or pick a method that supports Conv1D such as LoRA or OFT.',
+        });
     }
   },
 

@@ -16,16 +16,26 @@ export class HraLayer extends TunerLayer<Linear> {
   hra_u = new ParameterDict();
   readonly applyGS = new Map<string, boolean>();
 
-  get inFeatures(): number { return this.base_layer.inFeatures; }
+  get inFeatures(): number {
+    return this.base_layer.inFeatures;
+  }
 
-  adapterNames(): string[] { return [...this.hra_u.items.keys()]; }
+  adapterNames(): string[] {
+    return [...this.hra_u.items.keys()];
+  }
 
   /** PEFT's init: kaiming-uniform half columns, each repeated twice (H_u H_u = I), or all random when r is odd or init is off. */
   addAdapter(name: string, r: number, applyGS: boolean, initWeights: boolean, generator: Generator): void {
     const paired = initWeights && r % 2 === 0;
     // kaiming_uniform_ on PyTorch's [in, r'] tensor takes fan_in = r' (its second dimension).
     const half = kaimingUniform_(Tensor.zeros([this.inFeatures, paired ? r / 2 : r]), Math.sqrt(5), generator);
-    const u = paired ? half.unsqueeze(2).expand([this.inFeatures, r / 2, 2]).reshape([this.inFeatures, r]).contiguous() : half;
+    const u = paired
+      ? half
+          .unsqueeze(2)
+          .expand([this.inFeatures, r / 2, 2])
+          .reshape([this.inFeatures, r])
+          .contiguous()
+      : half;
     this.hra_u.items.set(name, u);
     this.applyGS.set(name, applyGS);
   }

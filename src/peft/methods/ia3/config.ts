@@ -23,7 +23,9 @@ export const ia3ConfigSpec: ConfigSpec<IA3Config> = {
     if (Array.isArray(c.feedforward_modules) && Array.isArray(c.target_modules)) {
       const outside = c.feedforward_modules.filter((m) => !c.target_modules!.includes(m));
       if (outside.length) {
-        throw new ConfigError(`[ia3] feedforward_modules must be a subset of target_modules; ${JSON.stringify(outside)} ${outside.length > 1 ? 'are' : 'is'} not targeted.`, { hint: `Add them to target_modules or drop them from feedforward_modules (targets: ${JSON.stringify(c.target_modules)}).` });
+        throw new ConfigError(`[ia3] feedforward_modules must be a subset of target_modules; ${JSON.stringify(outside)} ${outside.length > 1 ? 'are' : 'is'} not targeted.`, {
+          hint: `Add them to target_modules or drop them from feedforward_modules (targets: ${JSON.stringify(c.target_modules)}).`,
+        });
       }
     }
   },

@@ -44,7 +44,10 @@ export const ia3: LayerMethod<IA3Config> = {
   resolveConfig(config, targets, modelType) {
     if (config.feedforward_modules === null) {
       const defaults = IA3_DEFAULT_FEEDFORWARD[modelType];
-      if (!defaults) throw new ConfigError(`[ia3] no feedforward_modules given and no default for model_type '${modelType}'.`, { hint: 'Pass feedforward_modules (the targets whose input is scaled, e.g. ["down_proj"]; [] for none).' });
+      if (!defaults)
+        throw new ConfigError(`[ia3] no feedforward_modules given and no default for model_type '${modelType}'.`, {
+          hint: 'Pass feedforward_modules (the targets whose input is scaled, e.g. ["down_proj"]; [] for none).',
+        });
       config.feedforward_modules = [...defaults];
     }
     config.fan_in_fan_out = targets.some(([, m]) => unwrapTarget(m) instanceof Conv1D);
@@ -53,7 +56,9 @@ export const ia3: LayerMethod<IA3Config> = {
   inject(module, { config, adapter, path, generator }) {
     const feedforward = isFeedforward(path, config.feedforward_modules ?? []);
     if (module instanceof IA3Layer && module.isFeedforward !== feedforward) {
-      throw new ConfigError(`[ia3] '${path}' already holds an adapter with feedforward ${module.isFeedforward}; a new adapter must treat it the same way.`, { hint: 'Use the same feedforward_modules for every IA3 adapter on this model.' });
+      throw new ConfigError(`[ia3] '${path}' already holds an adapter with feedforward ${module.isFeedforward}; a new adapter must treat it the same way.`, {
+        hint: 'Use the same feedforward_modules for every IA3 adapter on this model.',
+      });
     }
     const layer = module instanceof IA3Layer ? module : isLinearLike(module) ? new IA3Layer(module, feedforward) : null;
     if (!layer) {

@@ -11,21 +11,31 @@ export class IA3Layer extends TunerLayer<Linear | Conv1D> {
   readonly effect = 'scales activations';
   ia3_l = new ParameterDict();
 
-  constructor(base: Linear | Conv1D, readonly isFeedforward: boolean) {
+  constructor(
+    base: Linear | Conv1D,
+    readonly isFeedforward: boolean,
+  ) {
     super(base);
   }
 
-  adapterNames(): string[] { return [...this.ia3_l.items.keys()]; }
+  adapterNames(): string[] {
+    return [...this.ia3_l.items.keys()];
+  }
 
   /** Adds a vector of ones (PEFT's init), or of N(0, 1) draws when `ones` is false. */
   addAdapter(name: string, ones: boolean, normal: () => number): void {
     const shape = this.isFeedforward ? [1, this.base_layer.inFeatures] : [this.base_layer.outFeatures, 1];
     const l = Tensor.ones(shape);
-    if (!ones) l.data.forEach((_, i) => { l.data[i] = normal(); });
+    if (!ones)
+      l.data.forEach((_, i) => {
+        l.data[i] = normal();
+      });
     this.ia3_l.items.set(name, l);
   }
 
-  protected removeAdapter(name: string): void { this.ia3_l.items.delete(name); }
+  protected removeAdapter(name: string): void {
+    this.ia3_l.items.delete(name);
+  }
 
   adapterState(name: string): Map<string, Tensor> {
     return new Map([['ia3_l', this.ia3_l.items.get(name)!]]);

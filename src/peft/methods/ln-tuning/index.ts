@@ -23,13 +23,22 @@ export class LnTuningLayer extends TunerLayer<Norm> {
     this.ln_tuning_layers.items.set(name, cloneModule(this.base_layer).unfreeze());
   }
 
-  adapterNames(): string[] { return [...this.ln_tuning_layers.items.keys()]; }
-
-  override adapterState(name: string): Map<string, Tensor> {
-    return new Map(this.ln_tuning_layers.items.get(name)!.namedParametersWithDuplicates().map(([k, t]) => [`ln_tuning_layers.${k}`, t]));
+  adapterNames(): string[] {
+    return [...this.ln_tuning_layers.items.keys()];
   }
 
-  protected removeAdapter(name: string): void { this.ln_tuning_layers.items.delete(name); }
+  override adapterState(name: string): Map<string, Tensor> {
+    return new Map(
+      this.ln_tuning_layers.items
+        .get(name)!
+        .namedParametersWithDuplicates()
+        .map(([k, t]) => [`ln_tuning_layers.${k}`, t]),
+    );
+  }
+
+  protected removeAdapter(name: string): void {
+    this.ln_tuning_layers.items.delete(name);
+  }
 
   protected override forwardWith(x: Tensor, adapters: readonly string[]): Tensor {
     return this.ln_tuning_layers.items.get(adapters[0])!.forward(x);
@@ -47,7 +56,11 @@ export class LnTuningLayer extends TunerLayer<Norm> {
   }
 }
 
-const lnTuningConfigSpec: ConfigSpec<TargetedConfig> = { peftType: 'LN_TUNING', label: 'ln_tuning', fields: { target_modules: targetFields.target_modules, exclude_modules: targetFields.exclude_modules, modules_to_save: targetFields.modules_to_save } };
+const lnTuningConfigSpec: ConfigSpec<TargetedConfig> = {
+  peftType: 'LN_TUNING',
+  label: 'ln_tuning',
+  fields: { target_modules: targetFields.target_modules, exclude_modules: targetFields.exclude_modules, modules_to_save: targetFields.modules_to_save },
+};
 
 /** HF PEFT's TRANSFORMERS_MODELS_TO_LNTUNING_TARGET_MODULES_MAPPING for the architectures peft-ts loads. */
 const LN_TUNING_DEFAULT_TARGETS = {
@@ -68,7 +81,10 @@ export const lnTuning: LayerMethod<TargetedConfig> = {
 
   inject(module: Module, { adapter, path }) {
     const layer = module instanceof LnTuningLayer ? module : module instanceof LayerNorm || module instanceof RMSNorm ? new LnTuningLayer(module) : null;
-    if (!layer) throw new ConfigError(`[ln_tuning] '${path}' is a ${module.constructor.name}; LN tuning adapts LayerNorm and RMSNorm modules.`, { hint: 'Target norm layers (e.g. input_layernorm, ln_1), or use exclude_modules.' });
+    if (!layer)
+      throw new ConfigError(`[ln_tuning] '${path}' is a ${module.constructor.name}; LN tuning adapts LayerNorm and RMSNorm modules.`, {
+        hint: 'Target norm layers (e.g. input_layernorm, ln_1), or use exclude_modules.',
+      });
     layer.addAdapter(adapter);
     return layer;
   },

@@ -12,7 +12,9 @@ export class LoHaLayer extends LycorisLayer {
   hada_w2_a = new ParameterDict();
   hada_w2_b = new ParameterDict();
 
-  constructor(base: Linear) { super(base); }
+  constructor(base: Linear) {
+    super(base);
+  }
 
   protected factors(): Record<string, ParameterDict> {
     return { hada_w1_a: this.hada_w1_a, hada_w1_b: this.hada_w1_b, hada_w2_a: this.hada_w2_a, hada_w2_b: this.hada_w2_b };

@@ -8,7 +8,8 @@
 export function factorization(dimension: number, factor = -1): [number, number] {
   if (factor > 0 && dimension % factor === 0) return [factor, dimension / factor];
   const cap = factor === -1 ? dimension : factor;
-  let m = 1, n = dimension;
+  let m = 1,
+    n = dimension;
   while (m < n) {
     let next = m + 1;
     while (dimension % next !== 0) next++;

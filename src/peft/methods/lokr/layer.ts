@@ -6,8 +6,12 @@ import { factorization } from './factorization.js';
 
 /** kron(a [p, q], b [s, t]) = [p*s, q*t] with block (i, j) = a[i, j] * b, differentiable in both. */
 function kron(a: Tensor, b: Tensor): Tensor {
-  const [p, q] = a.shape, [s, t] = b.shape;
-  return a.reshape([p, 1, q, 1]).mul(b.reshape([1, s, 1, t])).reshape([p * s, q * t]);
+  const [p, q] = a.shape,
+    [s, t] = b.shape;
+  return a
+    .reshape([p, 1, q, 1])
+    .mul(b.reshape([1, s, 1, t]))
+    .reshape([p * s, q * t]);
 }
 
 /**
@@ -24,7 +28,9 @@ export class LoKrLayer extends LycorisLayer {
   lokr_w2_a = new ParameterDict();
   lokr_w2_b = new ParameterDict();
 
-  constructor(base: Linear) { super(base); }
+  constructor(base: Linear) {
+    super(base);
+  }
 
   protected factors(): Record<string, ParameterDict> {
     return { lokr_w1: this.lokr_w1, lokr_w1_a: this.lokr_w1_a, lokr_w1_b: this.lokr_w1_b, lokr_w2: this.lokr_w2, lokr_w2_a: this.lokr_w2_a, lokr_w2_b: this.lokr_w2_b };
@@ -38,7 +44,8 @@ export class LoKrLayer extends LycorisLayer {
     // PEFT's init: true zeroes the left factor, 'lycoris' the right one, false neither.
     const kaiming = (dims: number[]) => kaimingUniform_(Tensor.zeros(dims), Math.sqrt(5), generator);
     const make = (dims: number[], zero: boolean) => (zero ? Tensor.zeros(dims) : kaiming(dims));
-    const zeroLeft = init === true, zeroRight = init === 'lycoris';
+    const zeroLeft = init === true,
+      zeroRight = init === 'lycoris';
     if (fullW1) this.lokr_w1.items.set(name, make([outL, inM], zeroLeft));
     else {
       this.lokr_w1_a.items.set(name, make([outL, r], zeroLeft));

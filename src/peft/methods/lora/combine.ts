@@ -35,7 +35,9 @@ function pruneRandom(x: Vec, density: number, gen: Generator): Vec {
 
 function weightedSum(tensors: Vec[], weights: number[]): Vec {
   const out = new Float64Array(tensors[0].length);
-  tensors.forEach((t, i) => { for (let j = 0; j < t.length; j++) out[j] += weights[i] * t[j]; });
+  tensors.forEach((t, i) => {
+    for (let j = 0; j < t.length; j++) out[j] += weights[i] * t[j];
+  });
   return out;
 }
 
@@ -47,8 +49,14 @@ function disjointMerge(pruned: Vec[], weights: number[], method: 'total' | 'freq
     let vote = 0;
     for (const t of pruned) vote += method === 'total' ? t[j] : Math.sign(t[j]);
     const majority = vote >= 0 ? 1 : -1;
-    let sum = 0, count = 0;
-    pruned.forEach((t, i) => { if (Math.sign(t[j]) === majority) { sum += weights[i] * t[j]; count++; } });
+    let sum = 0,
+      count = 0;
+    pruned.forEach((t, i) => {
+      if (Math.sign(t[j]) === majority) {
+        sum += weights[i] * t[j];
+        count++;
+      }
+    });
     out[j] = sum / Math.max(count, 1);
   }
   return out;
@@ -56,12 +64,32 @@ function disjointMerge(pruned: Vec[], weights: number[], method: 'total' | 'freq
 
 function combineFactor(type: CombinationType, tensors: Vec[], weights: number[], o: Required<WeightedAdapterOptions>, gen: Generator): Vec {
   switch (type) {
-    case 'linear': return weightedSum(tensors, weights);
-    case 'magnitude_prune': return weightedSum(tensors.map((t) => pruneMagnitude(t, o.density)), weights);
-    case 'dare_linear': return weightedSum(tensors.map((t) => pruneRandom(t, o.density, gen)), weights);
-    case 'ties': return disjointMerge(tensors.map((t) => pruneMagnitude(t, o.density)), weights, o.majoritySignMethod);
-    case 'dare_ties': return disjointMerge(tensors.map((t) => pruneRandom(t, o.density, gen)), weights, o.majoritySignMethod);
-    default: throw new ArgumentError(`[add_weighted_adapter] '${type}' does not combine factors.`, 'Internal: cat and svd are handled separately.');
+    case 'linear':
+      return weightedSum(tensors, weights);
+    case 'magnitude_prune':
+      return weightedSum(
+        tensors.map((t) => pruneMagnitude(t, o.density)),
+        weights,
+      );
+    case 'dare_linear':
+      return weightedSum(
+        tensors.map((t) => pruneRandom(t, o.density, gen)),
+        weights,
+      );
+    case 'ties':
+      return disjointMerge(
+        tensors.map((t) => pruneMagnitude(t, o.density)),
+        weights,
+        o.majoritySignMethod,
+      );
+    case 'dare_ties':
+      return disjointMerge(
+        tensors.map((t) => pruneRandom(t, o.density, gen)),
+        weights,
+        o.majoritySignMethod,
+      );
+    default:
+      throw new ArgumentError(`[add_weighted_adapter] '${type}' does not combine factors.`, 'Internal: cat and svd are handled separately.');
   }
 }
 
@@ -71,20 +99,37 @@ function combineFactor(type: CombinationType, tensors: Vec[], weights: number[],
  * (weights sqrt|w_i s_i|, the sign on A), as PEFT does. The result has lora_alpha = r.
  */
 export function addWeightedAdapter(peft: PeftModel, adapters: string[], weights: number[], newName: string, type: CombinationType, options: WeightedAdapterOptions = {}): void {
-  if (adapters.length === 0 || adapters.length !== weights.length) throw new ArgumentError(`[add_weighted_adapter] ${adapters.length} adapters and ${weights.length} weights.`, 'Pass one weight per adapter.');
+  if (adapters.length === 0 || adapters.length !== weights.length)
+    throw new ArgumentError(`[add_weighted_adapter] ${adapters.length} adapters and ${weights.length} weights.`, 'Pass one weight per adapter.');
   const configs = adapters.map((a) => peft.config(a) as LoraConfig);
-  if (configs.some((c) => c.peft_type !== 'LORA' || c.use_dora)) throw new ArgumentError('[add_weighted_adapter] only plain LoRA adapters can be combined (not DoRA).', 'Combine LoRA adapters without use_dora.');
+  if (configs.some((c) => c.peft_type !== 'LORA' || c.use_dora))
+    throw new ArgumentError('[add_weighted_adapter] only plain LoRA adapters can be combined (not DoRA).', 'Combine LoRA adapters without use_dora.');
   const ranks = configs.map((c) => c.r);
-  const o: Required<WeightedAdapterOptions> = { svdRank: options.svdRank ?? Math.max(...ranks), density: options.density ?? 1, majoritySignMethod: options.majoritySignMethod ?? 'total', seed: options.seed ?? 0 };
-  if (!['svd', 'cat'].includes(type) && new Set(ranks).size > 1) throw new ArgumentError(`[add_weighted_adapter] '${type}' needs adapters of equal rank, got ${ranks.join(', ')}.`, "Use 'cat' or 'svd' for different ranks.");
+  const o: Required<WeightedAdapterOptions> = {
+    svdRank: options.svdRank ?? Math.max(...ranks),
+    density: options.density ?? 1,
+    majoritySignMethod: options.majoritySignMethod ?? 'total',
+    seed: options.seed ?? 0,
+  };
+  if (!['svd', 'cat'].includes(type) && new Set(ranks).size > 1)
+    throw new ArgumentError(`[add_weighted_adapter] '${type}' needs adapters of equal rank, got ${ranks.join(', ')}.`, "Use 'cat' or 'svd' for different ranks.");
   if (!(o.density > 0 && o.density <= 1)) throw new ArgumentError(`[add_weighted_adapter] density ${o.density} must be in (0, 1].`, 'Pass the fraction of entries to keep.');
   const newRank = type === 'cat' ? ranks.reduce((a, b) => a + b, 0) : type === 'svd' ? o.svdRank : ranks[0];
   const targets = configs.map((c) => c.target_modules);
   if (!targets.every(Array.isArray)) throw new ArgumentError('[add_weighted_adapter] adapters with regex target_modules cannot be combined here.', 'Use lists of module names.');
   const previous = peft.activeAdapters;
   peft.addAdapter(newName, {
-    ...configs[0], r: newRank, lora_alpha: newRank, rank_pattern: {}, alpha_pattern: {}, use_rslora: false, use_dora: false,
-    init_lora_weights: true, target_modules: [...new Set(targets.flat() as string[])], layers_to_transform: null, exclude_modules: null,
+    ...configs[0],
+    r: newRank,
+    lora_alpha: newRank,
+    rank_pattern: {},
+    alpha_pattern: {},
+    use_rslora: false,
+    use_dora: false,
+    init_lora_weights: true,
+    target_modules: [...new Set(targets.flat() as string[])],
+    layers_to_transform: null,
+    exclude_modules: null,
   } as unknown as Record<string, unknown>);
   const gen = new Generator(o.seed);
   for (const [, layer] of peft.tunerLayers()) {
@@ -93,15 +138,21 @@ export function addWeightedAdapter(peft: PeftModel, adapters: string[], weights:
     const A = (a: string) => Float64Array.from(layer.lora_A.items.get(a)!.weight.contiguousData());
     const B = (a: string) => Float64Array.from(layer.lora_B.items.get(a)!.weight.contiguousData());
     const rankOf = (a: string) => layer.lora_A.items.get(a)!.weight.shape[0];
-    const inF = layer.inFeatures, outF = layer.outFeatures;
-    const newA = new Float64Array(newRank * inF), newB = new Float64Array(outF * newRank);
+    const inF = layer.inFeatures,
+      outF = layer.outFeatures;
+    const newA = new Float64Array(newRank * inF),
+      newB = new Float64Array(outF * newRank);
     if (type === 'cat' || type === 'svd') {
       // Stack [w_i s_i A_i] rows and [B_i] columns: B_cat @ A_cat = sum_i w_i s_i B_i A_i.
       const total = present.reduce((n, { a }) => n + rankOf(a), 0);
-      const catA = new Float64Array(total * inF), catB = new Float64Array(outF * total);
+      const catA = new Float64Array(total * inF),
+        catB = new Float64Array(outF * total);
       let row = 0;
       for (const { a, w } of present) {
-        const r = rankOf(a), scale = w * layer.scaling.get(a)!, ai = A(a), bi = B(a);
+        const r = rankOf(a),
+          scale = w * layer.scaling.get(a)!,
+          ai = A(a),
+          bi = B(a);
         for (let k = 0; k < r; k++) for (let j = 0; j < inF; j++) catA[(row + k) * inF + j] = scale * ai[k * inF + j];
         for (let i = 0; i < outF; i++) for (let k = 0; k < r; k++) catB[i * total + row + k] = bi[i * r + k];
         row += r;
@@ -121,8 +172,24 @@ export function addWeightedAdapter(peft: PeftModel, adapters: string[], weights:
       const ws = present.map(({ a, w }) => w * layer.scaling.get(a)!);
       const aWeights = ws.map((x) => Math.sign(x) * Math.sqrt(Math.abs(x)));
       const bWeights = ws.map((x) => Math.sqrt(Math.abs(x)));
-      newA.set(combineFactor(type, present.map(({ a }) => A(a)), aWeights, o, gen));
-      newB.set(combineFactor(type, present.map(({ a }) => B(a)), bWeights, o, gen));
+      newA.set(
+        combineFactor(
+          type,
+          present.map(({ a }) => A(a)),
+          aWeights,
+          o,
+          gen,
+        ),
+      );
+      newB.set(
+        combineFactor(
+          type,
+          present.map(({ a }) => B(a)),
+          bWeights,
+          o,
+          gen,
+        ),
+      );
     }
     layer.lora_A.items.get(newName)!.weight.contiguousData().set(newA);
     layer.lora_B.items.get(newName)!.weight.contiguousData().set(newB);

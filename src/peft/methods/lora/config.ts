@@ -33,7 +33,11 @@ export const loraFields = {
   eva_config: f.fixed(null, { doc: 'EVA init (not implemented)' }),
   kasa_config: f.fixed(null, { doc: 'KaSA (not implemented)' }),
   layer_replication: f.fixed(null, { doc: 'layer replication (not implemented)' }),
-  loftq_config: { ...f.fixed({}, { doc: 'LoftQ init (not implemented)' }), accepts: '{} or null (the only values peft-ts implements)', check: (v: unknown): v is Record<string, never> => v === null || (typeof v === 'object' && v !== null && Object.keys(v).length === 0) },
+  loftq_config: {
+    ...f.fixed({}, { doc: 'LoftQ init (not implemented)' }),
+    accepts: '{} or null (the only values peft-ts implements)',
+    check: (v: unknown): v is Record<string, never> => v === null || (typeof v === 'object' && v !== null && Object.keys(v).length === 0),
+  },
   lora_bias: f.fixed(false, { doc: 'a bias on lora_B (not implemented)' }),
   lora_ga_config: f.fixed(null, { doc: 'LoRA-GA init (not implemented)' }),
   megatron_config: f.fixed(null, { doc: 'Megatron layers (not implemented)' }),
@@ -55,7 +59,9 @@ export const loraConfigSpec: ConfigSpec<LoraConfig> = {
   fields: loraFields,
   validate(c) {
     if ((c.init_lora_weights === 'pissa' || c.init_lora_weights === 'olora') && c.use_dora) {
-      throw new ConfigError(`[lora] init_lora_weights must be true, false or "gaussian" with use_dora, got ${JSON.stringify(c.init_lora_weights)}.`, { hint: 'PiSSA/OLoRA initialisation does not combine with DoRA.' });
+      throw new ConfigError(`[lora] init_lora_weights must be true, false or "gaussian" with use_dora, got ${JSON.stringify(c.init_lora_weights)}.`, {
+        hint: 'PiSSA/OLoRA initialisation does not combine with DoRA.',
+      });
     }
   },
 };

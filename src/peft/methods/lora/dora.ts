@@ -20,7 +20,8 @@ export class DoraMagnitude extends Module {
    * `baseOutput` is base(x) when the input was not dropped out, so W x = baseOutput - bias.
    */
   forward(x: Tensor, layer: LoraLayer, adapter: string, baseOutput: Tensor | null): Tensor {
-    const A = layer.lora_A.items.get(adapter)!, B = layer.lora_B.items.get(adapter)!;
+    const A = layer.lora_A.items.get(adapter)!,
+      B = layer.lora_B.items.get(adapter)!;
     const s = layer.scaling.get(adapter)!;
     const scale = this.weight.div(layer.weightNorm(adapter)); // [out]
     const bias = layer.base_layer.bias ?? null;

@@ -42,7 +42,10 @@ export const lora: LayerMethod<LoraConfig> = {
     const r = patternValue(path, config.rank_pattern, config.r);
     // A rank beyond the layer's larger side adds nothing and could ask for gigabytes (r: 1e8).
     const width = Math.max(layer.inFeatures, layer.outFeatures);
-    if (r > width) throw new ConfigError(`[lora] rank ${r} for '${path}' exceeds the layer's larger dimension (${layer.inFeatures} -> ${layer.outFeatures}).`, { hint: `Use r <= ${width} (typical ranks are 4-64).` });
+    if (r > width)
+      throw new ConfigError(`[lora] rank ${r} for '${path}' exceeds the layer's larger dimension (${layer.inFeatures} -> ${layer.outFeatures}).`, {
+        hint: `Use r <= ${width} (typical ranks are 4-64).`,
+      });
     const alpha = patternValue(path, config.alpha_pattern, config.lora_alpha);
     const scaling = config.use_rslora ? alpha / Math.sqrt(r) : alpha / r;
     layer.addAdapter(adapter, r, scaling, config.lora_dropout, config.use_dora);

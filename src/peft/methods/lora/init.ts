@@ -1,5 +1,5 @@
 import { Conv1D, fill_, kaimingUniform_, normal_, type Linear } from '../../../nn/index.js';
-import { Generator, Tensor } from '../../../tensor/index.js';
+import { type Generator, Tensor } from '../../../tensor/index.js';
 import type { LoraInit } from './config.js';
 import { weightOutIn } from '../../tuner-layer.js';
 import type { LoraLayer } from './layer.js';
@@ -7,10 +7,18 @@ import { orthonormalColumns, topSingularTriplets } from './linalg.js';
 
 /** Initialises adapter `name` of a layer as HF PEFT's reset_lora_parameters / pissa_init / olora_init. */
 export function initLora(layer: LoraLayer, name: string, init: LoraInit, generator: Generator): void {
-  const A = layer.lora_A.items.get(name)!.weight, B = layer.lora_B.items.get(name)!.weight;
+  const A = layer.lora_A.items.get(name)!.weight,
+    B = layer.lora_B.items.get(name)!.weight;
   const r = A.shape[0];
-  if (init === 'gaussian') { normal_(A, 1 / r, generator); fill_(B, 0); return; }
-  if (init === 'pissa' || init === 'olora') { initFromWeight(layer, name, init); return; }
+  if (init === 'gaussian') {
+    normal_(A, 1 / r, generator);
+    fill_(B, 0);
+    return;
+  }
+  if (init === 'pissa' || init === 'olora') {
+    initFromWeight(layer, name, init);
+    return;
+  }
   kaimingUniform_(A, Math.sqrt(5), generator);
   // false keeps nn.Linear's default init for B: a non-zero adapter, for debugging.
   if (init === false) kaimingUniform_(B, Math.sqrt(5), generator);
@@ -25,11 +33,13 @@ function initFromWeight(layer: LoraLayer, name: string, init: 'pissa' | 'olora')
   const base = layer.base_layer as Linear | Conv1D;
   const W = weightOutIn(base).contiguous(); // [out, in]
   const [out, inF] = W.shape;
-  const A = layer.lora_A.items.get(name)!.weight, B = layer.lora_B.items.get(name)!.weight;
+  const A = layer.lora_A.items.get(name)!.weight,
+    B = layer.lora_B.items.get(name)!.weight;
   const r = A.shape[0];
   const s = layer.scaling.get(name)!;
   const w = Float64Array.from(W.contiguousData());
-  const a = new Float32Array(r * inF), b = new Float32Array(out * r);
+  const a = new Float32Array(r * inF),
+    b = new Float32Array(out * r);
   if (init === 'pissa') {
     const { u, sigma, v } = topSingularTriplets(w, out, inF, r);
     for (let k = 0; k < r; k++) {

@@ -1,4 +1,4 @@
-import { Conv1D, Dropout, Linear, ModuleDict } from '../../../nn/index.js';
+import { type Conv1D, Dropout, Linear, ModuleDict } from '../../../nn/index.js';
 import { noGrad, type Tensor } from '../../../tensor/index.js';
 import { setWeightOutIn, TunerLayer, weightOutIn } from '../../tuner-layer.js';
 import { DoraMagnitude } from './dora.js';
@@ -15,10 +15,16 @@ export class LoraLayer extends TunerLayer<Linear | Conv1D> {
   lora_magnitude_vector = new ModuleDict<DoraMagnitude>();
   readonly scaling = new Map<string, number>();
 
-  get inFeatures(): number { return this.base_layer.inFeatures; }
-  get outFeatures(): number { return this.base_layer.outFeatures; }
+  get inFeatures(): number {
+    return this.base_layer.inFeatures;
+  }
+  get outFeatures(): number {
+    return this.base_layer.outFeatures;
+  }
 
-  adapterNames(): string[] { return [...this.lora_A.items.keys()]; }
+  adapterNames(): string[] {
+    return [...this.lora_A.items.keys()];
+  }
 
   addAdapter(name: string, r: number, scaling: number, dropout: number, useDora: boolean): void {
     this.lora_dropout.items.set(name, new Dropout(dropout));
@@ -41,7 +47,8 @@ export class LoraLayer extends TunerLayer<Linear | Conv1D> {
 
   /** s * B@A as [out, in]. */
   override deltaWeight(name: string): Tensor {
-    const A = this.lora_A.items.get(name)!.weight, B = this.lora_B.items.get(name)!.weight;
+    const A = this.lora_A.items.get(name)!.weight,
+      B = this.lora_B.items.get(name)!.weight;
     return noGrad(() => B.matmul(A).mul(this.scaling.get(name)!));
   }
 
@@ -63,12 +70,13 @@ export class LoraLayer extends TunerLayer<Linear | Conv1D> {
 
   /** s * B(A(dropout(x))), or DoRA's change to the base output (which needs base(x): given, or computed). */
   private loraDelta(x: Tensor, name: string, baseOutput: Tensor | null): Tensor {
-    const A = this.lora_A.items.get(name)!, B = this.lora_B.items.get(name)!;
+    const A = this.lora_A.items.get(name)!,
+      B = this.lora_B.items.get(name)!;
     const dropout = this.lora_dropout.items.get(name)!;
     const xd = dropout.forward(x);
     const magnitude = this.lora_magnitude_vector.items.get(name);
     // DoRA needs W x: from the base output when the input was not dropped out (the common case).
-    if (magnitude) return magnitude.forward(xd, this, name, dropout.p > 0 && dropout.training ? null : baseOutput ?? this.baseForward(x));
+    if (magnitude) return magnitude.forward(xd, this, name, dropout.p > 0 && dropout.training ? null : (baseOutput ?? this.baseForward(x)));
     return B.forward(A.forward(xd).mul(this.scaling.get(name)!));
   }
 

@@ -20,19 +20,23 @@ export function symmetricEigen(input: Float64Array, n: number): { values: Float6
         if (Math.abs(apq) < 1e-300) continue;
         const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
         const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1), s = t * c;
+        const c = 1 / Math.sqrt(t * t + 1),
+          s = t * c;
         for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p], akq = a[k * n + q];
+          const akp = a[k * n + p],
+            akq = a[k * n + q];
           a[k * n + p] = c * akp - s * akq;
           a[k * n + q] = s * akp + c * akq;
         }
         for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k], aqk = a[q * n + k];
+          const apk = a[p * n + k],
+            aqk = a[q * n + k];
           a[p * n + k] = c * apk - s * aqk;
           a[q * n + k] = s * apk + c * aqk;
         }
         for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p], vkq = v[k * n + q];
+          const vkp = v[k * n + p],
+            vkq = v[k * n + q];
           v[k * n + p] = c * vkp - s * vkq;
           v[k * n + q] = s * vkp + c * vkq;
         }
@@ -42,7 +46,9 @@ export function symmetricEigen(input: Float64Array, n: number): { values: Float6
   const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => a[y * n + y] - a[x * n + x]);
   const values = Float64Array.from(order, (i) => a[i * n + i]);
   const vectors = new Float64Array(n * n);
-  order.forEach((src, dst) => { for (let k = 0; k < n; k++) vectors[k * n + dst] = v[k * n + src]; });
+  order.forEach((src, dst) => {
+    for (let k = 0; k < n; k++) vectors[k * n + dst] = v[k * n + src];
+  });
   return { values, vectors };
 }
 
@@ -59,13 +65,19 @@ export function matmul64(a: Float64Array, b: Float64Array, m: number, k: number,
   return c;
 }
 
-export interface Triplets { u: Float64Array; sigma: Float64Array; v: Float64Array }
+export interface Triplets {
+  u: Float64Array;
+  sigma: Float64Array;
+  v: Float64Array;
+}
 
 /** Top-k singular triplets of a small m x n matrix from the eigen-decomposition of its m x m Gram matrix. u [m, k], v [n, k]. */
 export function svdSmall(m: Float64Array, rows: number, cols: number, k: number): Triplets {
   const gram = matmul64(m, m, rows, cols, rows, false, true);
   const { values, vectors } = symmetricEigen(gram, rows);
-  const u = new Float64Array(rows * k), sigma = new Float64Array(k), v = new Float64Array(cols * k);
+  const u = new Float64Array(rows * k),
+    sigma = new Float64Array(k),
+    v = new Float64Array(cols * k);
   for (let j = 0; j < k && j < rows; j++) {
     sigma[j] = Math.sqrt(Math.max(values[j], 0));
     for (let i = 0; i < rows; i++) u[i * k + j] = vectors[i * rows + j];

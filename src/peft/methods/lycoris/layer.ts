@@ -29,7 +29,9 @@ export abstract class LycorisLayer extends TunerLayer<Linear> {
   /** The scaled update dW [out, in] of adapter `name`, differentiable in its factors. */
   protected abstract updateWeight(name: string): Tensor;
 
-  adapterNames(): string[] { return [...this.settings.keys()]; }
+  adapterNames(): string[] {
+    return [...this.settings.keys()];
+  }
 
   /** The ParameterDicts holding this method's factors, under PEFT's names (hada_w1_a, lokr_w1, ...). */
   protected abstract factors(): Record<string, ParameterDict>;
@@ -65,7 +67,10 @@ export abstract class LycorisLayer extends TunerLayer<Linear> {
 function rowKeepMask(rows: number, p: number, rescale: boolean): Tensor {
   const keep = Float32Array.from({ length: rows }, () => (defaultGenerator.uniform() > p ? 1 : 0));
   const kept = keep.reduce((a, b) => a + b, 0);
-  if (rescale && kept > 0) keep.forEach((v, i) => { keep[i] = v * (rows / kept); });
+  if (rescale && kept > 0)
+    keep.forEach((v, i) => {
+      keep[i] = v * (rows / kept);
+    });
   return new Tensor(keep, [rows, 1]);
 }
 
@@ -79,5 +84,7 @@ export function lycorisSettings(path: string, config: LycorisConfigFields, rankD
 /** PEFT's LyCORIS layers wrap torch.nn.Linear (and convolutions); transformers' Conv1D is refused. */
 export function requireLinear(module: Module, path: string, label: string, method: string): Linear {
   if (module instanceof Linear) return module;
-  throw new ConfigError(`[${label}] '${path}' is a ${module.constructor.name}; ${method} adapts Linear layers only (HF PEFT refuses GPT-2's Conv1D too).`, { hint: 'Target Linear layers (e.g. Llama\'s q_proj, v_proj), or use LoRA/IA3 on GPT-2.' });
+  throw new ConfigError(`[${label}] '${path}' is a ${module.constructor.name}; ${method} adapts Linear layers only (HF PEFT refuses GPT-2's Conv1D too).`, {
+    hint: "Target Linear layers (e.g. Llama's q_proj, v_proj), or use LoRA/IA3 on GPT-2.",
+  });
 }

@@ -44,7 +44,8 @@ for (const { peft_type, rankDropoutScaled } of METHODS) {
     manualSeed(11);
     peft.model.train();
     const dropped = updateRows(vProj(peft));
-    const out = 32, kept: number[] = [];
+    const out = 32,
+      kept: number[] = [];
     for (let j = 0; j < out; j++) {
       const column = (a: Float32Array) => Array.from({ length: 64 }, (_, i) => a[i * out + j]);
       if (column(dropped).every((v) => v === 0)) continue;
@@ -56,8 +57,15 @@ for (const { peft_type, rankDropoutScaled } of METHODS) {
   });
 
   test(`${peft_type}: GPT-2's Conv1D is refused as HF PEFT refuses it; bad fields are ConfigErrors`, () => {
-    assert.throws(() => getPeftModel(loadBase('gpt2-tiny'), { peft_type }), (e: unknown) => e instanceof ConfigError && /c_attn' is a Conv1D/.test(e.message) && /Linear layers only/.test(e.message));
-    assert.throws(() => getPeftModel(loadBase('llama-tiny'), { peft_type, rank_dropout: 1.5 }), (e: unknown) => e instanceof ConfigError && /rank_dropout must be a number >= 0, <= 1/.test(e.message));
+    assert.throws(
+      () => getPeftModel(loadBase('gpt2-tiny'), { peft_type }),
+      (e: unknown) => e instanceof ConfigError && /c_attn' is a Conv1D/.test(e.message) && /Linear layers only/.test(e.message),
+    );
+    assert.throws(
+      () => getPeftModel(loadBase('llama-tiny'), { peft_type, rank_dropout: 1.5 }),
+      (e: unknown) => e instanceof ConfigError && /rank_dropout must be a number >= 0, <= 1/.test(e.message),
+    );
+    // biome-ignore format: the error this expects must stay on the line below the directive
     // @ts-expect-error a LoRA field on a LyCORIS method does not compile; from JSON it is a run-time error
     assert.throws(() => getPeftModel(loadBase('llama-tiny'), { peft_type, lora_alpha: 16 }), (e: unknown) => e instanceof ConfigError && /unknown config field 'lora_alpha'/.test(e.message));
   });
@@ -74,5 +82,11 @@ test('two LoHa adapters active on one layer add their updates', () => {
   const two = noGrad(() => layer.forward(x)).contiguousData();
   peft.setAdapter(['default', 'second']);
   const both = noGrad(() => layer.forward(x)).contiguousData();
-  assertClose(both, one.map((v, i) => v + two[i] - base.contiguousData()[i]), 1e-5, 1e-5, 'sum of updates');
+  assertClose(
+    both,
+    one.map((v, i) => v + two[i] - base.contiguousData()[i]),
+    1e-5,
+    1e-5,
+    'sum of updates',
+  );
 });

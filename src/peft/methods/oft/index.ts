@@ -30,11 +30,18 @@ export const oft: LayerMethod<OftConfig> = {
 
   inject(module, { config, adapter, path, generator }) {
     const layer = module instanceof OftLayer ? module : isLinearLike(module) ? new OftLayer(module) : null;
-    if (!layer) throw new ConfigError(`[oft] '${path}' is a ${module.constructor.name}; OFT wraps Linear and Conv1D layers.`, { hint: 'Target linear layers only (exclude_modules can drop this one).' });
+    if (!layer)
+      throw new ConfigError(`[oft] '${path}' is a ${module.constructor.name}; OFT wraps Linear and Conv1D layers.`, { hint: 'Target linear layers only (exclude_modules can drop this one).' });
     const { blocks, blockSize } = blockLayout(layoutFields(config), layer.inFeatures, path, 'oft');
     const settings: OftSettings = {
-      blockSize, blocks, blockShare: config.block_share, coft: config.coft, eps: config.eps,
-      cayleyNeumann: config.use_cayley_neumann, neumannTerms: config.num_cayley_neumann_terms, moduleDropout: config.module_dropout,
+      blockSize,
+      blocks,
+      blockShare: config.block_share,
+      coft: config.coft,
+      eps: config.eps,
+      cayleyNeumann: config.use_cayley_neumann,
+      neumannTerms: config.num_cayley_neumann_terms,
+      moduleDropout: config.module_dropout,
     };
     layer.addAdapter(adapter, settings, config.init_weights, generator);
     return layer;

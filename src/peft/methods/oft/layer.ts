@@ -29,7 +29,7 @@ function upperTriangleScatter(b: number): Tensor {
   const m = (b * (b - 1)) / 2;
   const d = new Float32Array(m * b * b);
   let k = 0;
-  for (let i = 0; i < b; i++) for (let j = i + 1; j < b; j++) d[k * b * b + i * b + j] = 1, k++;
+  for (let i = 0; i < b; i++) for (let j = i + 1; j < b; j++) d[k++ * b * b + i * b + j] = 1;
   return new Tensor(d, [m, b * b]);
 }
 
@@ -46,9 +46,13 @@ export class OftLayer extends TunerLayer<Linear | Conv1D> {
   readonly #scatter = new Map<number, Tensor>();
   #generator: Generator | null = null;
 
-  get inFeatures(): number { return this.base_layer.inFeatures; }
+  get inFeatures(): number {
+    return this.base_layer.inFeatures;
+  }
 
-  adapterNames(): string[] { return [...this.oft_R.items.keys()]; }
+  adapterNames(): string[] {
+    return [...this.oft_R.items.keys()];
+  }
 
   addAdapter(name: string, settings: OftSettings, initWeights: boolean, generator: Generator): void {
     const { blockSize: b, blocks, blockShare } = settings;
@@ -121,7 +125,10 @@ export class OftLayer extends TunerLayer<Linear | Conv1D> {
 
   protected override unmergeAdapter(name: string): void {
     // The Neumann rotation is only nearly orthogonal: undo it with the true inverse, as PEFT does.
-    const inverseT = this.denseRotation(name, noGrad(() => inverse(this.rotation(name)))).T;
+    const inverseT = this.denseRotation(
+      name,
+      noGrad(() => inverse(this.rotation(name))),
+    ).T;
     setWeightOutIn(this.base_layer, weightOutIn(this.base_layer).matmul(inverseT));
   }
 }

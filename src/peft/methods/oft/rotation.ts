@@ -56,7 +56,9 @@ export function blockLayout(given: { blocks: [string, number]; size: [string, nu
   const bySize = given.blocks[1] === 0;
   const [field, value] = bySize ? given.size : given.blocks;
   if (inFeatures % value !== 0 || value > inFeatures) {
-    throw new ConfigError(`[${label}] ${field} = ${value} does not divide in_features = ${inFeatures} of '${path}'.`, { hint: `Pick a divisor of ${inFeatures}, e.g. ${field} = ${nearestDivisor(inFeatures, value)} (the nearest divisor, which HF PEFT's OFT would silently switch to).` });
+    throw new ConfigError(`[${label}] ${field} = ${value} does not divide in_features = ${inFeatures} of '${path}'.`, {
+      hint: `Pick a divisor of ${inFeatures}, e.g. ${field} = ${nearestDivisor(inFeatures, value)} (the nearest divisor, which HF PEFT's OFT would silently switch to).`,
+    });
   }
   return bySize ? { blocks: inFeatures / value, blockSize: value } : { blocks: value, blockSize: inFeatures / value };
 }
@@ -65,7 +67,10 @@ export function blockLayout(given: { blocks: [string, number]; size: [string, nu
 export function dropBlocks(R: Tensor, p: number, generator: Generator): Tensor {
   const [n, b] = R.shape;
   const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) { const j = Math.floor(generator.uniform() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(generator.uniform() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
   const mask = new Float32Array(n);
   for (let i = 0; i < Math.floor(p * n); i++) mask[order[i]] = 1;
   const m = new Tensor(mask, [n, 1, 1]);

@@ -1,6 +1,6 @@
 import { ConfigError } from '../../../errors.js';
-import { type ModelInput, type TokenModel } from '../../../models/index.js';
-import { Embedding, Linear, Module, normal_ } from '../../../nn/index.js';
+import type { ModelInput, TokenModel } from '../../../models/index.js';
+import { Embedding, type Linear, Module, normal_ } from '../../../nn/index.js';
 import { noGrad, type Generator, type Tensor } from '../../../tensor/index.js';
 import { type ConfigSpec, f, type Infer } from '../../config.js';
 import type { InputMethod } from '../../method.js';
@@ -11,8 +11,13 @@ import { BidirectionalLSTM } from './lstm.js';
 const pTuningFields = {
   ...promptLearningFields,
   encoder_reparameterization_type: f.oneOf(['MLP', 'LSTM'], { default: 'MLP', doc: 'the encoder that produces the prompt while training: a 3-layer MLP, or a bidirectional LSTM and a 2-layer MLP' }),
-  encoder_hidden_size: { ...f.int({ default: 0, min: 1, doc: 'hidden size of the encoder (null: token_dim)' }), accepts: 'a positive integer or null', default: null, check: (v: unknown): v is number | null => v === null || (Number.isInteger(v) && (v as number) >= 1) },
-  encoder_num_layers: f.int({ default: 2, min: 1, doc: 'LSTM layers (the MLP always has PEFT\'s three linear layers)' }),
+  encoder_hidden_size: {
+    ...f.int({ default: 0, min: 1, doc: 'hidden size of the encoder (null: token_dim)' }),
+    accepts: 'a positive integer or null',
+    default: null,
+    check: (v: unknown): v is number | null => v === null || (Number.isInteger(v) && (v as number) >= 1),
+  },
+  encoder_num_layers: f.int({ default: 2, min: 1, doc: "LSTM layers (the MLP always has PEFT's three linear layers)" }),
   encoder_dropout: f.number({ default: 0, min: 0, max: 1, maxExclusive: true, doc: 'dropout between LSTM layers (the MLP has none)' }),
 };
 
@@ -25,12 +30,22 @@ const spec: ConfigSpec<PTuningConfig> = {
   validate(c) {
     // PEFT ignores these for the MLP with a warning; a setting that does nothing is an error here (inference reads only the saved prompt).
     if (c.inference_mode || c.encoder_reparameterization_type !== 'MLP') return;
-    if (c.encoder_num_layers !== 2) throw new ConfigError(`[p-tuning] encoder_num_layers ${c.encoder_num_layers} has no effect on the MLP encoder (always three linear layers).`, { hint: 'Leave it at 2, or use encoder_reparameterization_type LSTM.' });
-    if (c.encoder_dropout !== 0) throw new ConfigError(`[p-tuning] encoder_dropout ${c.encoder_dropout} has no effect on the MLP encoder (it has no dropout).`, { hint: 'Leave it at 0, or use encoder_reparameterization_type LSTM.' });
+    if (c.encoder_num_layers !== 2)
+      throw new ConfigError(`[p-tuning] encoder_num_layers ${c.encoder_num_layers} has no effect on the MLP encoder (always three linear layers).`, {
+        hint: 'Leave it at 2, or use encoder_reparameterization_type LSTM.',
+      });
+    if (c.encoder_dropout !== 0)
+      throw new ConfigError(`[p-tuning] encoder_dropout ${c.encoder_dropout} has no effect on the MLP encoder (it has no dropout).`, {
+        hint: 'Leave it at 0, or use encoder_reparameterization_type LSTM.',
+      });
   },
 };
 
-class ReLU extends Module { forward(x: Tensor): Tensor { return x.relu(); } }
+class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return x.relu();
+  }
+}
 
 /**
  * P-tuning's prompt (PEFT's PromptEncoder): while training, an encoder (MLP or LSTM + MLP) maps

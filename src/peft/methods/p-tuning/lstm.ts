@@ -2,7 +2,12 @@ import { Dropout, Module, uniform_ } from '../../../nn/index.js';
 import { concat, linear, Tensor, type Generator } from '../../../tensor/index.js';
 
 /** One direction of one LSTM layer, with PyTorch's parameter layout (gates i, f, g, o stacked). */
-interface Direction { wIh: Tensor; wHh: Tensor; bIh: Tensor; bHh: Tensor }
+interface Direction {
+  wIh: Tensor;
+  wHh: Tensor;
+  bIh: Tensor;
+  bHh: Tensor;
+}
 
 /**
  * torch.nn.LSTM(bidirectional=True, batch_first=True) on one sequence [T, in] -> [T, 2h]:
@@ -12,7 +17,13 @@ interface Direction { wIh: Tensor; wHh: Tensor; bIh: Tensor; bHh: Tensor }
 export class BidirectionalLSTM extends Module {
   /** Between layers (a parameter-free child, so train() reaches it). */
   readonly dropout: Dropout;
-  constructor(readonly inputSize: number, readonly hiddenSize: number, readonly numLayers: number, dropout: number, generator: Generator) {
+  constructor(
+    readonly inputSize: number,
+    readonly hiddenSize: number,
+    readonly numLayers: number,
+    dropout: number,
+    generator: Generator,
+  ) {
     super();
     this.dropout = new Dropout(dropout);
     const bound = 1 / Math.sqrt(hiddenSize);
@@ -37,9 +48,11 @@ export class BidirectionalLSTM extends Module {
 
   /** Hidden states [T, h] of one direction over x [T, in]. */
   private run(x: Tensor, p: Direction, reverse: boolean): Tensor {
-    const h = this.hiddenSize, T = x.shape[0];
+    const h = this.hiddenSize,
+      T = x.shape[0];
     const inputGates = linear(x, p.wIh, p.bIh); // [T, 4h], all steps at once
-    let hidden = Tensor.zeros([1, h]), cell = Tensor.zeros([1, h]);
+    let hidden = Tensor.zeros([1, h]),
+      cell = Tensor.zeros([1, h]);
     const outputs: Tensor[] = new Array(T);
     for (let step = 0; step < T; step++) {
       const t = reverse ? T - 1 - step : step;

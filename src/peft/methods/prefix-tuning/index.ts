@@ -1,5 +1,5 @@
 import { type ModelInput, type TokenModel, tokenShape } from '../../../models/index.js';
-import { Embedding, Linear, Module, normal_ } from '../../../nn/index.js';
+import { Embedding, type Linear, Module, normal_ } from '../../../nn/index.js';
 import { noGrad, type Generator, type Tensor } from '../../../tensor/index.js';
 import { type ConfigSpec, f, type Infer } from '../../config.js';
 import type { InputMethod } from '../../method.js';
@@ -9,7 +9,12 @@ import { extendMask, firstStep, prefixKeysValues, PromptEncoder, promptLearningF
 const prefixTuningFields = {
   ...promptLearningFields,
   prefix_projection: f.bool({ default: false, doc: 'produce the prefix with an MLP (embedding -> Linear -> tanh -> Linear) while training; only its output is saved' }),
-  encoder_hidden_size: { ...f.int({ default: 0, min: 1, doc: 'hidden size of the prefix_projection MLP (null: token_dim)' }), accepts: 'a positive integer or null', default: null, check: (v: unknown): v is number | null => v === null || (Number.isInteger(v) && (v as number) >= 1) },
+  encoder_hidden_size: {
+    ...f.int({ default: 0, min: 1, doc: 'hidden size of the prefix_projection MLP (null: token_dim)' }),
+    accepts: 'a positive integer or null',
+    default: null,
+    check: (v: unknown): v is number | null => v === null || (Number.isInteger(v) && (v as number) >= 1),
+  },
   init_weights: f.fixed(null, { doc: 'alternative prefix initialisations (not implemented: the prefix starts N(0, 1), as nn.Embedding)' }),
 };
 
@@ -18,7 +23,11 @@ export type PrefixTuningConfig = PromptLearningConfig & Infer<typeof prefixTunin
 const spec: ConfigSpec<PrefixTuningConfig> = { peftType: 'PREFIX_TUNING', label: 'prefix-tuning', fields: prefixTuningFields };
 
 /** The parameter-free tanh of PEFT's projection (index 1 of its Sequential). */
-class Tanh extends Module { forward(x: Tensor): Tensor { return x.tanh(); } }
+class Tanh extends Module {
+  forward(x: Tensor): Tensor {
+    return x.tanh();
+  }
+}
 
 /**
  * The prefix: per layer, num_virtual_tokens keys and values every position attends to (PEFT's
@@ -28,7 +37,10 @@ class Tanh extends Module { forward(x: Tensor): Tensor { return x.tanh(); } }
 export class PrefixEncoder extends PromptEncoder {
   embedding: Embedding;
   transform?: [Linear, Tanh, Linear];
-  constructor(private readonly config: Resolved<PrefixTuningConfig>, generator: Generator) {
+  constructor(
+    private readonly config: Resolved<PrefixTuningConfig>,
+    generator: Generator,
+  ) {
     super(config.num_virtual_tokens, 'prefix-tuning');
     const { num_virtual_tokens: n, num_layers: layers, token_dim: dim } = config;
     const projected = config.prefix_projection && !config.inference_mode;

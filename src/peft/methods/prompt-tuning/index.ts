@@ -1,5 +1,5 @@
 import { ConfigError } from '../../../errors.js';
-import { type ModelInput, type TokenModel } from '../../../models/index.js';
+import type { ModelInput, TokenModel } from '../../../models/index.js';
 import { Embedding, normal_ } from '../../../nn/index.js';
 import { noGrad, type Generator, type Tensor } from '../../../tensor/index.js';
 import { type ConfigSpec, f, type Infer } from '../../config.js';
@@ -9,7 +9,10 @@ import { configuredHeads, prependVirtualTokens, PromptEncoder, promptLearningFie
 /** PromptTuningConfig of HF PEFT 0.21, field for field. */
 const promptTuningFields = {
   ...promptLearningFields,
-  prompt_tuning_init: f.oneOf(['RANDOM', 'TEXT', 'SAMPLE_VOCAB'], { default: 'RANDOM', doc: 'initial prompt: N(0, 1), the embeddings of prompt_tuning_init_text, or embeddings of random vocabulary tokens' }),
+  prompt_tuning_init: f.oneOf(['RANDOM', 'TEXT', 'SAMPLE_VOCAB'], {
+    default: 'RANDOM',
+    doc: 'initial prompt: N(0, 1), the embeddings of prompt_tuning_init_text, or embeddings of random vocabulary tokens',
+  }),
   prompt_tuning_init_text: f.string({ default: null, doc: 'text whose token embeddings start the prompt (tiled or cut to num_virtual_tokens), with prompt_tuning_init TEXT' }),
   tokenizer_name_or_path: f.string({ default: null, doc: "the tokenizer PEFT loads for TEXT; peft-ts uses the model's own" }),
   tokenizer_kwargs: f.any({ default: null, doc: 'tokenizer options PEFT passes for TEXT (kept as is)' }),
@@ -31,7 +34,8 @@ const spec: ConfigSpec<PromptTuningConfig> = {
 /** The token ids a TEXT or SAMPLE_VOCAB prompt starts from (PEFT's PromptEmbedding init). */
 function initialTokens(config: PromptTuningConfig, total: number, vocab: number, generator: Generator, tokenize: ((text: string) => number[]) | null): number[] {
   if (config.prompt_tuning_init === 'SAMPLE_VOCAB') return Array.from({ length: total }, () => Math.min(vocab - 1, Math.floor(generator.uniform() * vocab)));
-  if (!tokenize) throw new ConfigError('[prompt-tuning] prompt_tuning_init TEXT needs the model\'s tokenizer.', { hint: 'Create the PeftModel with { tokenize } (the CLI passes the model folder\'s tokenizer).' });
+  if (!tokenize)
+    throw new ConfigError("[prompt-tuning] prompt_tuning_init TEXT needs the model's tokenizer.", { hint: "Create the PeftModel with { tokenize } (the CLI passes the model folder's tokenizer)." });
   const ids = tokenize(config.prompt_tuning_init_text!);
   if (ids.length === 0) throw new ConfigError('[prompt-tuning] prompt_tuning_init_text encodes to no tokens.', { hint: 'Give a non-empty text.' });
   return Array.from({ length: total }, (_, i) => ids[i % ids.length]);
@@ -48,7 +52,9 @@ export class PromptEmbedding extends PromptEncoder {
     this.checkContext(input, model);
     return prependVirtualTokens(input, model, this.embedding.weight);
   }
-  savedState(): Map<string, Tensor> { return new Map([['prompt_embeddings', this.embedding.weight]]); }
+  savedState(): Map<string, Tensor> {
+    return new Map([['prompt_embeddings', this.embedding.weight]]);
+  }
 }
 
 /** HF PEFT's PROMPT_TUNING: trainable virtual token embeddings in front of the input (Lester et al., 2021). */

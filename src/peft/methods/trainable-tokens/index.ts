@@ -7,15 +7,27 @@ import { TunerLayer } from '../../tuner-layer.js';
 
 /** The replacement rows of one adapter, [tokens, dim]: a module so its parameter is named `.weight`. */
 class TokenRows extends Module {
-  constructor(public weight: Tensor, readonly tokenIndices: readonly number[]) { super(); }
+  constructor(
+    public weight: Tensor,
+    readonly tokenIndices: readonly number[],
+  ) {
+    super();
+  }
 }
 
 /** 1 where `ids` is one of the adapter's tokens, and the row of each id in the adapter's table (0 elsewhere). */
 function tokenLookup(ids: Tensor, tokenIndices: readonly number[]): { mask: Tensor; rows: Tensor } {
   const where = new Map(tokenIndices.map((t, i) => [t, i]));
   const data = ids.int32Data();
-  const mask = new Float32Array(data.length), rows = new Int32Array(data.length);
-  data.forEach((id, i) => { const row = where.get(id); if (row !== undefined) { mask[i] = 1; rows[i] = row; } });
+  const mask = new Float32Array(data.length),
+    rows = new Int32Array(data.length);
+  data.forEach((id, i) => {
+    const row = where.get(id);
+    if (row !== undefined) {
+      mask[i] = 1;
+      rows[i] = row;
+    }
+  });
   return { mask: new Tensor(mask, [...ids.shape, 1]), rows: new Tensor(rows, ids.shape, { dtype: 'int32' }) };
 }
 
@@ -36,23 +48,31 @@ export class TrainableTokensLayer extends TunerLayer<Embedding | Linear> {
     const W = this.base_layer.weight;
     const [vocab, dim] = W.shape;
     const bad = tokenIndices.find((t) => t >= vocab);
-    if (bad !== undefined) throw new ConfigError(`[trainable_tokens] token_indices holds ${bad}, outside the vocabulary [0, ${vocab}).`, { hint: 'Use ids from this model\'s tokenizer.' });
+    if (bad !== undefined) throw new ConfigError(`[trainable_tokens] token_indices holds ${bad}, outside the vocabulary [0, ${vocab}).`, { hint: "Use ids from this model's tokenizer." });
     const init = initWeights ? new Tensor(Float32Array.from(tokenIndices.flatMap((t) => [...W.narrow(0, t, 1).contiguousData()])), [tokenIndices.length, dim]) : randn([tokenIndices.length, dim]);
     this.trainable_tokens_delta.items.set(name, new TokenRows(init, tokenIndices));
   }
 
   /** Makes this output layer use `embeddingLayer`'s rows (its weight is the embedding's). */
-  tieTo(embeddingLayer: TrainableTokensLayer): void { this.#tiedTo = embeddingLayer; }
+  tieTo(embeddingLayer: TrainableTokensLayer): void {
+    this.#tiedTo = embeddingLayer;
+  }
 
-  private rows(name: string): TokenRows { return (this.#tiedTo ?? this).trainable_tokens_delta.items.get(name)!; }
+  private rows(name: string): TokenRows {
+    return (this.#tiedTo ?? this).trainable_tokens_delta.items.get(name)!;
+  }
 
-  adapterNames(): string[] { return [...(this.#tiedTo ?? this).trainable_tokens_delta.items.keys()]; }
+  adapterNames(): string[] {
+    return [...(this.#tiedTo ?? this).trainable_tokens_delta.items.keys()];
+  }
 
   override adapterState(name: string): Map<string, Tensor> {
     return this.#tiedTo ? new Map() : new Map([['trainable_tokens_delta', this.rows(name).weight]]);
   }
 
-  protected removeAdapter(name: string): void { this.trainable_tokens_delta.items.delete(name); }
+  protected removeAdapter(name: string): void {
+    this.trainable_tokens_delta.items.delete(name);
+  }
 
   protected override forwardWith(x: Tensor, adapters: readonly string[]): Tensor {
     let y = this.baseForward(x);
@@ -65,11 +85,20 @@ export class TrainableTokensLayer extends TunerLayer<Embedding | Linear> {
         // Tied output layer: the logits of the adapter's tokens come from its rows.
         const vocab = this.base_layer.outFeatures;
         const scatter = new Float32Array(tokenIndices.length * vocab);
-        tokenIndices.forEach((t, i) => { scatter[i * vocab + t] = 1; });
+        tokenIndices.forEach((t, i) => {
+          scatter[i * vocab + t] = 1;
+        });
         const columns = new Float32Array(vocab);
         for (const t of tokenIndices) columns[t] = 1;
         const own = linear(x, weight).matmul(new Tensor(scatter, [tokenIndices.length, vocab]));
-        y = y.mul(new Tensor(columns.map((c) => 1 - c), [vocab])).add(own);
+        y = y
+          .mul(
+            new Tensor(
+              columns.map((c) => 1 - c),
+              [vocab],
+            ),
+          )
+          .add(own);
       }
     }
     return y;
@@ -78,7 +107,10 @@ export class TrainableTokensLayer extends TunerLayer<Embedding | Linear> {
   protected override mergeAdapter(name: string): void {
     if (this.#tiedTo) return; // the embedding's merge writes the shared weight
     const { weight, tokenIndices } = this.rows(name);
-    const W = this.base_layer.weight, dim = W.shape[1], data = W.data as Float32Array, values = weight.contiguousData();
+    const W = this.base_layer.weight,
+      dim = W.shape[1],
+      data = W.data as Float32Array,
+      values = weight.contiguousData();
     this.#original = new Float32Array(tokenIndices.length * dim);
     tokenIndices.forEach((t, i) => {
       this.#original!.set(data.subarray(W.offset + t * dim, W.offset + (t + 1) * dim), i * dim);
@@ -89,7 +121,8 @@ export class TrainableTokensLayer extends TunerLayer<Embedding | Linear> {
   protected override unmergeAdapter(name: string): void {
     if (this.#tiedTo) return;
     const { tokenIndices } = this.rows(name);
-    const W = this.base_layer.weight, dim = W.shape[1];
+    const W = this.base_layer.weight,
+      dim = W.shape[1];
     tokenIndices.forEach((t, i) => (W.data as Float32Array).set(this.#original!.subarray(i * dim, (i + 1) * dim), W.offset + t * dim));
     this.#original = null;
   }
@@ -97,7 +130,11 @@ export class TrainableTokensLayer extends TunerLayer<Embedding | Linear> {
 
 const trainableTokensFields = {
   target_modules: targetFields.target_modules,
-  token_indices: { ...f.intList({ default: null, doc: 'the token ids whose embedding rows train' }), accepts: 'a non-empty list of distinct non-negative token ids', check: (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((t) => Number.isInteger(t) && t >= 0) && new Set(v).size === v.length },
+  token_indices: {
+    ...f.intList({ default: null, doc: 'the token ids whose embedding rows train' }),
+    accepts: 'a non-empty list of distinct non-negative token ids',
+    check: (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((t) => Number.isInteger(t) && t >= 0) && new Set(v).size === v.length,
+  },
   init_weights: f.bool({ default: true, doc: 'start from the current rows (true) or random values (false)' }),
 };
 type TrainableTokensConfig = TargetedConfig & Infer<typeof trainableTokensFields> & { token_indices: number[] };
@@ -117,7 +154,10 @@ export const trainableTokens: LayerMethod<TrainableTokensConfig> = {
 
   tiedTargets(model, targets) {
     const weights = new Set(targets.map(([, m]) => (m as { weight?: Tensor }).weight).filter((w) => w));
-    return model.namedModules().filter(([, m]) => m instanceof Linear && weights.has(m.weight)).map(([n]) => n);
+    return model
+      .namedModules()
+      .filter(([, m]) => m instanceof Linear && weights.has(m.weight))
+      .map(([n]) => n);
   },
 
   inject(module, { config, adapter, path, generator, tiedTo }) {
@@ -127,7 +167,8 @@ export const trainableTokens: LayerMethod<TrainableTokensConfig> = {
       return layer;
     }
     const layer = module instanceof TrainableTokensLayer ? module : module instanceof Embedding ? new TrainableTokensLayer(module) : null;
-    if (!layer) throw new ConfigError(`[trainable_tokens] '${path}' is a ${module.constructor.name}; trainable tokens adapt an Embedding.`, { hint: 'Target the input embedding (e.g. embed_tokens or wte).' });
+    if (!layer)
+      throw new ConfigError(`[trainable_tokens] '${path}' is a ${module.constructor.name}; trainable tokens adapt an Embedding.`, { hint: 'Target the input embedding (e.g. embed_tokens or wte).' });
     layer.addAdapter(adapter, config.token_indices, config.init_weights, (shape) => Tensor.randn(shape, generator));
     return layer;
   },

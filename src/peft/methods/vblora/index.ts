@@ -23,12 +23,20 @@ export const vblora: LayerMethod<VbloraConfig> = {
   resolveConfig(config, targets) {
     config.fan_in_fan_out = targets.some(([, m]) => m instanceof Conv1D);
     // Checked for every target before any is wrapped (PEFT's update_layer checks).
-    if (config.topk > config.num_vectors) throw new ConfigError(`[vblora] topk (${config.topk}) must not exceed num_vectors (${config.num_vectors}).`, { hint: 'Each piece mixes topk of the bank\'s vectors.' });
+    if (config.topk > config.num_vectors)
+      throw new ConfigError(`[vblora] topk (${config.topk}) must not exceed num_vectors (${config.num_vectors}).`, { hint: "Each piece mixes topk of the bank's vectors." });
     for (const [path, m] of targets) {
       if (m instanceof VbloraLayer) continue;
-      if (!isLinearLike(m)) throw new ConfigError(`[vblora] '${path}' is a ${m.constructor.name}; VB-LoRA wraps Linear and Conv1D layers.`, { hint: 'Target linear layers only (exclude_modules can drop this one).' });
-      for (const [side, n] of [['in_features', m.inFeatures], ['out_features', m.outFeatures]] as const) {
-        if (n % config.vector_length !== 0) throw new ConfigError(`[vblora] vector_length = ${config.vector_length} does not divide ${side} = ${n} of '${path}'.`, { hint: `Pick a vector_length that divides both sides of every target (e.g. a divisor of ${n}).` });
+      if (!isLinearLike(m))
+        throw new ConfigError(`[vblora] '${path}' is a ${m.constructor.name}; VB-LoRA wraps Linear and Conv1D layers.`, { hint: 'Target linear layers only (exclude_modules can drop this one).' });
+      for (const [side, n] of [
+        ['in_features', m.inFeatures],
+        ['out_features', m.outFeatures],
+      ] as const) {
+        if (n % config.vector_length !== 0)
+          throw new ConfigError(`[vblora] vector_length = ${config.vector_length} does not divide ${side} = ${n} of '${path}'.`, {
+            hint: `Pick a vector_length that divides both sides of every target (e.g. a divisor of ${n}).`,
+          });
       }
     }
   },
@@ -44,7 +52,15 @@ export const vblora: LayerMethod<VbloraConfig> = {
 
   inject(module, { config, adapter, generator, shared }) {
     const layer = module instanceof VbloraLayer ? module : new VbloraLayer(module as never);
-    layer.addAdapter(adapter, { bank: shared.get('vblora_vector_bank')!.tensor, r: config.r, topk: config.topk, dropout: config.vblora_dropout, logitsStd: config.init_logits_std, saveTopK: config.save_only_topk_weights, generator });
+    layer.addAdapter(adapter, {
+      bank: shared.get('vblora_vector_bank')!.tensor,
+      r: config.r,
+      topk: config.topk,
+      dropout: config.vblora_dropout,
+      logitsStd: config.init_logits_std,
+      saveTopK: config.save_only_topk_weights,
+      generator,
+    });
     return layer;
   },
 

@@ -19,7 +19,9 @@ function topKIndices(logits: Tensor, k: number): Int32Array {
 function outsideTopK(logits: Tensor, k: number): Tensor {
   const n = logits.shape[logits.ndim - 1];
   const mask = new Float32Array(logits.size).fill(1);
-  topKIndices(logits, k).forEach((index, i) => { mask[Math.floor(i / k) * n + index] = 0; });
+  topKIndices(logits, k).forEach((index, i) => {
+    mask[Math.floor(i / k) * n + index] = 0;
+  });
   return new Tensor(mask, logits.shape);
 }
 
@@ -44,8 +46,10 @@ function topKForm(logits: Tensor, k: number): { indices: Tensor; weights: Tensor
 
 /** The logits a top-k form stands for (PEFT's loading): log of the weights at the indices, -inf elsewhere. */
 function logitsFromTopK(indices: Tensor, weights: Tensor, target: Tensor): void {
-  const n = target.shape[target.ndim - 1], k = indices.shape[indices.ndim - 1];
-  const idx = indices.int32Data(), w = weights.contiguousData();
+  const n = target.shape[target.ndim - 1],
+    k = indices.shape[indices.ndim - 1];
+  const idx = indices.int32Data(),
+    w = weights.contiguousData();
   const out = target.data as Float32Array;
   out.fill(-Infinity, target.offset, target.offset + target.size);
   for (let row = 0; row < idx.length / k; row++) {
@@ -83,10 +87,16 @@ export class VbloraLayer extends TunerLayer<Linear | Conv1D> {
   /** The adapter's shared bank (saved once, as base_model.vblora_vector_bank, so not a field of the layer). */
   readonly #bank = new Map<string, Tensor>();
 
-  get inFeatures(): number { return this.base_layer.inFeatures; }
-  get outFeatures(): number { return this.base_layer.outFeatures; }
+  get inFeatures(): number {
+    return this.base_layer.inFeatures;
+  }
+  get outFeatures(): number {
+    return this.base_layer.outFeatures;
+  }
 
-  adapterNames(): string[] { return [...this.vblora_logits_A.items.keys()]; }
+  adapterNames(): string[] {
+    return [...this.vblora_logits_A.items.keys()];
+  }
 
   addAdapter(name: string, o: { bank: Tensor; r: number; topk: number; dropout: number; logitsStd: number; saveTopK: boolean; generator: Generator }): void {
     const [numVectors, length] = o.bank.shape;
@@ -107,17 +117,25 @@ export class VbloraLayer extends TunerLayer<Linear | Conv1D> {
   }
 
   override adapterState(name: string): Map<string, Tensor> {
-    return new Map([['vblora_logits_A', this.vblora_logits_A.items.get(name)!], ['vblora_logits_B', this.vblora_logits_B.items.get(name)!]]);
+    return new Map([
+      ['vblora_logits_A', this.vblora_logits_A.items.get(name)!],
+      ['vblora_logits_B', this.vblora_logits_B.items.get(name)!],
+    ]);
   }
 
   /** With save_only_topk_weights: `<logits>_topk_indices` and `<logits>_topk_weights` instead of the logits. */
   override savedState(name: string): Map<string, Tensor> {
     if (!this.saveTopK.has(name)) return this.adapterState(name);
     const k = this.topk.get(name)!;
-    return new Map([...this.adapterState(name)].flatMap(([key, logits]) => {
-      const { indices, weights } = topKForm(logits, k);
-      return [[`${key}_topk_indices`, indices], [`${key}_topk_weights`, weights]] as [string, Tensor][];
-    }));
+    return new Map(
+      [...this.adapterState(name)].flatMap(([key, logits]) => {
+        const { indices, weights } = topKForm(logits, k);
+        return [
+          [`${key}_topk_indices`, indices],
+          [`${key}_topk_weights`, weights],
+        ] as [string, Tensor][];
+      }),
+    );
   }
 
   override loadSaved(name: string, saved: Map<string, Tensor>): void {
@@ -129,11 +147,22 @@ export class VbloraLayer extends TunerLayer<Linear | Conv1D> {
 
   /** A [r, in] and B [out, r] (PEFT's _get_lora_matrices). */
   factors(name: string): { A: Tensor; B: Tensor } {
-    const logitsA = this.vblora_logits_A.items.get(name)!, logitsB = this.vblora_logits_B.items.get(name)!;
-    if (this.training && logitsA.contiguousData().subarray(0, logitsA.shape[2]).some((v) => v === -Infinity)) {
-      throw new ArgumentError('[vblora] the logits hold -inf: this adapter was saved with save_only_topk_weights, which keeps too little to train on.', 'Train from an adapter saved with save_only_topk_weights false (or from scratch); top-k files are for inference.');
+    const logitsA = this.vblora_logits_A.items.get(name)!,
+      logitsB = this.vblora_logits_B.items.get(name)!;
+    if (
+      this.training &&
+      logitsA
+        .contiguousData()
+        .subarray(0, logitsA.shape[2])
+        .some((v) => v === -Infinity)
+    ) {
+      throw new ArgumentError(
+        '[vblora] the logits hold -inf: this adapter was saved with save_only_topk_weights, which keeps too little to train on.',
+        'Train from an adapter saved with save_only_topk_weights false (or from scratch); top-k files are for inference.',
+      );
     }
-    const bank = this.#bank.get(name)!, k = this.topk.get(name)!;
+    const bank = this.#bank.get(name)!,
+      k = this.topk.get(name)!;
     const r = logitsA.shape[0];
     return {
       A: mixBank(logitsA, bank, k).reshape([r, this.inFeatures]),
@@ -147,6 +176,9 @@ export class VbloraLayer extends TunerLayer<Linear | Conv1D> {
   }
 
   override deltaWeight(name: string): Tensor {
-    return noGrad(() => { const { A, B } = this.factors(name); return B.matmul(A); });
+    return noGrad(() => {
+      const { A, B } = this.factors(name);
+      return B.matmul(A);
+    });
   }
 }

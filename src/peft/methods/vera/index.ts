@@ -30,7 +30,10 @@ export const vera: LayerMethod<VeraConfig> = {
   createShared(config, targets) {
     const { A, B } = veraProjections(config.r, config.projection_prng_key, targets);
     const shared = (tensor: Tensor): SharedTensor => ({ tensor, trainable: false, saved: config.save_projection });
-    return new Map([['vera_A', shared(A)], ['vera_B', shared(B)]]);
+    return new Map([
+      ['vera_A', shared(A)],
+      ['vera_B', shared(B)],
+    ]);
   },
 
   inject(module, { config, adapter, path, generator, shared }) {
@@ -38,7 +41,12 @@ export const vera: LayerMethod<VeraConfig> = {
     if (!layer) throw new ConfigError(`[vera] '${path}' is a ${module.constructor.name}; VeRA wraps Linear and Conv1D layers.`, { hint: 'Target linear layers only.' });
     const { outFeatures } = layer.base_layer;
     const lambdaB = config.init_weights ? Tensor.zeros([outFeatures]) : Tensor.ones([outFeatures]);
-    const lambdaD = config.init_weights ? Tensor.full([config.r], config.d_initial) : new Tensor(Float32Array.from({ length: config.r }, () => generator.normal()), [config.r]);
+    const lambdaD = config.init_weights
+      ? Tensor.full([config.r], config.d_initial)
+      : new Tensor(
+          Float32Array.from({ length: config.r }, () => generator.normal()),
+          [config.r],
+        );
     // The projections were sized from these same targets (createShared), so every slice fits.
     layer.addAdapter(adapter, { A: shared.get('vera_A')!.tensor, B: shared.get('vera_B')!.tensor }, config.vera_dropout, lambdaB, lambdaD);
     return layer;

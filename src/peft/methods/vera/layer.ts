@@ -1,9 +1,12 @@
 import { type Conv1D, Dropout, type Linear, ModuleDict, ParameterDict } from '../../../nn/index.js';
-import { linear, noGrad, Tensor } from '../../../tensor/index.js';
+import { linear, noGrad, type Tensor } from '../../../tensor/index.js';
 import { TunerLayer } from '../../tuner-layer.js';
 
 /** The adapter-wide frozen projections, sized for the largest targeted layer: A [r, in_max], B [out_max, r]. */
-export interface VeraProjections { A: Tensor; B: Tensor }
+export interface VeraProjections {
+  A: Tensor;
+  B: Tensor;
+}
 
 /**
  * A Linear or Conv1D with VeRA adapters (HF PEFT's vera.Linear):
@@ -19,7 +22,9 @@ export class VeraLayer extends TunerLayer<Linear | Conv1D> {
   /** References to the shared projections: not this layer's parameters (saved once as base_model.vera_A/B). */
   readonly #projections = new Map<string, VeraProjections>();
 
-  adapterNames(): string[] { return [...this.vera_lambda_d.items.keys()]; }
+  adapterNames(): string[] {
+    return [...this.vera_lambda_d.items.keys()];
+  }
 
   addAdapter(name: string, projections: VeraProjections, dropout: number, lambdaB: Tensor, lambdaD: Tensor): void {
     this.vera_dropout.items.set(name, new Dropout(dropout));
@@ -34,7 +39,10 @@ export class VeraLayer extends TunerLayer<Linear | Conv1D> {
   }
 
   adapterState(name: string): Map<string, Tensor> {
-    return new Map([['vera_lambda_b', this.vera_lambda_b.items.get(name)!], ['vera_lambda_d', this.vera_lambda_d.items.get(name)!]]);
+    return new Map([
+      ['vera_lambda_b', this.vera_lambda_b.items.get(name)!],
+      ['vera_lambda_d', this.vera_lambda_d.items.get(name)!],
+    ]);
   }
 
   /** This layer's slices of the shared projections: A_s [r, in], B_s [out, r]. */
@@ -52,7 +60,8 @@ export class VeraLayer extends TunerLayer<Linear | Conv1D> {
   /** (lambda_b ⊙ B_s) @ (lambda_d ⊙ A_s), [out, in]. */
   override deltaWeight(name: string): Tensor {
     const { A, B } = this.slices(name);
-    const lb = this.vera_lambda_b.items.get(name)!, ld = this.vera_lambda_d.items.get(name)!;
+    const lb = this.vera_lambda_b.items.get(name)!,
+      ld = this.vera_lambda_d.items.get(name)!;
     return noGrad(() => B.mul(lb.reshape([lb.size, 1])).matmul(A.mul(ld.reshape([ld.size, 1]))));
   }
 }

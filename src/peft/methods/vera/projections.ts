@@ -1,5 +1,5 @@
 import { ConfigError } from '../../../errors.js';
-import { type Module } from '../../../nn/index.js';
+import type { Module } from '../../../nn/index.js';
 import { Tensor, TorchGenerator } from '../../../tensor/index.js';
 import { isLinearLike } from '../../targets.js';
 import { unwrapTarget } from '../../tuner-layer.js';
@@ -12,7 +12,10 @@ import type { VeraProjections } from './layer.js';
  */
 function veraKaimingUniform(rows: number, cols: number, generator: TorchGenerator): Tensor {
   const bound = Math.sqrt(3) * (Math.SQRT2 / Math.sqrt(cols));
-  return new Tensor(Float32Array.from({ length: rows * cols }, () => generator.uniformFloat32(-bound, bound)), [rows, cols]);
+  return new Tensor(
+    Float32Array.from({ length: rows * cols }, () => generator.uniformFloat32(-bound, bound)),
+    [rows, cols],
+  );
 }
 
 /**
@@ -22,7 +25,8 @@ function veraKaimingUniform(rows: number, cols: number, generator: TorchGenerato
  * which is what lets PEFT skip saving them (save_projection=false).
  */
 export function veraProjections(r: number, seed: number, targets: readonly [string, Module][]): VeraProjections {
-  let outMax = 0, inMax = 0;
+  let outMax = 0,
+    inMax = 0;
   for (const [, target] of targets) {
     const m = unwrapTarget(target);
     if (!isLinearLike(m)) continue;
