@@ -179,3 +179,27 @@ test('adapter name, rank/alpha patterns, bias and modules_to_save are set from t
   assert.ok(header.has('base_model.model.transformer.h.0.attn.c_attn.base_layer.bias') || header.has('base_model.model.transformer.h.0.attn.c_attn.bias'));
   assert.ok(header.has('base_model.model.transformer.ln_f.weight'));
 });
+
+// The peft: block reaches any registered method, not only LoRA: what the file says is what is saved.
+for (const [label, block, expected] of [
+  [
+    'IA3',
+    ['  peft_type: IA3', '  target_modules: [c_attn, mlp.c_proj]', '  feedforward_modules: [mlp.c_proj]'],
+    { peft_type: 'IA3', target_modules: ['c_attn', 'mlp.c_proj'], feedforward_modules: ['mlp.c_proj'] },
+  ],
+  ['prompt tuning', ['  peft_type: PROMPT_TUNING', '  num_virtual_tokens: 4', '  prompt_tuning_init: RANDOM'], { peft_type: 'PROMPT_TUNING', num_virtual_tokens: 4, prompt_tuning_init: 'RANDOM' }],
+] as const) {
+  test(`a config file's peft: block trains ${label} as it says (checked in the saved adapter_config.json)`, () => {
+    const dir = tempDir();
+    const out = join(dir, 'adapter');
+    writeFileSync(
+      join(dir, 'train.yaml'),
+      [`model: ${gpt2WithWordTokenizer()}`, `data: ${data(dir)}`, `output_dir: ${out}`, 'learning_rate: 0.01', 'max_steps: 2', 'per_device_train_batch_size: 4', 'peft:', ...block].join('\n'),
+    );
+    const r = runCli('train', '--config', join(dir, 'train.yaml'), '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const config = adapterConfig(out);
+    for (const [key, value] of Object.entries(expected)) assert.deepEqual(config[key], value, key);
+    assert.ok(adapterKeys(out).length > 0);
+  });
+}
