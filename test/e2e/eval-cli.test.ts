@@ -28,6 +28,13 @@ test('peft-ts eval scores base and adapter on the same items and writes the repo
   assert.equal(items.length, 30, "one line per item, every model's answer in it");
   assert.deepEqual([items[3].prompt, items[3].target, items[3].choices], ['w3 w6', ' w20', [' w10', ' w20']]);
   for (const v of ['base', 'gpt2-tiny-lora']) assert.ok([' w10', ' w20'].includes(items[3].models[v].prediction) && items[3].models[v].probs.length === 2, v);
+  // A report folder that holds work is not replaced without --overwrite, and nothing in it changes.
+  const before = readFileSync(join(dir, 'report', 'items.jsonl'), 'utf8');
+  const again = runCli('eval', '--model', gpt2WithWordTokenizer(), '--tasks', join(dir, 'task.json'), '--report', join(dir, 'report'));
+  assert.equal(again.code, 1, again.stderr);
+  assert.match(again.stderr, /--report .* is not empty.*--overwrite/);
+  assert.equal(readFileSync(join(dir, 'report', 'items.jsonl'), 'utf8'), before);
+  assert.equal(runCli('eval', '--model', gpt2WithWordTokenizer(), '--tasks', join(dir, 'task.json'), '--report', join(dir, 'report'), '--overwrite').code, 0);
   assert.ok(existsSync(join(dir, 'report', 'index.html')) && existsSync(join(dir, 'report', 'results.json')));
   // A progress bar per task and model, ending at the item count.
   assert.match(r.stderr, /parity base 30\/30 \[=+\]/);

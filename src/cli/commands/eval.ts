@@ -6,6 +6,7 @@ import { defineCommand } from '../command.js';
 import { ADAPTER_FLAG, DTYPE_FLAG, JSON_FLAG, loadDType, MODEL_FLAGS } from '../flags.js';
 import { ProgressBar } from '../progress.js';
 import { causalLMWithAdapters, loadTokenizer } from './model-io.js';
+import { checkOutputFolder } from '../output-folder.js';
 
 /** Variants to compare on the same items: the base model, then each adapter alone. */
 export function variantsFor(peft: PeftModel, adapters: string[]): Variant[] {
@@ -35,9 +36,12 @@ export const evalCommand = defineCommand({
     'batch-size': { type: 'int', min: 1, default: 16, help: 'prompts scored per forward pass' },
     seed: { type: 'int', default: 0, help: 'seed for few-shot example choice' },
     report: { type: 'string', metavar: 'DIR', help: 'write an HTML report (index.html) here' },
+    overwrite: { type: 'boolean', default: false, help: 'write the report into --report even when it is not empty' },
     ...JSON_FLAG,
   },
   async run(v, { out }) {
+    // Before any scoring: a report folder that holds work is never replaced without --overwrite.
+    if (v.report !== undefined) checkOutputFolder(v.report, '--report', v.overwrite);
     const tasks = v.tasks.map((t) => resolveTask(t));
     const dir = await resolveModelDir(v.model, { revision: v.revision });
     const model = causalLMWithAdapters(dir, [], { out, dtype: loadDType(v.dtype) });
