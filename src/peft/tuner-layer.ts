@@ -191,3 +191,11 @@ export function isTunerLayer(m: Module): m is TunerLayer {
 export function unwrapTarget(m: Module): Module {
   return isTunerLayer(m) ? m.baseLayer() : m;
 }
+
+/**
+ * PEFT's fan_in_fan_out: the targets store their weight [in, out] (GPT-2's Conv1D). Read beneath
+ * any earlier adapter's wrapper, so a second adapter on the same layers sees the same layout.
+ */
+export function targetsStoreInOut(targets: readonly (readonly [string, Module])[]): boolean {
+  return targets.some(([, m]) => unwrapTarget(m) instanceof Conv1D);
+}

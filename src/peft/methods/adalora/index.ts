@@ -1,11 +1,11 @@
 import { ConfigError } from '../../../errors.js';
-import { Conv1D } from '../../../nn/index.js';
 import type { LayerMethod } from '../../method.js';
 import { isLinearLike } from '../../targets.js';
 import { lora, LORA_DEFAULT_TARGETS } from '../lora/index.js';
 import { adaloraTrainingHooks } from './allocator.js';
 import { type AdaloraConfig, adaloraConfigSpec } from './config.js';
 import { AdaloraLayer } from './layer.js';
+import { targetsStoreInOut } from '../../tuner-layer.js';
 
 export { AdaloraLayer } from './layer.js';
 export { budgetAt, RankAllocator } from './allocator.js';
@@ -27,7 +27,7 @@ export const adalora: LayerMethod<AdaloraConfig> = {
   defaultTargets: LORA_DEFAULT_TARGETS,
 
   resolveConfig(config, targets) {
-    config.fan_in_fan_out = targets.some(([, m]) => m instanceof Conv1D);
+    config.fan_in_fan_out = targetsStoreInOut(targets);
     for (const [path, m] of targets) {
       const keep = savedAllocation(config, path, '');
       if (keep && keep.length !== config.init_r)

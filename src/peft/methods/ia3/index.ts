@@ -1,7 +1,6 @@
 import { ConfigError } from '../../../errors.js';
-import { Conv1D } from '../../../nn/index.js';
 import type { LayerMethod } from '../../method.js';
-import { unwrapTarget } from '../../tuner-layer.js';
+import { targetsStoreInOut } from '../../tuner-layer.js';
 import { isLinearLike } from '../../targets.js';
 import { type IA3Config, ia3ConfigSpec } from './config.js';
 import { IA3Layer } from './layer.js';
@@ -50,7 +49,7 @@ export const ia3: LayerMethod<IA3Config> = {
         });
       config.feedforward_modules = [...defaults];
     }
-    config.fan_in_fan_out = targets.some(([, m]) => unwrapTarget(m) instanceof Conv1D);
+    config.fan_in_fan_out = targetsStoreInOut(targets);
   },
 
   inject(module, { config, adapter, path, generator }) {

@@ -1,7 +1,6 @@
 import { ConfigError } from '../../../errors.js';
-import { Conv1D } from '../../../nn/index.js';
 import type { LayerMethod } from '../../method.js';
-import { unwrapTarget } from '../../tuner-layer.js';
+import { targetsStoreInOut } from '../../tuner-layer.js';
 import { isLinearLike, patternValue, trainableBiases } from '../../targets.js';
 import { type LoraConfig, loraConfigSpec } from './config.js';
 import { initLora } from './init.js';
@@ -31,7 +30,7 @@ export const lora: LayerMethod<LoraConfig> = {
 
   resolveConfig(config, targets) {
     // PEFT's convention: fan_in_fan_out describes the stored layout, true exactly for Conv1D.
-    config.fan_in_fan_out = targets.some(([, m]) => unwrapTarget(m) instanceof Conv1D);
+    config.fan_in_fan_out = targetsStoreInOut(targets);
   },
 
   inject(module, { config, adapter, path, generator }) {

@@ -1,11 +1,11 @@
 import { ConfigError } from '../../../errors.js';
-import { Conv1D } from '../../../nn/index.js';
 import type { LayerMethod } from '../../method.js';
 import { isLinearLike, trainableBiases } from '../../targets.js';
 import { LORA_DEFAULT_TARGETS } from '../lora/index.js';
 import { type OftConfig, oftConfigSpec } from './config.js';
 import { OftLayer, type OftSettings } from './layer.js';
 import { blockLayout } from './rotation.js';
+import { targetsStoreInOut } from '../../tuner-layer.js';
 
 const layoutFields = (c: OftConfig) => ({ blocks: ['r', c.r] as [string, number], size: ['oft_block_size', c.oft_block_size] as [string, number] });
 
@@ -23,7 +23,7 @@ export const oft: LayerMethod<OftConfig> = {
   defaultTargets: LORA_DEFAULT_TARGETS,
 
   resolveConfig(config, targets) {
-    config.fan_in_fan_out = targets.some(([, m]) => m instanceof Conv1D);
+    config.fan_in_fan_out = targetsStoreInOut(targets);
     // Every target is checked before any is wrapped, so a bad block size leaves the model untouched.
     for (const [path, m] of targets) if (isLinearLike(m)) blockLayout(layoutFields(config), m.inFeatures, path, 'oft');
   },

@@ -1,11 +1,12 @@
 import { ConfigError } from '../../../errors.js';
-import { Conv1D, uniform_ } from '../../../nn/index.js';
+import { uniform_ } from '../../../nn/index.js';
 import { Tensor } from '../../../tensor/index.js';
 import type { LayerMethod, SharedTensor } from '../../method.js';
 import { isLinearLike, trainableBiases } from '../../targets.js';
 import { LORA_DEFAULT_TARGETS } from '../lora/index.js';
 import { type VbloraConfig, vbloraConfigSpec } from './config.js';
 import { VbloraLayer } from './layer.js';
+import { targetsStoreInOut } from '../../tuner-layer.js';
 
 export { VbloraLayer } from './layer.js';
 export type { VbloraConfig } from './config.js';
@@ -21,7 +22,7 @@ export const vblora: LayerMethod<VbloraConfig> = {
   defaultTargets: LORA_DEFAULT_TARGETS,
 
   resolveConfig(config, targets) {
-    config.fan_in_fan_out = targets.some(([, m]) => m instanceof Conv1D);
+    config.fan_in_fan_out = targetsStoreInOut(targets);
     // Checked for every target before any is wrapped (PEFT's update_layer checks).
     if (config.topk > config.num_vectors)
       throw new ConfigError(`[vblora] topk (${config.topk}) must not exceed num_vectors (${config.num_vectors}).`, { hint: "Each piece mixes topk of the bank's vectors." });

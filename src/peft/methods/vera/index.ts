@@ -1,8 +1,7 @@
 import { ConfigError } from '../../../errors.js';
-import { Conv1D } from '../../../nn/index.js';
 import { Tensor } from '../../../tensor/index.js';
 import type { LayerMethod, SharedTensor } from '../../method.js';
-import { unwrapTarget } from '../../tuner-layer.js';
+import { targetsStoreInOut } from '../../tuner-layer.js';
 import { isLinearLike, trainableBiases } from '../../targets.js';
 import { LORA_DEFAULT_TARGETS } from '../lora/index.js';
 import { type VeraConfig, veraConfigSpec } from './config.js';
@@ -24,7 +23,7 @@ export const vera: LayerMethod<VeraConfig> = {
   defaultTargets: LORA_DEFAULT_TARGETS,
 
   resolveConfig(config, targets) {
-    config.fan_in_fan_out = targets.some(([, m]) => unwrapTarget(m) instanceof Conv1D);
+    config.fan_in_fan_out = targetsStoreInOut(targets);
   },
 
   createShared(config, targets) {
