@@ -13,6 +13,20 @@ class TokenRows extends Module {
   ) {
     super();
   }
+  /** For a tied LM head: [tokens, vocab] placing each row's logit in its token's column, and the mask of the other columns. Made once, not per forward. */
+  #output: { scatter: Tensor; keep: Tensor } | null = null;
+  outputPlacement(vocab: number): { scatter: Tensor; keep: Tensor } {
+    if (this.#output?.keep.shape[0] !== vocab) {
+      const scatter = new Float32Array(this.tokenIndices.length * vocab);
+      const keep = new Float32Array(vocab).fill(1);
+      this.tokenIndices.forEach((t, i) => {
+        scatter[i * vocab + t] = 1;
+        keep[t] = 0;
+      });
+      this.#output = { scatter: new Tensor(scatter, [this.tokenIndices.length, vocab]), keep: new Tensor(keep, [vocab]) };
+    }
+    return this.#output;
+  }
 }
 
 /** 1 where `ids` is one of the adapter's tokens, and the row of each id in the adapter's table (0 elsewhere). */
@@ -83,22 +97,8 @@ export class TrainableTokensLayer extends TunerLayer<Embedding | Linear> {
         y = y.mul(mask.neg().add(1)).add(embedding(weight, rows).mul(mask));
       } else {
         // Tied output layer: the logits of the adapter's tokens come from its rows.
-        const vocab = this.base_layer.outFeatures;
-        const scatter = new Float32Array(tokenIndices.length * vocab);
-        tokenIndices.forEach((t, i) => {
-          scatter[i * vocab + t] = 1;
-        });
-        const columns = new Float32Array(vocab);
-        for (const t of tokenIndices) columns[t] = 1;
-        const own = linear(x, weight).matmul(new Tensor(scatter, [tokenIndices.length, vocab]));
-        y = y
-          .mul(
-            new Tensor(
-              columns.map((c) => 1 - c),
-              [vocab],
-            ),
-          )
-          .add(own);
+        const { scatter, keep } = this.rows(name).outputPlacement(this.base_layer.outFeatures);
+        y = y.mul(keep).add(linear(x, weight).matmul(scatter));
       }
     }
     return y;
