@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Generator } from '../tensor/index.js';
-import { leaderboards, seedItemMean } from './analysis.js';
+import { newcombePairedInterval, pairedTable, wilsonInterval } from '../eval/index.js';
+import { leaderboards, seedItemMean, seedItemPairedChange, seedItemProportion } from './analysis.js';
 import type { CompareSettings, JobResult } from './jobs.js';
 
 test('the seed-and-item interval, checked by hand on a 3 seeds x 4 items table', () => {
@@ -53,6 +54,52 @@ test('the interval covers the true mean about 95% of the time when seeds and ite
   // Ignoring the seed term (item SE only) would under-cover badly here: check the seed term matters.
   const table = [0.2, -0.2, 0.1].map((a) => Array.from({ length: 40 }, (_, i) => a + (i % 2)));
   assert.ok(seedItemMean(table).seedVariance > 0);
+});
+
+test("with one seed the intervals are eval's: Wilson for accuracy, Newcombe's paired interval for a change", () => {
+  const base = [1, 0, 1, 1, 0, 0, 1, 0, 1, 1];
+  const adapted = [1, 1, 1, 1, 0, 1, 1, 1, 1, 1];
+  assert.deepEqual(seedItemProportion([adapted]).ci95, wilsonInterval(9, 10));
+  const change = seedItemPairedChange([base], [adapted]);
+  assert.ok(Math.abs(change.mean - 0.3) < 1e-12);
+  assert.deepEqual(
+    change.ci95,
+    newcombePairedInterval(
+      pairedTable(
+        base.map((v) => v === 1),
+        adapted.map((v) => v === 1),
+      ),
+    ),
+  );
+});
+
+test('intervals stay inside [0, 1] and [-1, 1] and keep a width at 100% and at no change, with one seed or three', () => {
+  for (const seeds of [1, 3]) {
+    const perfect = Array.from({ length: seeds }, () => Array<number>(10).fill(1));
+    const acc = seedItemProportion(perfect);
+    assert.ok(acc.ci95[1] > 1 - 1e-12 && acc.ci95[1] <= 1);
+    assert.ok(acc.ci95[0] > 0.5 && acc.ci95[0] < 1, `lower ${acc.ci95[0]}`);
+    const same = seedItemPairedChange(perfect, perfect);
+    assert.equal(same.mean, 0);
+    assert.ok(same.ci95[0] < 0 && same.ci95[1] > 0, `no-change interval ${same.ci95}`);
+    const allGained = seedItemPairedChange(
+      Array.from({ length: seeds }, () => Array<number>(10).fill(0)),
+      perfect,
+    );
+    assert.ok(allGained.ci95[1] <= 1 && allGained.ci95[0] > 0, `${allGained.ci95}`);
+  }
+});
+
+test('seed-to-seed spread widens the interval through the design effect', () => {
+  // Three seeds with very different accuracies on 40 items (20%, 50%, 80%), against the same pooled
+  // accuracy with every seed alike: the spread must show in a wider interval.
+  const spread = [8, 20, 32].map((k) => Array.from({ length: 40 }, (_, i) => (i < k ? 1 : 0)));
+  const alike = [20, 20, 20].map((k, s) => Array.from({ length: 40 }, (_, i) => ((i + s * 7) % 40 < k ? 1 : 0)));
+  const wide = seedItemProportion(spread),
+    narrow = seedItemProportion(alike);
+  assert.equal(wide.mean, narrow.mean);
+  assert.ok(wide.ci95[1] - wide.ci95[0] > 1.5 * (narrow.ci95[1] - narrow.ci95[0]), `${wide.ci95} vs ${narrow.ci95}`);
+  assert.ok(wide.ci95[0] >= 0 && wide.ci95[1] <= 1);
 });
 
 test('leaderboards pair every method with the base and the best on the same items, and mark ties', () => {

@@ -1,4 +1,4 @@
-import { normalQuantile } from '../eval/index.js';
+import { newcombePairedInterval, normalQuantile, pairedTable, wilsonInterval } from '../eval/index.js';
 import type { CompareSettings, Job, JobResult } from './jobs.js';
 
 const Z95 = normalQuantile(0.975);
@@ -60,6 +60,59 @@ export function seedItemMean(table: readonly (readonly number[])[]): SeedItemMea
   };
 }
 
+/**
+ * How many independent items the table is worth: S n shrunk by the design effect (the crossed
+ * variance over the variance S n independent draws would have). With one seed, or when the
+ * table has no spread to read a design effect from, it is the number of items n.
+ */
+function effectiveItems(m: SeedItemMean, independentVariance: number): number {
+  const { seeds: S, items: n } = m;
+  if (S === 1 || !(independentVariance > 0) || !(m.se > 0)) return n;
+  return Math.min(S * n, Math.max(1, (S * n * independentVariance) / (m.se * m.se)));
+}
+
+/**
+ * Accuracy over a seeds x items table of 0/1 outcomes. The mean, SE and variance parts are
+ * seedItemMean's; the interval is Wilson's score interval at the effective number of items, so
+ * it stays inside [0, 1] and keeps its width at 0% or 100% (with one seed: exactly `eval`'s).
+ */
+export function seedItemProportion(table: readonly (readonly number[])[]): SeedItemMean {
+  const m = seedItemMean(table);
+  const nEff = effectiveItems(m, (m.mean * (1 - m.mean)) / (m.seeds * m.items));
+  return { ...m, ci95: wilsonInterval(m.mean * nEff, nEff) };
+}
+
+/**
+ * The paired change b - a over two seeds x items tables of 0/1 outcomes (seed s with seed s; item
+ * by item). Newcombe's paired score interval on the pooled 2x2 table scaled to the effective number
+ * of items, so a change is never a zero-width interval and never leaves [-1, 1] (with one seed:
+ * exactly `eval`'s).
+ */
+export function seedItemPairedChange(a: readonly (readonly number[])[], b: readonly (readonly number[])[]): SeedItemMean {
+  const differences = tableDifference(b, a);
+  const m = seedItemMean(differences);
+  const S = differences.length,
+    n = m.items;
+  const pooled = { both: 0, onlyA: 0, onlyB: 0, neither: 0 };
+  for (let s = 0; s < S; s++) {
+    const t = pairedTable(
+      a[s].map((v) => v === 1),
+      b[s].map((v) => v === 1),
+    );
+    pooled.both += t.both;
+    pooled.onlyA += t.onlyA;
+    pooled.onlyB += t.onlyB;
+    pooled.neither += t.neither;
+  }
+  const discordant = (pooled.onlyA + pooled.onlyB) / (S * n);
+  const nEff = effectiveItems(m, (discordant - m.mean * m.mean) / (S * n));
+  const scale = nEff / (S * n);
+  return {
+    ...m,
+    ci95: newcombePairedInterval({ both: pooled.both * scale, onlyA: pooled.onlyA * scale, onlyB: pooled.onlyB * scale, neither: pooled.neither * scale }),
+  };
+}
+
 /** Element-wise a - b over two seeds x items tables (seed s of one paired with seed s of the other). */
 export function tableDifference(a: readonly (readonly number[])[], b: readonly (readonly number[])[]): number[][] {
   const S = Math.min(a.length, b.length);
@@ -113,7 +166,7 @@ export interface CompareResults {
 }
 
 export const INTERVAL_METHOD =
-  'mean over seeds and items +- 1.96 SE, SE from a crossed seeds x items random-effects model: Var = (MS_seed + MS_item - MS_resid) / (S n) (two-way ANOVA mean squares), so seed-to-seed and item-to-item variance both count; differences are paired item by item (and seed s with seed s between methods)';
+  "mean over seeds and items; SE from a crossed seeds x items random-effects model, Var = (MS_seed + MS_item - MS_resid) / (S n) (two-way ANOVA mean squares), so seed-to-seed and item-to-item variance both count; 95% intervals are Wilson's score interval (accuracy) and Newcombe's paired score interval (changes, paired item by item and seed s with seed s) at the effective number of items S n / design effect, where the design effect is that variance over the variance of S n independent items; with one seed they are eval's intervals";
 
 const average = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const correctTable = (results: readonly JobResult[]) => results.map((r) => r.items.map((i) => i.correct));
@@ -149,8 +202,8 @@ export function leaderboards(results: readonly JobResult[], failures: readonly {
           method: rs[0].job.method,
           size: rs[0].job.size,
           seeds: rs.length,
-          accuracy: seedItemMean(table),
-          changeFromBase: seedItemMean(tableDifference(table, repeatRow(baseRow, rs.length))),
+          accuracy: seedItemProportion(table),
+          changeFromBase: seedItemPairedChange(repeatRow(baseRow, rs.length), table),
           changeFromBest: null,
           tiedWithBest: false,
           trainableParameters: rs[0].trainableParameters,
@@ -170,12 +223,12 @@ export function leaderboards(results: readonly JobResult[], failures: readonly {
         const here = [...rows.filter((r) => r !== icl && r.size === size), ...(icl ? [{ ...icl, size }] : [])].sort((a, b) => b.accuracy.mean - a.accuracy.mean);
         const bestTable = correctTable(resultsOf(here[0]));
         for (const row of here.slice(1)) {
-          row.changeFromBest = seedItemMean(tableDifference(correctTable(resultsOf(row)), bestTable));
+          row.changeFromBest = seedItemPairedChange(bestTable, correctTable(resultsOf(row)));
           row.tiedWithBest = row.changeFromBest.ci95[0] <= 0 && row.changeFromBest.ci95[1] >= 0;
         }
         ranked.push(...here);
       }
-      return { task, items: ids.length, base: { accuracy: seedItemMean([baseRow]), heldoutBitsPerByte: base.heldoutBitsPerByte }, rows: ranked, failures: taskFailures };
+      return { task, items: ids.length, base: { accuracy: seedItemProportion([baseRow]), heldoutBitsPerByte: base.heldoutBitsPerByte }, rows: ranked, failures: taskFailures };
     }),
   };
 }

@@ -30,7 +30,18 @@ export interface CompareOptions {
  */
 export async function compare(options: CompareOptions): Promise<CompareResults> {
   for (const t of options.tasks) if (!bundledTaskNames().includes(t)) throw new ConfigError(`[compare] unknown task '${t}'.`, { hint: `Bundled tasks: ${bundledTaskNames().join(', ')}.` });
-  for (const m of options.methods) if (m !== 'icl') methodByName(options.settings.methods[m]?.method ?? m);
+  for (const m of options.methods) {
+    if (m === 'icl') continue;
+    try {
+      methodByName(options.settings.methods[m]?.method ?? m);
+    } catch (cause) {
+      const hint = cause instanceof ConfigError ? cause.hint : undefined;
+      throw new ConfigError(`[compare] --methods: no method named '${m}'.`, {
+        hint: `${hint ? `${hint} ` : ''}Also 'icl' (in-context learning), and any label defined in the config file's methods: block.`,
+        cause,
+      });
+    }
+  }
   if (!Number.isInteger(options.seeds) || options.seeds < 1) throw new ConfigError(`[compare] --seeds must be a positive integer, got ${options.seeds}.`, { hint: 'For example --seeds 3.' });
   const log = options.onLine ?? (() => {});
   const store = new ResultStore(options.outDir);

@@ -9,6 +9,11 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const pts = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
 const interval = (m: SeedItemMean, f: (x: number) => string) => `${f(m.mean)} <small>[${f(m.ci95[0])}, ${f(m.ci95[1])}]</small>`;
 const sizeLabel = (n: number) => (n === 0 ? 'all' : String(n));
+/** A signed bits-per-byte change; a change that rounds to zero reads +0.0000, not -0.0000. */
+const signedBpb = (x: number) => {
+  const text = Math.abs(x).toFixed(4);
+  return `${x < 0 && Number(text) !== 0 ? '-' : '+'}${text}`;
+};
 
 /** One line per method: the plain-text table `compare` prints. */
 export function leaderboardText(results: CompareResults): string {
@@ -23,7 +28,7 @@ export function leaderboardText(results: CompareResults): string {
       const base = `${pts(r.changeFromBase.mean)} [${pts(r.changeFromBase.ci95[0])}, ${pts(r.changeFromBase.ci95[1])}]`;
       const best = r.changeFromBest ? `${pts(r.changeFromBest.mean)} [${pts(r.changeFromBest.ci95[0])}, ${pts(r.changeFromBest.ci95[1])}]${r.tiedWithBest ? ' tied' : ''}` : 'best';
       lines.push(
-        `  ${sizeLabel(r.size).padEnd(5)} ${`${r.method}${r.shots !== undefined ? ` (k=${r.shots.toFixed(0)})` : ''}`.padEnd(18)} ${acc.padEnd(22)} ${base.padEnd(22)} ${best.padEnd(24)} ${(100 * r.accuracy.seedSd).toFixed(1).padEnd(8)} ${String(r.trainableParameters).padEnd(9)} ${r.trainSeconds.toFixed(0).padEnd(8)} ${r.costBitsPerByte >= 0 ? '+' : ''}${r.costBitsPerByte.toFixed(4)}`,
+        `  ${sizeLabel(r.size).padEnd(5)} ${`${r.method}${r.shots !== undefined ? ` (k=${r.shots.toFixed(0)})` : ''}`.padEnd(18)} ${acc.padEnd(22)} ${base.padEnd(22)} ${best.padEnd(24)} ${(100 * r.accuracy.seedSd).toFixed(1).padEnd(8)} ${String(r.trainableParameters).padEnd(9)} ${r.trainSeconds.toFixed(0).padEnd(8)} ${signedBpb(r.costBitsPerByte)}`,
       );
     }
     for (const f of t.failures) lines.push(`  failed: ${f.job.method} seed ${f.job.seed} size ${sizeLabel(f.job.size)}: ${f.error}`);
@@ -37,7 +42,7 @@ function taskSection(t: TaskLeaderboard, index: number): string {
     <td>${interval(r.accuracy, pct)}</td><td class="${r.changeFromBase.ci95[0] > 0 ? 'better' : r.changeFromBase.ci95[1] < 0 ? 'worse' : ''}">${interval(r.changeFromBase, pts)}</td>
     <td>${r.changeFromBest ? `${interval(r.changeFromBest, pts)}${r.tiedWithBest ? ' <b>tied with the best</b>' : ''}` : '<b>best</b>'}</td>
     <td>${(100 * r.accuracy.seedSd).toFixed(1)}</td><td>${r.trainableParameters.toLocaleString('en-US')}</td><td>${r.trainSeconds.toFixed(0)}</td>
-    <td>${r.peakRssMb.toFixed(0)}</td><td class="${r.costBitsPerByte > 0 ? 'worse' : 'better'}">${r.costBitsPerByte >= 0 ? '+' : ''}${r.costBitsPerByte.toFixed(4)}</td></tr>`;
+    <td>${r.peakRssMb.toFixed(0)}</td><td class="${r.costBitsPerByte > 0 ? 'worse' : 'better'}">${signedBpb(r.costBitsPerByte)}</td></tr>`;
   const failures = t.failures.length
     ? `<p class="worse">Failed jobs: ${t.failures.map((f) => `${escapeHtml(f.job.method)} seed ${f.job.seed} size ${sizeLabel(f.job.size)} (${escapeHtml(f.error)})`).join('; ')}</p>`
     : '';

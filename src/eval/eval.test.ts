@@ -7,7 +7,7 @@ import { evaluate, type Variant } from './harness.js';
 import { argmaxNormalised, exactMatch, softmax, tokenF1 } from './metrics.js';
 import type { Scorer } from './scorer.js';
 import { loadTaskSpec, readTaskSpec, type EvalTask } from './tasks.js';
-import { summaryText, writeReport } from './report.js';
+import { changeDirection, summaryText, writeReport } from './report.js';
 import { newcombePairedInterval, wilsonInterval } from './stats.js';
 
 const near = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
@@ -238,4 +238,12 @@ test('task files: unknown fields, fields of the wrong type and more few-shot exa
     assert.throws(() => readTaskSpec(spec(over)), pattern, JSON.stringify(over));
   assert.throws(() => loadTaskSpec(readTaskSpec(spec({ num_fewshot: 1e9 }))), /num_fewshot 1000000000 exceeds the 1 records available/);
   assert.equal(loadTaskSpec(readTaskSpec(spec({ num_fewshot: 1 }))).items.length, 2);
+});
+
+test('a change is called better or worse only when its interval excludes zero, read with the metric direction', () => {
+  assert.equal(changeDirection({ mean: 0.02, ci95: [0.005, 0.04] }, true), 'better');
+  assert.equal(changeDirection({ mean: 0.02, ci95: [0.005, 0.04] }, false), 'worse');
+  assert.equal(changeDirection({ mean: 0.02, ci95: [-0.01, 0.05] }, true), 'unclear');
+  assert.equal(changeDirection({ mean: -0.1, ci95: [-0.2, -0.01] }, true), 'worse');
+  assert.equal(changeDirection({ mean: 0.1, ci95: [Number.NaN, Number.NaN] }, true), 'unclear');
 });

@@ -22,11 +22,17 @@ function formatDelta(metric: string, v: number): string {
   return pct(metric) ? `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)} pt` : `${v >= 0 ? '+' : ''}${v.toFixed(4)}`;
 }
 
-/** Whether a change is an improvement, read with the metric's direction (lower bits per byte is better). */
-export function changeDirection(delta: number, higherIsBetter: boolean): 'better' | 'worse' | 'same' {
-  if (!Number.isFinite(delta) || delta === 0) return 'same';
-  return delta > 0 === higherIsBetter ? 'better' : 'worse';
+/**
+ * Whether a change is an improvement, read with the metric's direction (lower bits per byte is
+ * better): called only when its 95% interval excludes zero, otherwise 'unclear'.
+ */
+export function changeDirection(change: { mean: number; ci95: readonly [number, number] }, higherIsBetter: boolean): 'better' | 'worse' | 'unclear' {
+  const [lo, hi] = change.ci95;
+  if (!(Number.isFinite(lo) && Number.isFinite(hi)) || (lo <= 0 && hi >= 0)) return 'unclear';
+  return lo > 0 === higherIsBetter ? 'better' : 'worse';
 }
+
+const directionText = (direction: ReturnType<typeof changeDirection>) => (direction === 'unclear' ? 'no clear change' : direction);
 
 /** Which interval each metric's values and changes carry, as a phrase ("acc: Wilson score; change: Newcombe's ..."). */
 function intervalNote(task: TaskReport): string {
@@ -52,7 +58,7 @@ export function summaryText(report: EvalReport): string {
       });
       const deltas = Object.entries(m.deltas).map(
         ([a, d]) =>
-          `delta(${a}) ${formatDelta(name, d.mean)} [${formatDelta(name, d.ci95[0])}, ${formatDelta(name, d.ci95[1])}] ${changeDirection(d.mean, m.higherIsBetter)}${d.mcnemarP !== undefined ? `, McNemar p=${d.mcnemarP.toPrecision(2)}` : ''}`,
+          `delta(${a}) ${formatDelta(name, d.mean)} [${formatDelta(name, d.ci95[0])}, ${formatDelta(name, d.ci95[1])}] ${directionText(changeDirection(d, m.higherIsBetter))}${d.mcnemarP !== undefined ? `, McNemar p=${d.mcnemarP.toPrecision(2)}` : ''}`,
       );
       lines.push(`  ${name.padEnd(14)} ${[...values, ...deltas].join('   ')}`);
     }
@@ -83,8 +89,8 @@ function metricRows(task: TaskReport, variants: string[]): string {
         `<tr><th>${name}${m.higherIsBetter ? ' &uarr;' : ' &darr;'}</th>${variants.map((v) => cell(name, m, v)).join('')}${adapters
           .map((a) => {
             const d = m.deltas[a];
-            const direction = changeDirection(d.mean, m.higherIsBetter);
-            return `<td class="${direction}">${formatDelta(name, d.mean)} <small>${direction}</small><br><small>[${formatDelta(name, d.ci95[0])}, ${formatDelta(name, d.ci95[1])}]${d.mcnemarP !== undefined ? ` p=${d.mcnemarP.toPrecision(2)}` : ''}</small></td>`;
+            const direction = changeDirection(d, m.higherIsBetter);
+            return `<td class="${direction}">${formatDelta(name, d.mean)} <small>${directionText(direction)}</small><br><small>[${formatDelta(name, d.ci95[0])}, ${formatDelta(name, d.ci95[1])}]${d.mcnemarP !== undefined ? ` p=${d.mcnemarP.toPrecision(2)}` : ''}</small></td>`;
           })
           .join('')}</tr>`,
     )
@@ -180,7 +186,7 @@ export function reportHtml(report: EvalReport, title: string, run?: RunInfo): st
         mean: d.mean * scale,
         lo: d.ci95[0] * scale,
         hi: d.ci95[1] * scale,
-        direction: changeDirection(d.mean, t.metrics[m].higherIsBetter),
+        direction: changeDirection(d, t.metrics[m].higherIsBetter),
       };
     }),
   );
@@ -205,7 +211,7 @@ ${flipSections(t, report.variants, docs, results)}</section>`,
 </head><body>
 <h1>${escapeHtml(title)}</h1>
 ${run ? runHeader(run, report) : ''}
-<p>Every model was scored on the same items in one run. Intervals are 95%; changes are paired per item, as in Miller (2024), "Adding Error Bars to Evals". Green is better and red is worse, by each metric's direction (&uarr; higher is better, &darr; lower is better).</p>
+<p>Every model was scored on the same items in one run. Intervals are 95%; changes are paired per item, as in Miller (2024), "Adding Error Bars to Evals". Green is better and red is worse, by each metric's direction (&uarr; higher is better, &darr; lower is better), called only when the interval excludes zero; grey is no clear change.</p>
 <section><h2>Change from base, with 95% intervals</h2>${units.map((u) => `<div class="chart small"><canvas id="deltas-${u}"></canvas></div>`).join('')}</section>
 ${losses.length ? '<section><h2>Training loss</h2><div class="chart"><canvas id="loss"></canvas></div></section>' : ''}
 ${tables}
@@ -213,7 +219,7 @@ ${tables}
 <script>
 const DATA = ${data};
 const UNIT_TITLE = { points: 'change in percentage points (accuracy, F1, exact match; higher is better)', bpb: 'change in bits per byte (lower is better)' };
-const SHADE = { better: ['rgba(46,160,67,0.3)', 'rgb(46,160,67)'], worse: ['rgba(214,39,40,0.3)', 'rgb(214,39,40)'], same: ['rgba(120,120,120,0.3)', 'rgb(120,120,120)'] };
+const SHADE = { better: ['rgba(46,160,67,0.3)', 'rgb(46,160,67)'], worse: ['rgba(214,39,40,0.3)', 'rgb(214,39,40)'], unclear: ['rgba(120,120,120,0.3)', 'rgb(120,120,120)'] };
 const zeroLine = { color: (c) => (c.tick && c.tick.value === 0 ? '#222' : 'rgba(0,0,0,0.1)'), lineWidth: (c) => (c.tick && c.tick.value === 0 ? 2 : 1) };
 for (const unit of [...new Set(DATA.deltas.map((d) => d.unit))]) {
   const rows = DATA.deltas.filter((d) => d.unit === unit);
