@@ -226,8 +226,15 @@ export class PeftModel<M extends PretrainedModel = PretrainedModel> {
 
   deleteAdapter(name: string): void {
     if (!this.adapters.delete(name)) throw new ArgumentError(`[peft] no adapter named '${name}'.`, `Adapters: ${this.listAdapters().join(', ') || 'none'}.`);
-    for (const [, layer] of this.tunerLayers()) layer.deleteAdapter(name);
-    for (const [, wrapper] of this.wrappers()) wrapper.deleteAdapter(name);
+    // A layer left without adapters is its base module again, so another method can wrap it.
+    for (const [path, layer] of this.tunerLayers()) {
+      layer.deleteAdapter(name);
+      if (layer.adapterNames().length === 0) this.model.setSubmodule(path, layer.baseLayer());
+    }
+    for (const [path, wrapper] of this.wrappers()) {
+      wrapper.deleteAdapter(name);
+      if (wrapper.modules_to_save.items.size === 0) this.model.setSubmodule(path, wrapper.original_module);
+    }
     const tuner = (this.model as unknown as TunableModel).input_tuner;
     if (tuner instanceof PromptLearning) {
       tuner.prompt_encoder.items.delete(name);

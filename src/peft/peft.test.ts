@@ -124,6 +124,12 @@ test('PiSSA and OLoRA move weight into the adapter without changing the output',
       `${init}: B is not zero`,
     );
     assert.ok(maxAbsDiff(run(peft), baseOut) < 1e-4, `${init}: ${maxAbsDiff(run(peft), baseOut)}`);
+    // After training moved the adapter, disabling it gives the loaded model back, not the residual
+    // one (eval pairs against it), and so does a second PiSSA/OLoRA adapter stacked on the residual.
+    for (const [, t] of peft.model.trainableParameters()) t.contiguousData().set(t.contiguousData().map((v) => v * 1.5 + 0.01));
+    assert.ok(maxAbsDiff(run(peft), baseOut) > 1e-3, `${init}: training changed nothing`);
+    peft.addAdapter('second', { r: 2, lora_alpha: 4, init_lora_weights: init, target_modules: ['q_proj'] });
+    assert.ok(peft.withAdaptersDisabled(() => maxAbsDiff(run(peft), baseOut)) < 1e-4, `${init}: disabled ${peft.withAdaptersDisabled(() => maxAbsDiff(run(peft), baseOut))}`);
   }
 });
 

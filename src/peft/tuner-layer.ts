@@ -109,8 +109,16 @@ export abstract class TunerLayer<B extends Module = Module> extends Module {
     if (!this.adapterNames().includes(name)) throw new ArgumentError(`[peft] this layer has no adapter '${name}'.`, `Known adapters: ${this.adapterNames().join(', ')}.`);
   }
 
+  /**
+   * The module as the user loaded it, for the disabled path: the base output, unless an adapter's
+   * initialisation rewrote the base weights (PiSSA, OLoRA) and gives that part back here.
+   */
+  protected loadedForward(x: Tensor): Tensor {
+    return this.baseForward(x);
+  }
+
   forward(x: Tensor): Tensor {
-    if (this.disabled) return this.baseForward(x);
+    if (this.disabled) return this.loadedForward(x);
     if (this.mixedBatch) return this.mixedForward(x, this.mixedBatch);
     const names = this.active.filter((n) => !this.merged.includes(n));
     for (const n of names) this.requireAdapter(n);

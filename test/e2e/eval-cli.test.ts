@@ -127,3 +127,53 @@ test('Ctrl-C during peft-ts train writes a checkpoint that --resume continues', 
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.equal(JSON.parse(resumed.stdout).steps, Number(checkpoints[0].split('-')[1]) + 2);
 });
+
+test('peft-ts eval with LoRA, IA3 and PiSSA adapters on the same layers: each is scored alone against the model as loaded', () => {
+  const dir = tempDir();
+  const model = gpt2WithWordTokenizer();
+  writeFileSync(join(dir, 'items.jsonl'), Array.from({ length: 12 }, (_, i) => JSON.stringify({ q: `w${i} w${i + 3}`, label: i % 2 })).join('\n'));
+  writeFileSync(
+    join(dir, 'task.json'),
+    JSON.stringify({ task: 'parity', output_type: 'multiple_choice', dataset: 'items.jsonl', doc_to_text: '{q}', doc_to_choice: ['w10', 'w20'], doc_to_target: '{label}' }),
+  );
+  const data = join(dir, 'train.jsonl');
+  writeFileSync(data, Array.from({ length: 8 }, (_, i) => JSON.stringify({ prompt: `w${i} w${i + 3}`, completion: ` w${10 + 10 * (i % 2)}` })).join('\n'));
+  const pissa = join(dir, 'pissa');
+  const trained = runCli(
+    'train',
+    '--model',
+    model,
+    '--data',
+    data,
+    '--out',
+    pissa,
+    '--init-lora-weights',
+    'pissa',
+    '--r',
+    '2',
+    '--lr',
+    '0.05',
+    '--max-steps',
+    '3',
+    '--batch-size',
+    '4',
+    '--validation-fraction',
+    '0',
+  );
+  assert.equal(trained.code, 0, trained.stderr);
+  const adapters = [join(fixturesDir, 'gpt2-tiny-lora'), join(fixturesDir, 'peft-zoo', 'gpt2-tiny-ia3'), pissa];
+  const scores = (...paths: string[]) => {
+    const r = runCli('eval', '--model', model, ...paths.flatMap((p) => ['--adapter', p]), '--tasks', join(dir, 'task.json'), '--json');
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).tasks[0].metrics.brier.values as Record<string, { mean: number }>;
+  };
+  const together = scores(...adapters);
+  // The model as loaded, not the PiSSA residual (up to the rounding of W_res + s B0 A0 after a PiSSA adapter is unloaded).
+  assert.ok(Math.abs(together.base.mean - scores().base.mean) < 1e-6, `base ${together.base.mean} vs ${scores().base.mean}`);
+  adapters.forEach((path, i) => {
+    const alone = Object.entries(scores(path)).find(([name]) => name !== 'base')![1];
+    const name = Object.keys(together).find((n) => n.endsWith(`_${i}`))!;
+    assert.ok(Math.abs(together[name].mean - alone.mean) < 1e-6, `${name}: ${together[name].mean} vs alone ${alone.mean}`);
+  });
+  assert.notEqual(Object.entries(together).find(([n]) => n.endsWith('_2'))![1].mean, together.base.mean, 'the PiSSA adapter changed the model');
+});

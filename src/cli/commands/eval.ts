@@ -8,16 +8,24 @@ import { ProgressBar } from '../progress.js';
 import { causalLMWithAdapters, loadTokenizer } from './model-io.js';
 import { checkOutputFolder } from '../output-folder.js';
 
-/** Variants to compare on the same items: the base model, then each adapter alone. */
-export function variantsFor(peft: PeftModel, adapters: string[]): Variant[] {
+/**
+ * Variants to compare on the same items: the base model, then each adapter alone. An adapter is
+ * loaded for its own scoring and deleted after, so adapters of different methods on the same
+ * layers (a LoRA and an IA3) each see the loaded model, as they would alone.
+ */
+export function variantsFor(peft: PeftModel, adapters: readonly { name: string; path: string }[]): Variant[] {
   return [
-    { name: 'base', run: (fn) => peft.withAdaptersDisabled(fn) },
+    { name: 'base', run: (fn) => fn() },
     ...adapters.map(
-      (name): Variant => ({
+      ({ name, path }): Variant => ({
         name,
         run: (fn) => {
-          peft.setAdapter(name);
-          return fn();
+          loadAdapter(peft, path, name);
+          try {
+            return fn();
+          } finally {
+            peft.deleteAdapter(name);
+          }
         },
       }),
     ),
@@ -29,7 +37,7 @@ export const evalCommand = defineCommand({
   summary: 'score base and adapted models on the same items: paired deltas, intervals, calibration',
   flags: {
     ...MODEL_FLAGS,
-    ...ADAPTER_FLAG,
+    adapter: { ...ADAPTER_FLAG.adapter, help: 'adapter folder to score beside the base; repeat to score several, each alone (of any methods)' },
     ...DTYPE_FLAG,
     tasks: { type: 'list', required: true, metavar: 'A,B', help: 'bundled task names or task files (JSON/YAML)' },
     limit: { type: 'int', min: 0, default: 0, help: 'items per task; 0 for all' },
@@ -48,12 +56,16 @@ export const evalCommand = defineCommand({
     const tokenizer = loadTokenizer(dir);
     const peft = new PeftModel(model);
     const names = v.adapter.map((p, i) => `${basename(resolve(p)).replace(/[^A-Za-z0-9_-]/g, '_')}${v.adapter.length > 1 ? `_${i}` : ''}`);
-    v.adapter.forEach((p, i) => loadAdapter(peft, p, names[i]));
+    const adapters = names.map((name, i) => ({ name, path: v.adapter[i] }));
+    // Each adapter loads once here, so a broken folder fails before the (long) scoring and loses nothing.
+    for (const { name, path } of adapters) {
+      loadAdapter(peft, path, name);
+      peft.deleteAdapter(name);
+    }
     const limit = v.limit || undefined;
-    // Read before the (long) scoring, so a broken adapter folder fails fast and loses nothing.
-    const run = describeRun({ model: v.model, adapters: names.map((name, i) => ({ name, path: v.adapter[i] })), tasks: tasks.map((t) => t.name), limit, seed: v.seed });
+    const run = describeRun({ model: v.model, adapters, tasks: tasks.map((t) => t.name), limit, seed: v.seed });
     const bars = new Map<string, { bar: ProgressBar; start: number }>();
-    const report = evaluate(lmScorer(model, tokenizer, { batchSize: v['batch-size'] }), variantsFor(peft, names), tasks, {
+    const report = evaluate(lmScorer(model, tokenizer, { batchSize: v['batch-size'] }), variantsFor(peft, adapters), tasks, {
       limit,
       seed: v.seed,
       onProgress: ({ task, variant, done, total }) => {

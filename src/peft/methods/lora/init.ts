@@ -54,7 +54,10 @@ function initFromWeight(layer: LoraLayer, name: string, init: 'pissa' | 'olora')
   }
   A.contiguousData().set(a);
   B.contiguousData().set(b);
-  const residual = W.sub(new Tensor(b, [out, r]).matmul(new Tensor(a, [r, inF])).mul(s));
+  const A0 = new Tensor(a, [r, inF]),
+    B0 = new Tensor(b, [out, r]);
+  layer.recordTakenFromBase(name, A0, B0);
+  const residual = W.sub(B0.matmul(A0).mul(s));
   const stored = base instanceof Conv1D ? residual.T.contiguous() : residual;
   base.weight.contiguousData().set(stored.contiguousData());
 }

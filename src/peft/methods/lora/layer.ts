@@ -1,5 +1,5 @@
 import { type Conv1D, Dropout, Linear, ModuleDict } from '../../../nn/index.js';
-import { noGrad, type Tensor } from '../../../tensor/index.js';
+import { linear, noGrad, type Tensor } from '../../../tensor/index.js';
 import { setWeightOutIn, TunerLayer, weightOutIn } from '../../tuner-layer.js';
 import { DoraMagnitude } from './dora.js';
 
@@ -14,6 +14,12 @@ export class LoraLayer extends TunerLayer<Linear | Conv1D> {
   lora_B = new ModuleDict<Linear>();
   lora_magnitude_vector = new ModuleDict<DoraMagnitude>();
   readonly scaling = new Map<string, number>();
+  /**
+   * What PiSSA/OLoRA initialisation moved out of the base weight, s * B0 @ A0 as its factors (not
+   * parameters: never trained or saved), so that disabling the adapters gives the loaded model
+   * back rather than the residual one (eval's "base" is the model the user started from).
+   */
+  private readonly takenFromBase = new Map<string, { A0: Tensor; B0: Tensor }>();
 
   get inFeatures(): number {
     return this.base_layer.inFeatures;
@@ -41,8 +47,23 @@ export class LoraLayer extends TunerLayer<Linear | Conv1D> {
   }
 
   protected removeAdapter(name: string): void {
+    // The base weight gets back what this adapter's initialisation took from it.
+    const taken = this.takenFromBase.get(name);
+    if (taken) noGrad(() => setWeightOutIn(this.base_layer, weightOutIn(this.base_layer).add(taken.B0.matmul(taken.A0).mul(this.scaling.get(name)!))));
     for (const dict of [this.lora_dropout, this.lora_A, this.lora_B, this.lora_magnitude_vector]) dict.items.delete(name);
     this.scaling.delete(name);
+    this.takenFromBase.delete(name);
+  }
+
+  /** Records the initial factors an initialisation subtracted (s * B0 @ A0) from the base weight. */
+  recordTakenFromBase(name: string, A0: Tensor, B0: Tensor): void {
+    this.takenFromBase.set(name, { A0, B0 });
+  }
+
+  protected override loadedForward(x: Tensor): Tensor {
+    let y = this.baseForward(x);
+    for (const [name, { A0, B0 }] of this.takenFromBase) y = y.add(linear(linear(x, A0), B0).mul(this.scaling.get(name)!));
+    return y;
   }
 
   /** s * B@A as [out, in]. */
