@@ -14,7 +14,7 @@ export class UsageError extends ArgumentError {}
 
 /**
  * string: free text; int/number: checked numerals; boolean: a switch (`--no-NAME` when it defaults
- * to true); list: comma-separated on the command line, a list in a config file; repeat: the flag
+ * to true; both `--NAME` and `--no-NAME` when it has no default, so unset, on and off all exist); list: comma-separated on the command line, a list in a config file; repeat: the flag
  * may be given several times; map: `key=number,...` or a mapping of numbers; text: a string on
  * the command line and any value in a config file, checked by the command (PEFT method fields,
  * whose declarations check them).
@@ -74,7 +74,11 @@ export interface CommandSpec<F extends Record<string, FlagSpec> = Record<string,
   /** A positional argument that fills this flag; `deprecated` adds a note (old `info DIR`). */
   positional?: { flag: keyof F & string; deprecated?: boolean };
   /** Accepts --config FILE (JSON or YAML); these top-level mappings are passed to run() as blocks. */
-  config?: { blocks: readonly string[] };
+  config?: {
+    blocks: readonly string[];
+    /** Names other tools use (HF TrainingArguments) that this command does not take, each with what to do instead. */
+    elsewhere?: Readonly<Record<string, string>>;
+  };
   run(values: FlagValues<F>, ctx: RunContext): void | Promise<void>;
 }
 
@@ -160,19 +164,27 @@ function settingsFromFile(path: string, spec: CommandSpec): { values: Map<string
   const values = new Map<string, unknown>(),
     blocks: Record<string, unknown> = {},
     from = new Map<string, string>();
+  const known = [...new Set([...byName.keys()].map(snake)), ...blockNames];
+  // Every unknown key in one message, so a config written for another tool is fixed in one pass.
+  const unknown = Object.keys(raw).filter((key) => !blockNames.includes(key) && !byName.has(kebab(key)));
+  if (unknown.length) {
+    const elsewhere = spec.config?.elsewhere ?? {};
+    const what = unknown.map((key) => {
+      const instead = elsewhere[snake(kebab(key))],
+        guess = didYouMean(key, known);
+      return instead ? `'${key}' (${instead})` : guess ? `'${key}' (did you mean '${guess}'?)` : `'${key}'`;
+    });
+    throw new UsageError(
+      `[config] ${path}: unknown setting${unknown.length > 1 ? 's' : ''} ${what.join('; ')}.`,
+      `Accepted: ${known.join(', ')} (Hugging Face TrainingArguments names such as learning_rate work too; peft-ts ${spec.name} --help says what each does).`,
+    );
+  }
   for (const [key, value] of Object.entries(raw)) {
     if (blockNames.includes(key)) {
       blocks[key] = value;
       continue;
     }
-    const flag = byName.get(kebab(key));
-    if (!flag) {
-      const known = [...[...byName.keys()].map(snake), ...blockNames];
-      throw new UsageError(
-        `[config] ${path}: unknown setting '${key}'.${suggestion(key, known)}`,
-        `Run peft-ts ${spec.name} --help for every setting; Hugging Face TrainingArguments names such as learning_rate work too.`,
-      );
-    }
+    const flag = byName.get(kebab(key))!;
     if (from.has(flag)) throw new UsageError(`[config] ${path}: '${key}' and '${from.get(flag)}' set the same thing.`, 'Keep one of them.');
     from.set(flag, key);
     values.set(flag, coerceFlag(`[config] ${path}: ${key}`, spec.flags[flag], value));
@@ -193,6 +205,8 @@ function addOptions(cmd: Command, spec: CommandSpec): void {
     }
     if (f.default !== undefined) option.default(f.default);
     cmd.addOption(option);
+    // A switch with no default (a method field whose default depends on the method) can be set either way.
+    if (f.type === 'boolean' && f.default === undefined) cmd.addOption(new Option(`--no-${flag}`, `turn ${flag} off`).hideHelp());
   }
 }
 

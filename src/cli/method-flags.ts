@@ -39,7 +39,7 @@ export function methodFlagSpecs(defaults: Record<string, unknown> = {}): Record<
       }
       const value = m.name === 'lora' && f.name in defaults ? defaults[f.name] : f.default;
       specs[flag] = switches.includes(flag)
-        ? { type: 'boolean', help: `${f.doc} [${m.name}]` }
+        ? { type: 'boolean', help: `${f.doc}; --no-${flag} turns it off (default ${JSON.stringify(value)}) [${m.name}]` }
         : { type: 'text', metavar: f.cli === 'list' ? 'A,B' : f.cli === 'number' ? 'N' : 'VALUE', help: `${f.doc}; ${f.accepts} (default ${JSON.stringify(value)}) [${m.name}]` };
     }
   }

@@ -73,7 +73,13 @@ test('settings come from a YAML config file; flags override it', () => {
   writeFileSync(join(dir, 'bad.yaml'), 'learning_rat: 3\n');
   const bad = runCli('train', '--config', join(dir, 'bad.yaml'));
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /unknown setting 'learning_rat'\. Did you mean 'learning_rate'\?/);
+  assert.match(bad.stderr, /unknown setting 'learning_rat' \(did you mean 'learning_rate'\?\)/);
+  // A config written for transformers' Trainer: every key it cannot take, in one message, each with what to do.
+  writeFileSync(join(dir, 'hf.yaml'), 'learning_rate: 1e-4\nfp16: true\nreport_to: wandb\nzzz: 1\n');
+  const hf = runCli('train', '--config', join(dir, 'hf.yaml'));
+  assert.equal(hf.code, 2);
+  assert.match(hf.stderr, /unknown settings 'fp16' \(CPU training is float32; dtype: bf16[^)]*\); 'report_to' \(peft-ts writes metrics\.jsonl[^)]*\); 'zzz'\./);
+  assert.match(hf.stderr, /Accepted: .*learning_rate.*num_train_epochs/);
 });
 
 test('bad training data fails with the file and line, before anything is written', () => {

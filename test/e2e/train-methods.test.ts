@@ -94,6 +94,19 @@ test('peft-ts train --method: a field of another method is refused naming its ow
   assert.match(one.stdout, /--lora-alpha\s+8\s+scaling numerator/);
 });
 
+test('peft-ts train: a true-by-default method switch turns off with --no-<flag>, and the saved config says so', () => {
+  const model = withWordTokenizer('gpt2-tiny');
+  for (const [args, expected] of [
+    [[], true],
+    [['--no-init-ia3-weights'], false],
+  ] as const) {
+    const out = join(tempDir(), 'ia3');
+    const r = runCli('train', '--model', model, '--data', data(), '--out', out, '--method', 'ia3', ...args, '--max-steps', '1', '--batch-size', '4', '--validation-fraction', '0', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8')).init_ia3_weights, expected);
+  }
+});
+
 test('peft-ts train --method prompt-tuning and dept: fields as flags, virtual tokens counted against --max-length, DePT saves its three tensors', () => {
   const model = withWordTokenizer('gpt2-tiny'); // 128 positions
   const tooLong = runCli('train', '--model', model, '--data', data(), '--out', join(tempDir(), 'a'), '--method', 'prompt-tuning', '--num-virtual-tokens', '4', '--max-length', '126');

@@ -97,11 +97,33 @@ function progressHooks(out: Output, shouldStop: () => boolean) {
   };
 }
 
+/** Hugging Face TrainingArguments that peft-ts does not take, with what to write instead. */
+const TRAINING_ARGUMENTS_ELSEWHERE: Record<string, string> = {
+  fp16: 'CPU training is float32; dtype: bf16 keeps frozen weights in bfloat16',
+  bf16: 'write dtype: bf16 (frozen weights in bfloat16, float32 sums and trainable weights)',
+  report_to: 'peft-ts writes metrics.jsonl in the output folder; remove it',
+  logging_dir: 'metrics.jsonl goes in the output folder; remove it',
+  run_name: 'name runs by their output folder; remove it',
+  evaluation_strategy: "write eval_steps: N (0 evaluates at the end only); 'epoch' strategies are not offered",
+  eval_strategy: "write eval_steps: N (0 evaluates at the end only); 'epoch' strategies are not offered",
+  save_strategy: 'write save_steps: N (0 keeps the final adapter only)',
+  logging_strategy: 'write logging_steps: N',
+  per_device_eval_batch_size: 'validation uses batch_size',
+  save_total_limit: 'every checkpoint is kept; remove it',
+  load_best_model_at_end: 'early_stopping_patience stops at the best validation loss; remove it',
+  push_to_hub: 'no uploads; copy the output folder',
+  hub_model_id: 'no uploads; copy the output folder',
+  gradient_checkpointing: 'not offered; lower batch_size or max_length to save memory',
+  dataloader_num_workers: 'data loads in the training process; remove it',
+  do_train: 'peft-ts train always trains; remove it',
+  do_eval: 'validation runs when validation_fraction > 0; remove it',
+};
+
 export const trainCommand = defineCommand({
   name: 'train',
   summary: 'fine-tune an adapter (LoRA and family) on a data file or a bundled task; causal LM or sequence classification',
   flags,
-  config: { blocks: ['peft'] },
+  config: { blocks: ['peft'], elsewhere: TRAINING_ARGUMENTS_ELSEWHERE },
   examples: [
     'peft-ts train --model Qwen/Qwen2.5-0.5B --data train.jsonl --out adapter --r 16 --target-modules q_proj,v_proj',
     'peft-ts train --config train.yaml   # learning_rate: 2e-4, num_train_epochs: 2, peft: { r: 8, target_modules: [c_attn, c_proj] }',
