@@ -13,15 +13,36 @@ export interface Scorer {
 
 /**
  * One batched forward over right-padded rows; `pick(b, t, id)` then reads log p(id | row b up
- * to position t). Rows are token ids; padding never influences earlier positions (causal).
+ * to position t) for every t in `wanted[b]`. Rows are token ids; padding never influences earlier
+ * positions (causal). Only the wanted positions go through the LM head and the softmax: a choice
+ * scored from the last context token costs one [vocab] row, not [T, vocab].
  */
-function forwardLogProbs(model: CausalLM, rows: number[][], padId: number): (b: number, t: number, id: number) => number {
+function forwardLogProbs(model: CausalLM, rows: number[][], padId: number, wanted: readonly (readonly number[])[]): (b: number, t: number, id: number) => number {
   const T = Math.max(...rows.map((r) => r.length));
   const ids = new Int32Array(rows.length * T).fill(padId);
   rows.forEach((r, b) => ids.set(r, b * T));
-  const logp = noGrad(() => logSoftmax(model.forward({ inputIds: new Tensor(ids, [rows.length, T]) }))).contiguousData();
+  const slot = new Int32Array(rows.length * T).fill(-1);
+  let n = 0;
+  wanted.forEach((ts, b) => {
+    for (const t of ts) if (slot[b * T + t] < 0) slot[b * T + t] = n++;
+  });
   const V = model.config.vocabSize;
-  return (b, t, id) => logp[(b * T + t) * V + id];
+  const logp = noGrad(() => {
+    const hidden = model.hiddenStates({ inputIds: new Tensor(ids, [rows.length, T]) });
+    const D = hidden.shape[2],
+      h = hidden.contiguousData();
+    const picked = new Float32Array(n * D);
+    slot.forEach((k, bt) => {
+      if (k >= 0) picked.set(h.subarray(bt * D, (bt + 1) * D), k * D);
+    });
+    const head = model.lm_head as unknown as { forward(x: Tensor): Tensor };
+    return logSoftmax(head.forward(new Tensor(picked, [n, D])));
+  }).contiguousData();
+  return (b, t, id) => {
+    const k = slot[b * T + t];
+    if (k < 0) throw new Error(`scorer: position ${t} of row ${b} was not requested`);
+    return logp[k * V + id];
+  };
 }
 
 export function lmScorer(model: CausalLM, tokenizer: HFTokenizer, options: { batchSize?: number } = {}): Scorer {
@@ -61,6 +82,7 @@ export function lmScorer(model: CausalLM, tokenizer: HFTokenizer, options: { bat
           model,
           chunk.map((r) => r.ids),
           padId,
+          chunk.map((r) => (r.choice === null ? [r.start - 1] : Array.from({ length: r.ids.length - r.start }, (_, i) => r.start - 1 + i))),
         );
         chunk.forEach((r, b) => {
           if (r.choice === null)
@@ -87,7 +109,7 @@ export function lmScorer(model: CausalLM, tokenizer: HFTokenizer, options: { bat
       const maxLen = contextLength();
       for (let start = 0; start < ids.length - 1; start += maxLen - 1) {
         const window = ids.slice(start, start + maxLen);
-        const pick = forwardLogProbs(model, [window], padId);
+        const pick = forwardLogProbs(model, [window], padId, [Array.from({ length: window.length - 1 }, (_, t) => t)]);
         for (let t = 1; t < window.length; t++) nll -= pick(0, t - 1, window[t]);
         tokens += window.length - 1;
       }
