@@ -56,6 +56,14 @@ function trainSteps(model: CausalLM, targetModules: string[], r: number, b: numb
   return { tokensPerS: (b * t) / (ms / 1000), loss };
 }
 
+/** The model the peer runs forward and generation with: GPT-2 small with LoRA r=8 on c_attn (unmerged), frozen weights in `dtype`. */
+function peerModel(): CausalLM {
+  const model = gpt2Small();
+  new PeftModel(model).addAdapter('default', { r: 8, lora_alpha: 16, target_modules: ['c_attn'] });
+  castFrozenWeights(model, dtype);
+  return model;
+}
+
 function result(extra: Record<string, unknown>): void {
   console.log(JSON.stringify({ mode, dtype, threads: getBackend().threads, backend: getBackend().name, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), ...extra }));
 }
@@ -69,14 +77,12 @@ if (mode === 'train') {
   const { tokensPerS, loss } = trainSteps(model as CausalLM, ['c_attn', 'c_proj', 'c_fc'], 16, batch, 128);
   result({ batch, seq: 128, tokens_per_s: tokensPerS, loss_last: loss });
 } else if (mode === 'forward') {
-  const model = gpt2Small();
-  castFrozenWeights(model, dtype);
+  const model = peerModel();
   const ids = randomIds(batch, 128, 50257, new Generator(1));
   const ms = timeMs(() => noGrad(() => model.forward({ inputIds: ids })), { warmup: 1, iters: 3 });
   result({ batch, seq: 128, tokens_per_s: (batch * 128) / (ms / 1000) });
 } else if (mode === 'generate') {
-  const model = gpt2Small();
-  castFrozenWeights(model, dtype);
+  const model = peerModel();
   const gen = new Generator(1);
   const prompts = Array.from({ length: batch }, () => Array.from(randomIds(1, 32, 50257, gen).int32Data()));
   const ms = timeMs(() => generate(model, prompts, { maxNewTokens: 64, eosTokenId: -1 }), { warmup: 1, iters: 3 });

@@ -93,9 +93,9 @@ add(
   pick(peerTrain, 'peak_rss_mb'),
   peerFastest ? Number(peerFastest.peak_rss_mb) : undefined,
 );
-add('forward, GPT-2 small, batch 4 x 128', 'tokens/s', true, pick(ours('forward', 4), 'tokens_per_s')!, pick(theirs('forward'), 'tokens_per_s'));
-add('greedy generation, GPT-2 small, batch 1, 32-token prompt, 64 new', 'tokens/s', true, pick(ours('generate', 1), 'tokens_per_s')!, pick(theirs('generate'), 'tokens_per_s'));
-add('greedy generation, GPT-2 small, batch 8, 32-token prompts, 64 new', 'tokens/s', true, pick(ours('generate', 8), 'tokens_per_s')!, null);
+add('forward, GPT-2 small + LoRA r=8 on c_attn (as the peer), batch 4 x 128', 'tokens/s', true, pick(ours('forward', 4), 'tokens_per_s')!, pick(theirs('forward'), 'tokens_per_s'));
+add('greedy generation, GPT-2 small + LoRA r=8 on c_attn, batch 1, 32-token prompt, 64 new', 'tokens/s', true, pick(ours('generate', 1), 'tokens_per_s')!, pick(theirs('generate'), 'tokens_per_s'));
+add('greedy generation, GPT-2 small + LoRA r=8 on c_attn, batch 8, 32-token prompts, 64 new', 'tokens/s', true, pick(ours('generate', 8), 'tokens_per_s')!, null);
 
 // ---- the bundled model, alone and beside a competing process ----
 const bundled = ours('bundled-train', 8);

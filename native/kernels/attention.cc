@@ -4,6 +4,7 @@
 // FlashAttention does), which keeps memory at O(T) per head instead of O(T*S) per layer.
 #include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -50,10 +51,65 @@ void for_each_group(const AttentionShape& s, const std::function<void(int64_t b,
   else run(0, groups);
 }
 
+// q . k over d floats, in 16 independent lanes so the compiler vectorises it without reassociating.
+inline float dot(const float* q, const float* k, int64_t d) {
+  float lane[16] = {};
+  int64_t e = 0;
+  for (; e + 16 <= d; e += 16)
+    for (int i = 0; i < 16; i++) lane[i] += q[e + i] * k[e + i];
+  float sum = 0;
+  for (; e < d; e++) sum += q[e] * k[e];
+  for (int i = 0; i < 16; i++) sum += lane[i];
+  return sum;
+}
+
+// Decoding (a few query rows against the cache): plain loops per head. Here a per-head sgemm
+// call and switching OpenBLAS's thread count cost more than the arithmetic.
+void attention_few_queries(float* out, float* lse, const AttentionShape& s) {
+  const int64_t group = s.heads / s.kv_heads, shift = s.tk - s.tq, groups = s.batch * s.heads;
+  auto run = [&](int64_t begin, int64_t end) {
+    std::vector<float> row(static_cast<size_t>(s.tk));
+    for (int64_t g = begin; g < end; g++) {
+      const int64_t b = g / s.heads, h = g % s.heads;
+      const float* k = k_ptr(s, b, h / group);
+      const float* v = v_ptr(s, b, h / group);
+      for (int64_t t = 0; t < s.tq; t++) {
+        const float* q = q_ptr(s, b, h) + t * s.qs[2];
+        const float* mask = s.mask ? s.mask + s.m_off + b * s.ms[0] + h * s.ms[1] + t * s.ms[2] : nullptr;
+        const int64_t visible = s.causal ? std::min(s.tk, t + shift + 1) : s.tk;
+        float m = -std::numeric_limits<float>::infinity();
+        for (int64_t j = 0; j < visible; j++) {
+          row[j] = s.scale * dot(q, k + j * s.ks[2], s.d) + (mask ? mask[j * s.ms[3]] : 0.0f);
+          m = std::fmax(m, row[j]);
+        }
+        float* o = out + ((b * s.tq + t) * s.heads + h) * s.d;
+        float* l = lse + (b * s.heads + h) * s.tq + t;
+        std::fill(o, o + s.d, 0.0f);
+        if (std::isinf(m) && m < 0) {  // every key masked (or none visible): the row attends to nothing
+          *l = m;
+          continue;
+        }
+        float sum = 0;
+        for (int64_t j = 0; j < visible; j++) { row[j] = exp_approx(row[j] - m); sum += row[j]; }
+        const float inv = 1.0f / sum;
+        for (int64_t j = 0; j < visible; j++) {
+          const float w = row[j] * inv;
+          const float* vj = v + j * s.vs[2];
+          for (int64_t e = 0; e < s.d; e++) o[e] += w * vj[e];
+        }
+        *l = m + std::log(sum);
+      }
+    }
+  };
+  if (get_threads() > 1 && groups > 1 && groups * s.tq * s.tk * s.d >= (int64_t{1} << 18)) parallel_for(groups, 1, run);
+  else run(0, groups);
+}
+
 }  // namespace
 
 void attention(float* out, float* lse, const AttentionShape& s) {
   if (s.kv_heads == 0) return;  // no heads at all (addon.cc checks heads is a multiple of kv_heads)
+  if (s.tq <= 8) { attention_few_queries(out, lse, s); return; }
   const int64_t group = s.heads / s.kv_heads;
   for_each_group(s, [&](int64_t b, int64_t kh, float* p) {
     for (int64_t h = kh * group; h < (kh + 1) * group; h++) {

@@ -174,30 +174,40 @@ BF16_TARGET void rows_dot(float* c, int ldc, const uint32_t* a2, int kp, const u
   }
 }
 
-// Stored [k, n]: rows of B widen to float32 and meet broadcast A values in FMAs, 32 columns at a time.
+// Stored [k, n]: a task owns a range of whole rows of B, read front to back as stored (a column
+// block would jump a row's length, past the page, at every step: the prefetcher loses it), and
+// sums its rows into its own partial C; the partials are added at the end.
 template <int R>
-BF16_TARGET void cols_axpy(float* c, int ldc, const float* ar, int k, const uint16_t* b, int ldb, int n_lo, int n_hi, float alpha, float beta) {
-  for (int n0 = n_lo; n0 < n_hi; n0 += 32) {
-    const int nv = std::min(32, n_hi - n0);
-    const __mmask16 m0 = lane_mask(nv), m1 = lane_mask(nv - 16);
-    __m512 acc[R][2];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-    for (int p = 0; p < k; p++) {
-      const uint16_t* row = b + static_cast<size_t>(p) * ldb + n0;
-      const __m512 b0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m0, row)), 16));
-      const __m512 b1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m1, row + 16)), 16));
+BF16_TARGET void rows_axpy(float* part, const float* ar, int k, const uint16_t* b, int ldb, int n, int p_lo, int p_hi) {
+  int p = p_lo;
+  for (; p + 4 <= p_hi; p += 4) {
+    const uint16_t* row = b + static_cast<size_t>(p) * ldb;
+    for (int n0 = 0; n0 < n; n0 += 16) {
+      const __mmask16 m = lane_mask(n - n0);
+      __m512 bv[4];
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; q++)
+        bv[q] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, row + static_cast<size_t>(q) * ldb + n0)), 16));
 #pragma GCC unroll 8
       for (int r = 0; r < R; r++) {
-        const __m512 av = _mm512_set1_ps(ar[r * k + p]);
-        acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-        acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+        float* out = part + static_cast<size_t>(r) * n + n0;
+        __m512 acc = _mm512_maskz_loadu_ps(m, out);
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) acc = _mm512_fmadd_ps(_mm512_set1_ps(ar[r * k + p + q]), bv[q], acc);
+        _mm512_mask_storeu_ps(out, m, acc);
       }
     }
+  }
+  for (; p < p_hi; p++) {
+    const uint16_t* row = b + static_cast<size_t>(p) * ldb;
+    for (int n0 = 0; n0 < n; n0 += 16) {
+      const __mmask16 m = lane_mask(n - n0);
+      const __m512 bv = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, row + n0)), 16));
 #pragma GCC unroll 8
-    for (int r = 0; r < R; r++) {
-      store_tile(c + static_cast<size_t>(r) * ldc + n0, acc[r][0], m0, alpha, beta);
-      if (m1) store_tile(c + static_cast<size_t>(r) * ldc + n0 + 16, acc[r][1], m1, alpha, beta);
+      for (int r = 0; r < R; r++) {
+        float* out = part + static_cast<size_t>(r) * n + n0;
+        _mm512_mask_storeu_ps(out, m, _mm512_fmadd_ps(_mm512_set1_ps(ar[r * k + p]), bv, _mm512_maskz_loadu_ps(m, out)));
+      }
     }
   }
 }
@@ -214,8 +224,21 @@ void small_m(float* c, const float* a, const uint32_t* a2, int kp, const uint16_
   std::vector<float> ar(static_cast<size_t>(R) * k);
   for (int r = 0; r < R; r++)
     for (int p = 0; p < k; p++) ar[r * k + p] = widen(round_bf16(a[static_cast<size_t>(r) * lda + p]));
-  parallel_tasks((n + 127) / 128, [&](int64_t t) {
-    cols_axpy<R>(c, ldc, ar.data(), k, b, ldb, static_cast<int>(t * 128), std::min(n, static_cast<int>(t * 128 + 128)), alpha, beta);
+  // Two tasks per thread (a thread slowed by another process takes fewer), rows in multiples of 4.
+  const int tasks = std::max(1, std::min(2 * get_threads(), k / 16));
+  const int step = ((k + tasks - 1) / tasks + 3) / 4 * 4;
+  std::vector<float> parts(static_cast<size_t>(tasks) * R * n, 0.0f);
+  parallel_tasks(tasks, [&](int64_t t) {
+    const int lo = static_cast<int>(t) * step, hi = std::min(k, lo + step);
+    if (lo < hi) rows_axpy<R>(parts.data() + static_cast<size_t>(t) * R * n, ar.data(), k, b, ldb, n, lo, hi);
+  });
+  parallel_for(static_cast<int64_t>(R) * n, 4096, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; i++) {
+      float s = 0;
+      for (int t = 0; t < tasks; t++) s += parts[static_cast<size_t>(t) * R * n + i];
+      float* out = c + (i / n) * ldc + i % n;
+      *out = beta != 0 ? alpha * s + beta * *out : alpha * s;
+    }
   });
 }
 using SmallFn = void (*)(float*, const float*, const uint32_t*, int, const uint16_t*, int, int, bool, int, int, int, float, float);

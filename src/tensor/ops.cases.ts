@@ -187,6 +187,20 @@ export const opCases: OpCase[] = [
     inputs: (g) => [randn(g, 2, 4, 64, 32), randn(g, 2, 2, 64, 32), randn(g, 2, 2, 64, 32)],
     fn: (q, k, v) => T.scaledDotProductAttention(q, k, v, { causal: true }),
   },
+  {
+    // Decoding shapes (a few queries against a long cache): the native loop path, threaded over heads.
+    name: 'large attention decode GQA causal, three queries',
+    large: true,
+    inputs: (g) => [randn(g, 2, 4, 3, 32), randn(g, 2, 2, 600, 32), randn(g, 2, 2, 600, 32)],
+    fn: (q, k, v) => T.scaledDotProductAttention(q, k, v, { causal: true }),
+  },
+  {
+    name: 'large attention decode with additive mask, one query',
+    large: true,
+    inputs: (g) => [randn(g, 3, 4, 1, 40), randn(g, 3, 4, 700, 40), randn(g, 3, 4, 700, 40), randn(g, 3, 1, 1, 700)],
+    fn: (q, k, v, m) => T.scaledDotProductAttention(q, k, v, { mask: m }),
+    constant: [3],
+  },
   { name: 'large dropout', large: true, inputs: (g) => [randn(g, 300, 257)], fn: (a) => T.dropout(a, 0.1, { generator: new Generator(3) }) },
 ];
 
