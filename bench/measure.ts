@@ -14,6 +14,8 @@ import { AdamW } from '../src/train/index.js';
 import { gpt2Small, repoRoot, timeMs } from './util.js';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { dtype: { type: 'string', default: 'float32' }, batch: { type: 'string', default: '4' } } });
+// Before any weights exist, as loadPretrained does (the native backend tunes malloc when it loads).
+getBackend();
 const mode = positionals[0];
 const dtype = values.dtype as WeightDType;
 const batch = Number(values.batch);

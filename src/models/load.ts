@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { getBackend } from '../backend/index.js';
 import { CheckpointError, ConfigError } from '../errors.js';
 import { readTextFile } from '../files.js';
 import { loadCheckpointFolder, readHeader } from '../io/safetensors.js';
@@ -174,6 +175,10 @@ export function loadPretrained(dir: string, options: LoadOptions = {}): { model:
   if (!LOAD_DTYPES.includes(dtype)) throw new ConfigError(`[load] dtype '${dtype as string}' is not supported.`, { hint: `Use one of: ${LOAD_DTYPES.join(', ')}.` });
   const config = parseConfig(readConfig(dir));
   config.generation = readGenerationConfig(dir);
+  // The native backend tunes malloc when it loads (freed activations stay in the heap for reuse).
+  // Loaded after the weights, the heap they leave behind keeps every large activation a fresh
+  // mmap with page faults on each op: a GPT-2 forward ran at half speed. So: first the backend.
+  getBackend();
   const loaded = buildModel(config, loadCheckpointFolder(dir), options);
   const weights = dtype === 'auto' ? (storedAsBf16(dir) ? 'bfloat16' : 'float32') : dtype;
   if (weights === 'bfloat16') castFrozenWeights(loaded.model, 'bfloat16');

@@ -5,7 +5,7 @@ export { TorchGenerator, torchRandperm } from './torch-random.js';
 export * from './ops/elementwise.js';
 export { sum, mean, max, sumTo } from './ops/reduce.js';
 export { concat, contiguous, copyInto, expand, narrow, permute, reshape, split, transpose, unsqueeze } from './ops/movement.js';
-export { linear, matmul } from './ops/matmul.js';
+export { linear, loraLinear, matmul } from './ops/matmul.js';
 export { inverse } from './ops/linalg.js';
 export { softmax, logSoftmax, crossEntropy, type CrossEntropyOptions } from './ops/softmax.js';
 export { linearCrossEntropy, type LinearCrossEntropyOptions } from './ops/linear-cross-entropy.js';

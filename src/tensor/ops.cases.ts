@@ -126,6 +126,16 @@ export const opCases: OpCase[] = [
   { name: 'matmul shared x batched', inputs: (g) => [randn(g, 3, 4), randn(g, 2, 4, 2)], fn: (a, b) => a.matmul(b) },
   { name: 'inverse batched', inputs: (g) => [nearIdentity(g, 2, 3)], fn: (a) => T.inverse(a) },
   { name: 'linear with bias', inputs: (g) => [randn(g, 2, 3, 4), randn(g, 5, 4), randn(g, 5)], fn: (x, w, b) => T.linear(x, w, b) },
+  {
+    name: 'loraLinear, adapter reads x itself',
+    inputs: (g) => [randn(g, 2, 3, 4), randn(g, 5, 4), randn(g, 5), randn(g, 2, 4), randn(g, 5, 2)],
+    fn: (x, w, b, a, bb) => T.loraLinear(x, w, b, x, a, bb, 0.7),
+  },
+  {
+    name: 'loraLinear on a Conv1D weight, adapter reads a function of x (as after dropout)',
+    inputs: (g) => [randn(g, 3, 4), randn(g, 4, 5), randn(g, 3, 4), randn(g, 5, 3)],
+    fn: (x, w, a, bb) => T.loraLinear(x, w.T, null, x.mul(1.5), a, bb, 2),
+  },
   { name: 'linear on a transposed [in, out] weight (Conv1D)', inputs: (g) => [randn(g, 3, 4), randn(g, 4, 5)], fn: (x, w) => T.linear(x, w.T) },
   { name: 'reshape squeezing a strided view', inputs: (g) => [randn(g, 2, 3, 4)], fn: (x) => x.reshape([2, 3, 2, 2]).permute([2, 0, 1, 3]).narrow(0, 1, 1).reshape([2, 3, 2]) },
   // fused ops
@@ -171,6 +181,12 @@ export const opCases: OpCase[] = [
   },
   { name: 'rope', inputs: (g) => [randn(g, 2, 2, 3, 4), ...ropeTables(3, 4)], fn: (x, c, s) => T.rope(x, c, s), constant: [1, 2] },
   // large shapes exercise the native threading and blocking paths
+  {
+    name: 'large loraLinear',
+    large: true,
+    inputs: (g) => [randn(g, 4, 64, 96), randn(g, 80, 96), randn(g, 80), randn(g, 8, 96), randn(g, 80, 8)],
+    fn: (x, w, b, a, bb) => T.loraLinear(x, w, b, x, a, bb, 0.5),
+  },
   { name: 'large unary gelu', large: true, inputs: (g) => [randn(g, 300, 257)], fn: (a) => a.gelu() },
   { name: 'large broadcast add', large: true, inputs: (g) => [randn(g, 300, 257), randn(g, 257)], fn: (a, b) => a.add(b).mul(b) },
   { name: 'large sum over rows', large: true, inputs: (g) => [randn(g, 512, 300)], fn: (a) => a.sum(0) },

@@ -147,7 +147,7 @@ function bf16Operand(op: string, b: Tensor): { transB: boolean; ld: number } {
  * c [rows, n] = x [..., k] @ b [k, n] + beta * c, for a contiguous x and a 2-D b in float32
  * (any layout GEMM reads) or bfloat16 (frozen weights: the bf16 GEMM).
  */
-export function matmulInto(op: string, c: Float32Array, x: Tensor, b: Tensor, beta: 0 | 1): void {
+export function matmulInto(op: string, c: Float32Array, x: Tensor, b: Tensor, beta: 0 | 1, alpha = 1): void {
   const [k, n] = b.shape;
   const rows = x.size / Math.max(k, 1);
   if (b.dtype === 'bfloat16') {
@@ -166,7 +166,7 @@ export function matmulInto(op: string, c: Float32Array, x: Tensor, b: Tensor, be
       lda: k,
       ldb: ld,
       ldc: n,
-      alpha: 1,
+      alpha,
       beta,
     });
     return;
@@ -187,7 +187,7 @@ export function matmulInto(op: string, c: Float32Array, x: Tensor, b: Tensor, be
     lda: k,
     ldb: B.ld,
     ldc: n,
-    alpha: 1,
+    alpha,
     beta,
   });
 }
@@ -230,5 +230,42 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
     const gw = weight.requiresGrad ? matmulRaw(transpose(g2, 0, 1), reshape(xc, [rows, inF])) : null;
     const gb = bias?.requiresGrad ? sum(g2, 0) : null;
     return bias ? [gx, gw, gb] : [gx, gw];
+  });
+}
+
+/**
+ * LoRA's layer in one output buffer: y = x W^T + bias + scale * (xd A^T) B^T, with xd the
+ * adapter's (dropped-out) view of x, A [r, in], B [out, r]. The low-rank product is added into
+ * the base output by the GEMM itself (beta = 1, alpha = scale), so no [tokens, out] temporary
+ * exists in forward or backward; the only extra activation kept is xd A^T, [tokens, r].
+ */
+export function loraLinear(x: Tensor, weight: Tensor, bias: Tensor | null, xd: Tensor, A: Tensor, B: Tensor, scale: number): Tensor {
+  requireFloat('loraLinear', x);
+  const [outF, inF] = weight.shape,
+    r = A.shape[0];
+  if (A.ndim !== 2 || B.ndim !== 2 || A.shape[1] !== inF || B.shape[0] !== outF || B.shape[1] !== r || xd.shape.join() !== x.shape.join()) {
+    throw new ShapeError(
+      `[loraLinear] A ${formatShape(A.shape)} and B ${formatShape(B.shape)} do not fit weight ${formatShape(weight.shape)} and input ${formatShape(x.shape)}.`,
+      'A is [r, in], B is [out, r], and the dropped-out input has the shape of the input.',
+    );
+  }
+  const base = linear(x, weight, bias); // checks x, weight, bias; its output buffer is ours to add into
+  const rows = sizeOf(x.shape.slice(0, -1));
+  const xdc = contiguous(xd);
+  const xa = emptyF32(rows * r);
+  matmulInto('loraLinear', xa, xdc, transpose(A, 0, 1), 0);
+  const xaT = new Tensor(xa, [rows, r]);
+  matmulInto('loraLinear', base.data as Float32Array, xaT, transpose(B, 0, 1), 1, scale);
+  const out = new Tensor(base.data, base.shape);
+  // The base product's gradient flows through linear's node on `base` (its backward reads x and
+  // W, never the buffer added into here); when xd is x, the engine adds both parts of dx.
+  return record(out, 'loraLinear', [base, xd, A, B], (g) => {
+    const g2 = reshape(g, [rows, outF]);
+    // d(xd A^T) = scale * g B: [tokens, r], the one small temporary of the backward.
+    const gxa = matmulRaw(g2, B).mul(scale);
+    const gxd = xd.requiresGrad ? reshape(matmulRaw(gxa, A), xd.shape) : null;
+    const gA = A.requiresGrad ? matmulRaw(transpose(gxa, 0, 1), reshape(xdc, [rows, inF])) : null;
+    const gB = B.requiresGrad ? matmulRaw(transpose(g2, 0, 1), xaT).mul(scale) : null;
+    return [g, gxd, gA, gB];
   });
 }

@@ -1,5 +1,5 @@
 import { type Conv1D, Dropout, Linear, ModuleDict } from '../../../nn/index.js';
-import { linear, noGrad, type Tensor } from '../../../tensor/index.js';
+import { linear, loraLinear, noGrad, type Tensor } from '../../../tensor/index.js';
 import { setWeightOutIn, TunerLayer, weightOutIn } from '../../tuner-layer.js';
 import { DoraMagnitude } from './dora.js';
 
@@ -79,6 +79,20 @@ export class LoraLayer extends TunerLayer<Linear | Conv1D> {
   }
 
   protected override forwardWith(x: Tensor, adapters: readonly string[]): Tensor {
+    // The common case, one plain LoRA adapter: base and low-rank products into one output buffer.
+    if (adapters.length === 1 && !this.lora_magnitude_vector.items.has(adapters[0])) {
+      const name = adapters[0];
+      const base = this.base_layer;
+      return loraLinear(
+        x,
+        base instanceof Linear ? base.weight : base.weight.T,
+        base.bias ?? null,
+        this.lora_dropout.items.get(name)!.forward(x),
+        this.lora_A.items.get(name)!.weight,
+        this.lora_B.items.get(name)!.weight,
+        this.scaling.get(name)!,
+      );
+    }
     const base = this.baseForward(x);
     let y = base;
     for (const name of adapters) y = y.add(this.loraDelta(x, name, base));
