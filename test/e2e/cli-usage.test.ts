@@ -52,6 +52,12 @@ test('usage errors exit 2 and name the flag and the accepted values; runtime err
   const number = runCli('train', '--model', m, '--data', 'x.jsonl', '--out', tempDir(), '--epochs', 'three');
   assert.equal(number.code, 2);
   assert.match(number.stderr, /--epochs must be a number >= 0, got "three"/);
+  const task = runCli('train', '--model', m, '--task', 'spm', '--out', tempDir());
+  assert.equal(task.code, 2);
+  assert.match(task.stderr, /--task 'spm' is not accepted\. Did you mean 'spam'\?/);
+  const nothing = runCli('train', '--model', m, '--data', 'x.jsonl', '--out', tempDir(), '--epochs', '0');
+  assert.equal(nothing.code, 2);
+  assert.match(nothing.stderr, /--epochs 0 trains nothing.*--max-steps/);
   const missing = runCli('train', '--data', 'x.jsonl', '--out', tempDir());
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /--model is required/);

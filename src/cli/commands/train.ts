@@ -24,7 +24,7 @@ const flags = {
     help: 'JSON or YAML settings: any flag below (also in snake_case), Hugging Face TrainingArguments names, and a peft: block of adapter_config.json fields; flags on the command line win',
   },
   data: { type: 'string', metavar: 'FILE', help: 'training data: .jsonl, .json or .csv records' },
-  task: { type: 'string', metavar: 'NAME', help: `a bundled task instead of --data (${bundledTaskNames().join(', ')})` },
+  task: { type: 'string', metavar: 'NAME', choices: bundledTaskNames(), help: 'a bundled task instead of --data' },
   out: { type: 'string', required: true, metavar: 'DIR', aliases: ['output_dir'], help: 'where the adapter, checkpoints and metrics.jsonl go' },
   overwrite: { type: 'boolean', default: false, aliases: ['overwrite_output_dir'], help: 'train into --out even when it already holds files' },
   ...DTYPE_FLAG,
@@ -131,6 +131,7 @@ export const trainCommand = defineCommand({
   ],
   async run(v, { out, given, blocks, shouldStop }) {
     if (!v.data === !v.task) throw new UsageError('[train] pass exactly one of --data FILE or --task NAME.', "Run 'peft-ts train --help' for every flag.");
+    if (!(v.epochs > 0) && !v['max-steps']) throw new UsageError('[train] --epochs 0 trains nothing.', 'Set --epochs to a positive number (fractions allowed) or --max-steps N.');
     checkOutputFolder(v.out, '--out', v.overwrite || v.resume !== undefined);
     const peft = usage(() => peftConfig(v, given, blocks.peft));
     const modelDir = await resolveModelDir(v.model, { revision: v.revision });
