@@ -6,13 +6,25 @@ import { join } from 'node:path';
 import { fixturesDir, repoRoot } from '../helpers.js';
 import { cliPath, gpt2WithWordTokenizer, runCli, tempDir } from '../cli.js';
 
-test('peft-ts eval scores base and adapter on the same items and writes the report', () => {
-  const dir = tempDir();
-  writeFileSync(join(dir, 'items.jsonl'), Array.from({ length: 30 }, (_, i) => JSON.stringify({ q: `w${i} w${i + 3}`, label: i % 2 })).join('\n'));
+/** A two-choice task file over `items` word-tokenizer items (label = i % 2) in `dir`: task.json beside items.jsonl. */
+function writeParityTask(dir: string, items: number): void {
+  writeFileSync(join(dir, 'items.jsonl'), Array.from({ length: items }, (_, i) => JSON.stringify({ q: `w${i} w${i + 3}`, label: i % 2 })).join('\n'));
   writeFileSync(
     join(dir, 'task.json'),
     JSON.stringify({ task: 'parity', output_type: 'multiple_choice', dataset: 'items.jsonl', doc_to_text: '{q}', doc_to_choice: ['w10', 'w20'], doc_to_target: '{label}' }),
   );
+}
+
+/** Training records for the parity task (completion w10 or w20), as train.jsonl in `dir`; returns its path. */
+function writeParityTrainingData(dir: string, records: number): string {
+  const path = join(dir, 'train.jsonl');
+  writeFileSync(path, Array.from({ length: records }, (_, i) => JSON.stringify({ prompt: `w${i} w${i + 3}`, completion: ` w${10 + 10 * (i % 2)}` })).join('\n'));
+  return path;
+}
+
+test('peft-ts eval scores base and adapter on the same items and writes the report', () => {
+  const dir = tempDir();
+  writeParityTask(dir, 30);
   const r = runCli('eval', '--model', gpt2WithWordTokenizer(), '--adapter', join(fixturesDir, 'gpt2-tiny-lora'), '--tasks', join(dir, 'task.json'), '--report', join(dir, 'report'), '--json');
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
@@ -44,8 +56,7 @@ test('peft-ts eval scores base and adapter on the same items and writes the repo
 test("train then eval --report: the report's run header reads the adapter's method, steps, data, seed and loss curve", () => {
   const dir = tempDir();
   const model = gpt2WithWordTokenizer();
-  const data = join(dir, 'train.jsonl');
-  writeFileSync(data, Array.from({ length: 24 }, (_, i) => JSON.stringify({ prompt: `w${i} w${i + 3}`, completion: ` w${10 + 10 * (i % 2)}` })).join('\n'));
+  const data = writeParityTrainingData(dir, 24);
   const trained = runCli(
     'train',
     '--model',
@@ -68,11 +79,7 @@ test("train then eval --report: the report's run header reads the adapter's meth
   );
   assert.equal(trained.code, 0, trained.stderr);
   const steps = JSON.parse(trained.stdout).steps as number;
-  writeFileSync(join(dir, 'items.jsonl'), Array.from({ length: 10 }, (_, i) => JSON.stringify({ q: `w${i} w${i + 3}`, label: i % 2 })).join('\n'));
-  writeFileSync(
-    join(dir, 'task.json'),
-    JSON.stringify({ task: 'parity', output_type: 'multiple_choice', dataset: 'items.jsonl', doc_to_text: '{q}', doc_to_choice: ['w10', 'w20'], doc_to_target: '{label}' }),
-  );
+  writeParityTask(dir, 10);
   const r = runCli('eval', '--model', model, '--adapter', join(dir, 'adapter'), '--tasks', join(dir, 'task.json'), '--report', join(dir, 'report'), '--seed', '2');
   assert.equal(r.code, 0, r.stderr);
   const { run } = JSON.parse(readFileSync(join(dir, 'report', 'results.json'), 'utf8'));
@@ -131,13 +138,8 @@ test('Ctrl-C during peft-ts train writes a checkpoint that --resume continues', 
 test('peft-ts eval with LoRA, IA3 and PiSSA adapters on the same layers: each is scored alone against the model as loaded', () => {
   const dir = tempDir();
   const model = gpt2WithWordTokenizer();
-  writeFileSync(join(dir, 'items.jsonl'), Array.from({ length: 12 }, (_, i) => JSON.stringify({ q: `w${i} w${i + 3}`, label: i % 2 })).join('\n'));
-  writeFileSync(
-    join(dir, 'task.json'),
-    JSON.stringify({ task: 'parity', output_type: 'multiple_choice', dataset: 'items.jsonl', doc_to_text: '{q}', doc_to_choice: ['w10', 'w20'], doc_to_target: '{label}' }),
-  );
-  const data = join(dir, 'train.jsonl');
-  writeFileSync(data, Array.from({ length: 8 }, (_, i) => JSON.stringify({ prompt: `w${i} w${i + 3}`, completion: ` w${10 + 10 * (i % 2)}` })).join('\n'));
+  writeParityTask(dir, 12);
+  const data = writeParityTrainingData(dir, 8);
   const pissa = join(dir, 'pissa');
   const trained = runCli(
     'train',
