@@ -227,15 +227,19 @@ void small_m(float* c, const float* a, const uint32_t* a2, int kp, const uint16_
   // Two tasks per thread (a thread slowed by another process takes fewer), rows in multiples of 4.
   const int tasks = std::max(1, std::min(2 * get_threads(), k / 16));
   const int step = ((k + tasks - 1) / tasks + 3) / 4 * 4;
-  std::vector<float> parts(static_cast<size_t>(tasks) * R * n, 0.0f);
+  // Kept per calling thread: decoding calls this ~50 times a token with the same sizes.
+  // Pool threads reach it through `part` (a thread_local named inside the lambdas would be theirs).
+  thread_local std::vector<float> parts;
+  parts.assign(static_cast<size_t>(tasks) * R * n, 0.0f);
+  float* const part = parts.data();
   parallel_tasks(tasks, [&](int64_t t) {
     const int lo = static_cast<int>(t) * step, hi = std::min(k, lo + step);
-    if (lo < hi) rows_axpy<R>(parts.data() + static_cast<size_t>(t) * R * n, ar.data(), k, b, ldb, n, lo, hi);
+    if (lo < hi) rows_axpy<R>(part + static_cast<size_t>(t) * R * n, ar.data(), k, b, ldb, n, lo, hi);
   });
   parallel_for(static_cast<int64_t>(R) * n, 4096, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; i++) {
       float s = 0;
-      for (int t = 0; t < tasks; t++) s += parts[static_cast<size_t>(t) * R * n + i];
+      for (int t = 0; t < tasks; t++) s += part[static_cast<size_t>(t) * R * n + i];
       float* out = c + (i / n) * ldc + i % n;
       *out = beta != 0 ? alpha * s + beta * *out : alpha * s;
     }

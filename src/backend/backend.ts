@@ -39,22 +39,11 @@ export interface Strided {
   strides: readonly number[];
 }
 
-/**
- * C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b] for every batch entry b, row-major.
- * op(X) is X or its transpose; offsets say where each batch entry's matrix starts, so
- * broadcasting is an offset repeated and a shared output offset with beta=1 accumulates.
- */
-export interface GemmArgs {
-  a: F32;
-  b: F32;
-  c: F32;
-  aOffsets: readonly number[];
-  bOffsets: readonly number[];
-  cOffsets: readonly number[];
+/** Sizes, layout and scaling every GEMM takes: c [m, n] = alpha * a [m, k] @ op(b) + beta * c. */
+export interface GemmShape {
   m: number;
   n: number;
   k: number;
-  transA: boolean;
   transB: boolean;
   lda: number;
   ldb: number;
@@ -64,26 +53,32 @@ export interface GemmArgs {
 }
 
 /**
+ * C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b] for every batch entry b, row-major.
+ * op(X) is X or its transpose; offsets say where each batch entry's matrix starts, so
+ * broadcasting is an offset repeated and a shared output offset with beta=1 accumulates.
+ */
+export interface GemmArgs extends GemmShape {
+  a: F32;
+  b: F32;
+  c: F32;
+  aOffsets: readonly number[];
+  bOffsets: readonly number[];
+  cOffsets: readonly number[];
+  transA: boolean;
+}
+
+/**
  * c = alpha * a @ op(b) + beta * c with a float32 [m, k] and b bfloat16: stored [n, k] when
  * transB (nn.Linear's weight), else [k, n] (GPT-2's Conv1D, or a Linear weight in backward).
  * a is rounded to bfloat16 first and products accumulate in float32 (PyTorch's bf16 autocast).
  */
-export interface GemmBf16Args {
+export interface GemmBf16Args extends GemmShape {
   a: F32;
   b: BF16;
   c: F32;
   aOffset: number;
   bOffset: number;
   cOffset: number;
-  m: number;
-  n: number;
-  k: number;
-  transB: boolean;
-  lda: number;
-  ldb: number;
-  ldc: number;
-  alpha: number;
-  beta: number;
 }
 
 /** Scaled-dot-product attention over q [B,H,T,D], k and v [B,Hkv,S,D] (H a multiple of Hkv). */
